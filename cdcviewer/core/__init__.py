@@ -1,0 +1,1 @@
+"""Qt-free engine: loaders, hash kernels, chunkers, fingerprints, dedup index, reports."""

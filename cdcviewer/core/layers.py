@@ -1,0 +1,72 @@
+"""What a loaded layer is: its identity, where its uncompressed stream lives, how to map it."""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+EMPTY = np.zeros(0, dtype=np.uint8)
+
+
+@dataclass
+class Layer:
+    """One stream to chunk: a layer blob's tar, or any other file as raw bytes.
+
+    The uncompressed stream is ``bytes`` long and lives in ``path`` from ``offset`` on
+    (a cache file for compressed blobs, the original file or an uncompressed outer tar
+    otherwise). It is never read whole into Python memory: ``mapped()`` maps it.
+    """
+
+    name: str
+    source: str
+    path: Path
+    offset: int
+    bytes: int
+    compressed_bytes: int
+    kind: str = "raw"  # "tar" when the stream is a tar archive, else "raw"
+    image: str | None = None
+    index: int | None = None
+    digest: str | None = None
+    media_type: str | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @contextmanager
+    def mapped(self) -> Iterator[np.ndarray]:
+        """The stream as a read-only uint8 array backed by a memory map."""
+        if self.bytes == 0:
+            yield EMPTY
+            return
+        page = mmap.ALLOCATIONGRANULARITY
+        start = self.offset - self.offset % page
+        lead = self.offset - start
+        with open(self.path, "rb") as handle:
+            mm = mmap.mmap(
+                handle.fileno(), lead + self.bytes, access=mmap.ACCESS_READ, offset=start
+            )
+        try:
+            array = np.frombuffer(mm, dtype=np.uint8, count=self.bytes, offset=lead)
+            yield array
+            del array
+        finally:
+            # A view may have escaped (e.g. held by a traceback); the map is then
+            # released when that view is collected.
+            with contextlib.suppress(BufferError):
+                mm.close()
+
+    def report_fields(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "image": self.image,
+            "index": self.index,
+            "digest": self.digest,
+            "media_type": self.media_type,
+            "compressed_bytes": self.compressed_bytes,
+            "bytes": self.bytes,
+        }
