@@ -79,7 +79,9 @@ def test_matches_oracle_on_random_and_real_data(min_size, avg_size, max_size, nc
     ],
     ids=["empty", "one", "zeros63", "zeros5k", "zeros1M", "ff", "ab", "ramp"],
 )
-@pytest.mark.parametrize("params", [(64, 256, 1024, 0), (4096, 16384, 65536, 3), (16384, 65536, 262144, 1)])
+@pytest.mark.parametrize(
+    "params", [(64, 256, 1024, 0), (4096, 16384, 65536, 3), (16384, 65536, 262144, 1)]
+)
 def test_matches_oracle_on_degenerate_data(data, params):
     assert ours(data, *params) == oracle(data, *params)
 
@@ -100,7 +102,12 @@ def fastcdc_params(draw):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(fastcdc_params(), st.integers(0, 400_000), st.integers(0, 2**32 - 1), st.sampled_from(["random", "lowentropy"]))
+@given(
+    fastcdc_params(),
+    st.integers(0, 400_000),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["random", "lowentropy"]),
+)
 def test_matches_oracle_for_any_valid_params(params, length, seed, kind):
     rng = np.random.default_rng(seed)
     if kind == "random":

@@ -24,9 +24,7 @@ def index_of(layers: list[list[tuple[str, int]]]):
 
 def test_two_layers_hand_counted():
     # layer 0: A A B C ; layer 1: C D A
-    index = index_of(
-        [[("A", 10), ("A", 10), ("B", 5), ("C", 7)], [("C", 7), ("D", 3), ("A", 10)]]
-    )
+    index = index_of([[("A", 10), ("A", 10), ("B", 5), ("C", 7)], [("C", 7), ("D", 3), ("A", 10)]])
     first, second = index.layers
     assert (first.bytes, first.chunks) == (32, 4)
     # A and C occur in both layers: shared, including the repeated A.
@@ -68,7 +66,9 @@ def test_empty_layers_and_no_layers():
 
 
 layer_strategy = st.lists(
-    st.lists(st.tuples(st.sampled_from("ABCDEFGH"), st.just(0)), max_size=12), min_size=1, max_size=5
+    st.lists(st.tuples(st.sampled_from("ABCDEFGH"), st.just(0)), max_size=12),
+    min_size=1,
+    max_size=5,
 )
 
 
@@ -81,8 +81,12 @@ def test_figures_obey_their_definitions(raw):
     seen_before: set[str] = set()
     for i, layer in enumerate(layers):
         figures = index.layers[i]
-        other = {label for j, other_layer in enumerate(layers) if j != i for label, _ in other_layer}
-        assert figures.unique_bytes + figures.duplicate_bytes + figures.shared_bytes == figures.bytes
+        other = {
+            label for j, other_layer in enumerate(layers) if j != i for label, _ in other_layer
+        }
+        assert (
+            figures.unique_bytes + figures.duplicate_bytes + figures.shared_bytes == figures.bytes
+        )
         assert figures.shared_bytes == sum(n for label, n in layer if label in other)
         new = {label for label, _ in layer} - seen_before
         assert figures.new_bytes == sum(sizes[label] for label in new)

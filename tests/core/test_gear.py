@@ -46,9 +46,7 @@ def _check_scan(data: bytes, start: int, stop: int, masks: CandidateMasks) -> No
     array = np.frombuffer(data, dtype=np.uint8)
     positions, hashes = scan_block(array, start, stop, masks)
     ref = reference_hashes(data)
-    expected = [
-        p for p in range(start, stop) if (ref[p] & masks.a) == 0 or (ref[p] & masks.b) == 0
-    ]
+    expected = [p for p in range(start, stop) if (ref[p] & masks.a) == 0 or (ref[p] & masks.b) == 0]
     assert positions.tolist() == expected
     assert hashes.tolist() == [ref[p] for p in expected]
 
@@ -74,11 +72,11 @@ def test_scan_survives_data_where_every_position_is_a_candidate():
     # Find a byte whose constant run hashes to a value passing mask 5: after 64 bytes
     # H is constant, so every position is a candidate and the first capacity guess fails.
     mask = int(MASKS[5])
-    byte = next(
-        b for b in range(256) if (reference_hashes(bytes([b]) * 64)[-1] & mask) == 0
-    )
+    byte = next(b for b in range(256) if (reference_hashes(bytes([b]) * 64)[-1] & mask) == 0)
     data = bytes([byte]) * 100_000
-    positions, _ = scan_block(np.frombuffer(data, np.uint8), 0, len(data), CandidateMasks(mask, mask))
+    positions, _ = scan_block(
+        np.frombuffer(data, np.uint8), 0, len(data), CandidateMasks(mask, mask)
+    )
     assert len(positions) >= len(data) - 64
 
 

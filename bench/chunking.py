@@ -1,0 +1,105 @@
+"""Chunking throughput: pyfastcdc (the compiled peer) vs cdcviewer, same bytes, same run.
+
+    python bench/chunking.py [--random-mib 256] [--real-mib 128] [--repeat 3]
+
+For each input it prints MB/s of: pyfastcdc alone; pyfastcdc + xxh3-128 per chunk (what a
+chunk store does); cdcviewer's first pass (hash every position, cut, fingerprint, dedup
+index) and its re-cut at another average from the cached hashing, with 1 and 2 workers;
+and each one's ratio to pyfastcdc + xxh3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pyfastcdc
+import xxhash
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import MB, best_of, random_file, real_tar
+
+from cdcviewer import ChunkerParams, Workspace
+from cdcviewer.core.chunkers import chunk_buffer
+
+
+def peer(data: bytes, params: ChunkerParams, fingerprints: bool) -> int:
+    cdc = pyfastcdc.FastCDC(
+        params.avg_size,
+        min_size=params.min_size,
+        max_size=params.max_size,
+        normalized_chunking=params.normalization,
+    )
+    count = 0
+    for chunk in cdc.cut_buf(data):
+        if fingerprints:
+            xxhash.xxh3_128_digest(chunk.data)
+        count += 1
+    return count
+
+
+def first_pass(path: Path, params: ChunkerParams, workers: int) -> None:
+    with Workspace(workers=workers) as workspace:
+        workspace.add([path])
+        workspace.analyze(params)
+
+
+def recut_time(
+    path: Path, params: ChunkerParams, recut: ChunkerParams, workers: int, repeat: int
+) -> float:
+    with Workspace(workers=workers) as workspace:
+        workspace.add([path])
+        workspace.analyze(params)
+        # A different max each time, so no chunk table comes from the workspace's cache.
+        max_sizes = iter(range(recut.max_size, 0, -1))
+        return best_of(repeat, lambda: workspace.analyze(recut.with_(max_size=next(max_sizes))))
+
+
+def run(label: str, path: Path, repeat: int) -> list[tuple[str, float]]:
+    data = path.read_bytes()
+    size = len(data)
+    params = ChunkerParams()
+    recut = ChunkerParams.for_avg(16 * 1024)
+    rows = [
+        ("pyfastcdc", best_of(repeat, lambda: peer(data, params, False))),
+        ("pyfastcdc + xxh3", best_of(repeat, lambda: peer(data, params, True))),
+    ]
+    for workers in (1, 2):
+        rows.append(
+            (
+                f"cdcviewer first pass, {workers} worker(s)",
+                best_of(repeat, lambda w=workers: first_pass(path, params, w)),
+            )
+        )
+    for workers in (1, 2):
+        rows.append(
+            (
+                f"cdcviewer re-cut avg 64K->16K, {workers} worker(s)",
+                recut_time(path, params, recut, workers, repeat),
+            )
+        )
+    base = rows[1][1]
+    print(f"\n{label}: {size / MB:.0f} MB, params {params.describe()}")
+    print(f"{'':<44}{'MB/s':>9}{'x peer+xxh3':>13}")
+    for name, seconds in rows:
+        print(f"{name:<44}{size / MB / seconds:>9.0f}{base / seconds:>13.2f}")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--random-mib", type=int, default=256)
+    parser.add_argument("--real-mib", type=int, default=128)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    chunk_buffer(b"warm up the compiled kernels" * 1000)
+    run("random", random_file(args.random_mib << 20), args.repeat)
+    run("real tar", real_tar(args.real_mib << 20), args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Inputs and timing shared by the benchmarks: the same bytes for every contender."""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+import tarfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+BENCH_DIR = Path(os.environ.get("CDCVIEWER_BENCH_DIR", "/tmp/cdcviewer-bench"))
+MB = 1e6
+
+
+def random_file(size: int, seed: int = 0) -> Path:
+    path = BENCH_DIR / f"random-{size >> 20}MiB-{seed}.bin"
+    if not path.exists() or path.stat().st_size != size:
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        rng = np.random.default_rng(seed)
+        with open(path, "wb") as out:
+            for start in range(0, size, 16 << 20):
+                out.write(
+                    rng.integers(0, 256, min(16 << 20, size - start), dtype=np.uint8).tobytes()
+                )
+    return path
+
+
+def real_tar(min_bytes: int) -> Path:
+    """A tar of real files from this machine (Python libraries, /usr/lib, /usr/share)."""
+    path = BENCH_DIR / f"real-{min_bytes >> 20}MiB.tar"
+    if path.exists():
+        return path
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    roots = [Path(sysconfig.get_paths()["stdlib"]), Path(sysconfig.get_paths()["purelib"])]
+    roots += [Path("/usr/lib"), Path("/usr/share")]
+    total = 0
+    partial = path.with_suffix(".part")
+    with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+        for root in roots:
+            for file in sorted(root.rglob("*")):
+                if total >= min_bytes:
+                    break
+                try:
+                    if file.is_file() and not file.is_symlink():
+                        tar.add(file, arcname=str(file).lstrip("/"), recursive=False)
+                        total += file.stat().st_size
+                except OSError:
+                    continue
+    partial.rename(path)
+    return path
+
+
+def best_of(repeat: int, fn: Callable[[], object]) -> float:
+    """Fastest of ``repeat`` runs, in seconds (the least disturbed by other load)."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -1,0 +1,222 @@
+"""Analysis orchestration: a workspace of loaded layers, and analyses of it per parameters.
+
+A ``Workspace`` owns the cache folder, the loaded layers and what is worth keeping
+between parameter changes (the hash candidates of each layer, recent chunk tables).
+An ``Analysis`` is an immutable snapshot: layers, their chunks and the dedup index for
+one ``ChunkerParams``; ``rechunk`` asks the workspace for another one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .cache import CacheDir
+from .dedup import DedupIndex, build_index
+from .errors import InputError
+from .fingerprint import index_keys
+from .gear import Candidates
+from .layers import Layer
+from .params import ChunkerParams
+from .pipeline import LayerChunks, chunk_layers
+from .progress import NULL_STATE, TaskState
+from .sources import load_inputs
+
+CHUNK_TABLES_KEPT = 64  # (layer, params) chunk tables kept for quick switching back
+
+
+def default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class Workspace:
+    """The loaded layers and their reusable hashing; safe to use from one worker at a time."""
+
+    def __init__(self, cache: CacheDir | None = None, workers: int | None = None) -> None:
+        self.cache = cache if cache is not None else CacheDir()
+        self.workers = workers or default_workers()
+        self.layers: list[Layer] = []
+        self.failures: list[InputError] = []
+        self._lock = threading.Lock()
+        self._candidates: dict[int, Candidates] = {}
+        self._tables: OrderedDict[tuple[int, ChunkerParams], LayerChunks] = OrderedDict()
+
+    # -- loading ---------------------------------------------------------------------
+    def add(self, paths: Iterable[str | Path], state: TaskState = NULL_STATE) -> list[Layer]:
+        """Load inputs; returns the new layers. Failures are appended to ``failures``."""
+        known = {Path(layer.source).resolve() for layer in self.layers}
+        fresh, repeated = [], []
+        for path in paths:
+            (repeated if Path(path).resolve() in known else fresh).append(path)
+        result = load_inputs(fresh, self.cache, state)
+        failures = list(result.failures)
+        failures += [InputError(str(p), "already loaded") for p in repeated]
+        with self._lock:
+            taken = {layer.name for layer in self.layers}
+            for layer in result.layers:
+                layer.name = _unique_name(layer.name, taken)
+                taken.add(layer.name)
+            self.layers.extend(result.layers)
+            self.failures.extend(failures)
+        self.last_failures = failures
+        return result.layers
+
+    def remove(self, layers: Iterable[Layer]) -> None:
+        gone = {id(layer) for layer in layers}
+        with self._lock:
+            self.layers = [layer for layer in self.layers if id(layer) not in gone]
+            for key in gone:
+                self._candidates.pop(key, None)
+            for key in [k for k in self._tables if k[0] in gone]:
+                del self._tables[key]
+
+    def reorder(self, layers: Sequence[Layer]) -> None:
+        with self._lock:
+            if {id(x) for x in layers} != {id(x) for x in self.layers}:
+                raise ValueError("reorder needs exactly the loaded layers")
+            self.layers = list(layers)
+
+    # -- analysis --------------------------------------------------------------------
+    def analyze(
+        self,
+        params: ChunkerParams,
+        state: TaskState = NULL_STATE,
+        layers: Sequence[Layer] | None = None,
+    ) -> Analysis:
+        chosen = list(self.layers if layers is None else layers)
+        tables: list[LayerChunks | None] = []
+        with self._lock:
+            for layer in chosen:
+                table = self._tables.get((id(layer), params))
+                if table is not None:
+                    self._tables.move_to_end((id(layer), params))
+                tables.append(table)
+        missing = [layer for layer, table in zip(chosen, tables, strict=True) if table is None]
+        computed = chunk_layers(
+            missing,
+            params,
+            cached_candidates=lambda layer: self._candidates.get(id(layer)),
+            store_candidates=self._store_candidates,
+            workers=self.workers,
+            state=state,
+        )
+        fresh = iter(computed)
+        with self._lock:
+            for i, layer in enumerate(chosen):
+                if tables[i] is None:
+                    tables[i] = next(fresh)
+                    self._tables[(id(layer), params)] = tables[i]
+            while len(self._tables) > CHUNK_TABLES_KEPT:
+                self._tables.popitem(last=False)
+        state.progress("all layers", "index", 0.0)
+        done = [t for t in tables if t is not None]
+        index = build_index([t.lengths for t in done], [index_keys(t.fingerprints) for t in done])
+        return Analysis(self, params, chosen, done, index, list(self.failures))
+
+    def _store_candidates(self, layer: Layer, candidates: Candidates) -> None:
+        with self._lock:
+            self._candidates[id(layer)] = candidates
+
+    def candidate_bytes(self) -> int:
+        return sum(c.nbytes for c in self._candidates.values())
+
+    def close(self) -> None:
+        self.cache.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name} #{n}" in taken:
+        n += 1
+    return f"{name} #{n}"
+
+
+class Analysis:
+    """Layers cut with one ``ChunkerParams``, and every figure of design.md."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        params: ChunkerParams,
+        layers: list[Layer],
+        chunks: list[LayerChunks],
+        index: DedupIndex,
+        failures: list[InputError],
+    ) -> None:
+        self.workspace = workspace
+        self.params = params
+        self.layers = layers
+        self.chunks = chunks
+        self.index = index
+        self.failures = failures
+
+    def rechunk(self, params: ChunkerParams, state: TaskState = NULL_STATE) -> Analysis:
+        """The same layers cut with ``params``, reusing the cached hashing."""
+        return self.workspace.analyze(params, state, self.layers)
+
+    @property
+    def total_bytes(self) -> int:
+        return self.index.total_bytes
+
+    @property
+    def stored_bytes(self) -> int:
+        return self.index.stored_bytes
+
+    @property
+    def dedup_ratio(self) -> float:
+        return self.total_bytes / self.stored_bytes if self.stored_bytes else 1.0
+
+    @property
+    def savings(self) -> float:
+        return 1 - self.stored_bytes / self.total_bytes if self.total_bytes else 0.0
+
+    def all_lengths(self) -> np.ndarray:
+        return (
+            np.concatenate([c.lengths for c in self.chunks])
+            if self.chunks
+            else np.zeros(0, np.int64)
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        from .report import report_dict
+
+        return report_dict(self)
+
+    def close(self) -> None:
+        self.workspace.close()
+
+    def __enter__(self) -> Analysis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def analyze(
+    paths: Iterable[str | Path],
+    params: ChunkerParams | None = None,
+    workers: int | None = None,
+    state: TaskState = NULL_STATE,
+    cache: CacheDir | None = None,
+) -> Analysis:
+    """Load ``paths`` and analyse them; close the result (or use ``with``) to drop caches."""
+    workspace = Workspace(cache, workers)
+    try:
+        workspace.add(paths, state)
+        return workspace.analyze(params or ChunkerParams(), state)
+    except BaseException:
+        workspace.close()
+        raise

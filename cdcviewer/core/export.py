@@ -1,0 +1,120 @@
+"""Report exports: the one entry point the CLI and the window's File menu both use.
+
+Every format is written by ``write_report`` to a text handle, so a file from the window
+and a file (or stdout) from ``cdcviewer report`` hold the same bytes for the same
+analysis. ``export_report`` writes through a temporary file beside the destination, so
+a failed export never destroys an existing file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from .atomic import atomic_writer
+from .dedup import CLASS_NAMES
+from .report import report_dict
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+    from .sweep import SweepResult
+
+FORMATS = ("json", "csv", "csv-chunks", "html")
+SUFFIXES = {"json": ".json", "csv": ".csv", "csv-chunks": ".chunks.csv", "html": ".html"}
+
+LAYER_CSV_COLUMNS = (
+    "name",
+    "source",
+    "image",
+    "index",
+    "digest",
+    "media_type",
+    "compressed_bytes",
+    "bytes",
+    "chunks",
+    "unique_bytes",
+    "duplicate_bytes",
+    "shared_bytes",
+    "new_bytes",
+    "identical_to",
+)
+CHUNK_CSV_COLUMNS = ("layer", "offset", "length", "fingerprint", "class", "layers")
+
+
+def write_report(
+    analysis: Analysis, handle: TextIO, fmt: str, sweep: SweepResult | None = None
+) -> None:
+    """Write ``analysis`` as ``fmt`` (one of ``FORMATS``) to ``handle``."""
+    if fmt == "json":
+        handle.write(json.dumps(report_dict(analysis, sweep), indent=2) + "\n")
+    elif fmt == "csv":
+        write_layers_csv(report_dict(analysis), handle)
+    elif fmt == "csv-chunks":
+        write_chunks_csv(analysis, handle)
+    elif fmt == "html":
+        from .html_report import render_html
+
+        handle.write(render_html(analysis, sweep))
+    else:
+        raise ValueError(f"unknown report format {fmt!r} (use one of {FORMATS})")
+
+
+def export_report(
+    analysis: Analysis, path: str | Path, fmt: str, sweep: SweepResult | None = None
+) -> None:
+    """Write ``analysis`` as ``fmt`` to ``path``, replacing it only once complete.
+
+    Raises ``CdcError`` naming the path when it cannot be written.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown report format {fmt!r} (use one of {FORMATS})")
+    with atomic_writer(path, "w") as handle:
+        write_report(analysis, handle, fmt, sweep)
+
+
+def render_report(analysis: Analysis, fmt: str, sweep: SweepResult | None = None) -> str:
+    """The exported text, for previews and tests."""
+    buffer = io.StringIO(newline="")
+    write_report(analysis, buffer, fmt, sweep)
+    return buffer.getvalue()
+
+
+def write_layers_csv(report: dict, handle: TextIO) -> None:
+    """One row per layer with the per-layer figures of the report."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(LAYER_CSV_COLUMNS)
+    for layer in report["layers"]:
+        writer.writerow(["" if layer.get(c) is None else layer[c] for c in LAYER_CSV_COLUMNS])
+
+
+def chunk_rows(analysis: Analysis) -> Iterator[tuple[str, int, int, str, str, int]]:
+    """(layer, offset, length, fingerprint hex, class, number of layers holding it)."""
+    index = analysis.index
+    for i, (layer, chunks) in enumerate(zip(analysis.layers, analysis.chunks, strict=True)):
+        width = 2 * chunks.fingerprints.shape[1] if chunks.fingerprints.ndim == 2 else 32
+        # One hex conversion per layer instead of one per chunk.
+        hexed = chunks.fingerprints.tobytes().hex()
+        holders = index.layer_count[index.chunk_ids[i]].tolist()
+        classes = index.chunk_classes[i].tolist()
+        for k, (offset, length) in enumerate(
+            zip(chunks.offsets.tolist(), chunks.lengths.tolist(), strict=True)
+        ):
+            yield (
+                layer.name,
+                offset,
+                length,
+                hexed[k * width : (k + 1) * width],
+                CLASS_NAMES[classes[k]],
+                holders[k],
+            )
+
+
+def write_chunks_csv(analysis: Analysis, handle: TextIO) -> None:
+    """One row per chunk, in layer order then offset order."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(CHUNK_CSV_COLUMNS)
+    writer.writerows(chunk_rows(analysis))

@@ -1,0 +1,121 @@
+"""Per-layer work on a thread pool: hash blocks in parallel, then cut and fingerprint.
+
+Hashing runs in numba kernels that release the GIL, on ``workers`` threads, in blocks so
+one big layer uses every core. Cutting and fingerprinting (python-xxhash holds the GIL)
+run on one more thread, overlapping with the hashing of later layers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunkers import cut_offsets, lengths_from_offsets
+from .fingerprint import fingerprint_chunks
+from .gear import CandidateMasks, Candidates, scan_block
+from .layers import Layer
+from .params import ChunkerParams
+from .progress import NULL_STATE, TaskState
+
+BLOCK_SIZE = 8 << 20
+FINGERPRINT_BATCH = 64 << 20  # bytes between progress reports while fingerprinting
+
+
+@dataclass
+class LayerChunks:
+    """A layer cut with some parameters: chunk offsets, lengths and fingerprints."""
+
+    offsets: np.ndarray  # int64
+    lengths: np.ndarray  # int64
+    fingerprints: np.ndarray  # (n, 16 or 32) uint8
+
+    @property
+    def nbytes(self) -> int:
+        return self.offsets.nbytes + self.lengths.nbytes + self.fingerprints.nbytes
+
+
+CandidateLookup = Callable[[Layer], Candidates | None]
+CandidateStore = Callable[[Layer, Candidates], None]
+
+
+def chunk_layers(
+    layers: list[Layer],
+    params: ChunkerParams,
+    cached_candidates: CandidateLookup,
+    store_candidates: CandidateStore,
+    workers: int,
+    state: TaskState = NULL_STATE,
+) -> list[LayerChunks]:
+    """Cut and fingerprint every layer; hash only those without covering candidates."""
+    masks = CandidateMasks.for_params(params) if params.chunker == "fastcdc" else None
+    with (
+        ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdc-hash") as hash_pool,
+        ThreadPoolExecutor(1, thread_name_prefix="cdc-finish") as finish_pool,
+    ):
+        try:
+            scans: list[list[Future] | Candidates | None] = []
+            for layer in layers:
+                known = cached_candidates(layer) if masks is not None else None
+                if masks is None or (known is not None and known.masks.covers(params)):
+                    scans.append(known)
+                else:
+                    scans.append(
+                        [
+                            hash_pool.submit(_scan, layer, start, masks, state)
+                            for start in range(0, layer.bytes, BLOCK_SIZE)
+                        ]
+                    )
+            finishing = []
+            for layer, scan in zip(layers, scans, strict=True):
+                if isinstance(scan, list):
+                    parts = []
+                    for done, future in enumerate(scan, 1):
+                        parts.append(future.result())
+                        state.progress(layer.name, "hash", done / len(scan))
+                    assert masks is not None
+                    scan = Candidates.join(masks, parts)
+                    store_candidates(layer, scan)
+                finishing.append(finish_pool.submit(_finish, layer, params, scan, state))
+            return [future.result() for future in finishing]
+        except BaseException:
+            state.cancel()
+            hash_pool.shutdown(cancel_futures=True)
+            finish_pool.shutdown(cancel_futures=True)
+            raise
+
+
+def _scan(
+    layer: Layer, start: int, masks: CandidateMasks | None, state: TaskState
+) -> tuple[np.ndarray, np.ndarray]:
+    state.check()
+    with layer.mapped() as data:
+        return scan_block(data, start, min(layer.bytes, start + BLOCK_SIZE), masks)
+
+
+def _finish(
+    layer: Layer, params: ChunkerParams, candidates: Candidates | None, state: TaskState
+) -> LayerChunks:
+    state.check()
+    with layer.mapped() as data:
+        offsets = cut_offsets(data, params, candidates)
+        lengths = lengths_from_offsets(offsets, layer.bytes)
+        state.progress(layer.name, "fingerprint", 0.0)
+        # Batches of chunks keep progress moving and cancellation prompt on big layers.
+        ends = np.searchsorted(
+            offsets, np.arange(FINGERPRINT_BATCH, layer.bytes, FINGERPRINT_BATCH)
+        )
+        bounds = [0, *ends.tolist(), len(offsets)]
+        rows = []
+        for first, last in itertools.pairwise(bounds):
+            if last > first:
+                rows.append(
+                    fingerprint_chunks(data, offsets[first:last], lengths[first:last], params.hash)
+                )
+            state.progress(layer.name, "fingerprint", last / max(1, len(offsets)))
+    width = 16 if params.hash == "xxh3" else 32
+    fingerprints = np.concatenate(rows) if rows else np.zeros((0, width), np.uint8)
+    return LayerChunks(offsets, lengths, fingerprints)
