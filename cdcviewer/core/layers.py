@@ -37,20 +37,25 @@ class Layer:
     extra: dict[str, object] = field(default_factory=dict)
 
     @contextmanager
-    def mapped(self) -> Iterator[np.ndarray]:
-        """The stream as a read-only uint8 array backed by a memory map."""
-        if self.bytes == 0:
+    def mapped(self, start: int = 0, stop: int | None = None) -> Iterator[np.ndarray]:
+        """Bytes [start, stop) of the stream as a read-only uint8 array over a memory map.
+
+        Map only the range you need: pages of a mapping count as resident while it is
+        open, so a bounded range keeps big layers from filling the process's memory.
+        """
+        stop = self.bytes if stop is None else min(stop, self.bytes)
+        if stop <= start:
             yield EMPTY
             return
-        page = mmap.ALLOCATIONGRANULARITY
-        start = self.offset - self.offset % page
-        lead = self.offset - start
+        first = self.offset + start
+        aligned = first - first % mmap.ALLOCATIONGRANULARITY
+        lead = first - aligned
         with open(self.path, "rb") as handle:
             mm = mmap.mmap(
-                handle.fileno(), lead + self.bytes, access=mmap.ACCESS_READ, offset=start
+                handle.fileno(), lead + stop - start, access=mmap.ACCESS_READ, offset=aligned
             )
         try:
-            array = np.frombuffer(mm, dtype=np.uint8, count=self.bytes, offset=lead)
+            array = np.frombuffer(mm, dtype=np.uint8, count=stop - start, offset=lead)
             yield array
             del array
         finally:

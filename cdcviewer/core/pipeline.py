@@ -16,7 +16,7 @@ import numpy as np
 
 from .chunkers import cut_offsets, lengths_from_offsets
 from .fingerprint import fingerprint_chunks
-from .gear import CandidateMasks, Candidates, scan_block
+from .gear import WARMUP, CandidateMasks, Candidates, scan_block
 from .layers import Layer
 from .params import ChunkerParams
 from .progress import NULL_STATE, TaskState
@@ -92,8 +92,12 @@ def _scan(
     layer: Layer, start: int, masks: CandidateMasks | None, state: TaskState
 ) -> tuple[np.ndarray, np.ndarray]:
     state.check()
-    with layer.mapped() as data:
-        return scan_block(data, start, min(layer.bytes, start + BLOCK_SIZE), masks)
+    assert masks is not None
+    # The kernel warms up on the bytes before the block; map them too.
+    lead = min(start, WARMUP)
+    with layer.mapped(start - lead, start + BLOCK_SIZE) as data:
+        positions, hashes = scan_block(data, lead, len(data), masks)
+    return positions + (start - lead), hashes
 
 
 def _finish(
@@ -101,21 +105,26 @@ def _finish(
 ) -> LayerChunks:
     state.check()
     with layer.mapped() as data:
+        # The cut reads a few dozen bytes per chunk: few pages of the mapping.
         offsets = cut_offsets(data, params, candidates)
-        lengths = lengths_from_offsets(offsets, layer.bytes)
-        state.progress(layer.name, "fingerprint", 0.0)
-        # Batches of chunks keep progress moving and cancellation prompt on big layers.
-        ends = np.searchsorted(
-            offsets, np.arange(FINGERPRINT_BATCH, layer.bytes, FINGERPRINT_BATCH)
-        )
-        bounds = [0, *ends.tolist(), len(offsets)]
-        rows = []
-        for first, last in itertools.pairwise(bounds):
-            if last > first:
+    lengths = lengths_from_offsets(offsets, layer.bytes)
+    state.progress(layer.name, "fingerprint", 0.0)
+    # Fingerprint in batches, each through its own bounded mapping, so resident memory
+    # stays near one batch whatever the layer's size.
+    ends = np.searchsorted(offsets, np.arange(FINGERPRINT_BATCH, layer.bytes, FINGERPRINT_BATCH))
+    bounds = [0, *ends.tolist(), len(offsets)]
+    rows = []
+    for first, last in itertools.pairwise(bounds):
+        if last > first:
+            begin = int(offsets[first])
+            end = int(offsets[last - 1] + lengths[last - 1])
+            with layer.mapped(begin, end) as window:
                 rows.append(
-                    fingerprint_chunks(data, offsets[first:last], lengths[first:last], params.hash)
+                    fingerprint_chunks(
+                        window, offsets[first:last] - begin, lengths[first:last], params.hash
+                    )
                 )
-            state.progress(layer.name, "fingerprint", last / max(1, len(offsets)))
+        state.progress(layer.name, "fingerprint", last / max(1, len(offsets)))
     width = 16 if params.hash == "xxh3" else 32
     fingerprints = np.concatenate(rows) if rows else np.zeros((0, width), np.uint8)
     return LayerChunks(offsets, lengths, fingerprints)
