@@ -56,26 +56,14 @@ INDEX_MEDIA_TYPES = frozenset(
         "application/vnd.docker.distribution.manifest.list.v2+json",
     }
 )
-MANIFEST_MEDIA_TYPES = frozenset(
-    {
-        "application/vnd.oci.image.manifest.v1+json",
-        "application/vnd.docker.distribution.manifest.v2+json",
-    }
-)
 _DIGEST_RE = re.compile(r"(sha256):([0-9a-f]{64})|(sha512):([0-9a-f]{128})")
 _BLOB_PATH_RE = re.compile(r"blobs/([a-z0-9]+)/([0-9a-f]+)")
 _LEGACY_CONFIG_RE = re.compile(r"([0-9a-f]{64})\.json")
 _ARCHIVE_SUFFIXES = (".gz", ".tgz", ".zst", ".zstd", ".xz", ".bz2", ".tar", ".oci")
 _REGISTRY_PREFIXES = ("docker.io/library/", "index.docker.io/library/", "docker.io/")
-_CODEC_NAMES = {"gzip": "gzip", "zstd": "zstd", "xz": "xz", "bzip2": "bzip2"}
-_CODEC_ERRORS = (
-    EOFError,
-    OSError,
-    ValueError,
-    lzma.LZMAError,
-    zstandard.ZstdError,
-    isal_zlib.error,
-)
+# What the decoders raise on bad data: EOFError when the input ends early, OSError
+# (gzip.BadGzipFile, bz2) and the codecs' own errors for corrupt content.
+_CODEC_ERRORS = (EOFError, OSError, lzma.LZMAError, zstandard.ZstdError, isal_zlib.error)
 
 
 # --------------------------------------------------------------------------- public API
@@ -98,7 +86,12 @@ def load_inputs(
 ) -> LoadResult:
     """Load every path into layers; bad inputs become ``failures``, ``Cancelled`` propagates.
 
-    Layers of compressed blobs live in ``cache`` and are valid until it is closed.
+    A path may be a file (raw, tar, compressed, docker-save archive, OCI layout tar) or an
+    OCI layout folder. Layers of compressed blobs live in ``cache`` and are valid until it
+    is closed. ``Layer.extra`` may hold ``compression`` (gzip/zstd/xz/bzip2, when the
+    stream was decompressed), ``platform`` (e.g. ``linux/arm64``) and ``manifest_digest``.
+    Progress goes to ``state`` per 4 MiB block as (item, phase, fraction) with phases
+    ``decompress``, ``verify``, ``check`` and ``index``.
     """
     loader = _Loader(cache, state or NULL_STATE)
     result = LoadResult(failures=loader.failures)
@@ -425,11 +418,10 @@ def _skip_zstd_frame(view: memoryview, pos: int, item: _Item) -> tuple[int, int]
 
 
 def _codec_problem(compression: str, error: BaseException) -> str:
-    name = _CODEC_NAMES[compression]
     if isinstance(error, EOFError):
-        return f"truncated {name} stream"
+        return f"truncated {compression} stream"
     detail = str(error) or type(error).__name__
-    return f"corrupt {name} data: {detail}"
+    return f"corrupt {compression} data: {detail}"
 
 
 def _safe_relpath(text: object, item: _Item, what: str) -> str:
@@ -607,10 +599,8 @@ class _Loader:
         if stream.table is not None:
             store = _TarStore(stream)
             archive = self.archive_kind(store, item)
-            if archive == "docker":
-                return self.expand_docker(inp, store)
-            if archive == "oci":
-                return self.expand_oci(inp, store)
+            if archive is not None:
+                return self.expand_archive(inp, store, archive, stream)
         extra: dict[str, object] = {"compression": stream.compression} if stream.compression else {}
         return [
             Layer(
@@ -625,14 +615,29 @@ class _Loader:
             )
         ]
 
+    def expand_archive(
+        self, inp: _Input, store: _TarStore, archive: str, stream: _Stream
+    ) -> list[Layer]:
+        layers: list[Layer] = []
+        try:
+            layers = self.expand(inp, store, archive)
+        finally:
+            # A decompressed outer archive is worth keeping only while layers point into it.
+            if stream.compression and not any(layer.path == stream.path for layer in layers):
+                stream.path.unlink(missing_ok=True)
+        return layers
+
+    def expand(self, inp: _Input, store: _Store, archive: str) -> list[Layer]:
+        if archive == "docker":
+            return self.expand_docker(inp, store)
+        return self.expand_oci(inp, store)
+
     def load_folder(self, inp: _Input, item: _Item) -> list[Layer]:
         store = _DirStore(inp.path)
         archive = self.archive_kind(store, item)
-        if archive == "docker":
-            return self.expand_docker(inp, store)
-        if archive == "oci":
-            return self.expand_oci(inp, store)
-        raise item.fail("folder is not an OCI image layout (no oci-layout file)")
+        if archive is None:
+            raise item.fail("folder is not an OCI image layout (no oci-layout file)")
+        return self.expand(inp, store, archive)
 
     def archive_kind(self, store: _Store, item: _Item) -> str | None:
         """``"docker"`` for docker-save content, ``"oci"`` for an OCI layout, else None.
@@ -685,9 +690,9 @@ class _Loader:
             if compression is not None:
                 stream.path.unlink(missing_ok=True)
             raise
-        if not keep_table:
+        if not keep_table:  # only outer archives need their members past this point
             stream.table = None
-        self.streams[key] = stream
+            self.streams[key] = stream
         return stream
 
     def verify_plain(self, region: _Region, item: _Item, expected: list[Digest]) -> None:
@@ -868,9 +873,10 @@ class _Loader:
         if index_region is None:
             raise item.fail("OCI layout has no index.json")
         index = _parse_json(_read_region(index_region, item, MAX_JSON_BYTES), item, "index.json")
-        images: list[_OciImage] = []
         failures_before = len(self.failures)
-        self.walk_index(inp, store, index, "index.json", None, (), images)
+        walker = _IndexWalker(self, inp, store)
+        walker.walk_index(index, "index.json", None, ())
+        images = walker.images
         if not images and len(self.failures) == failures_before:
             raise item.fail("index.json lists no image manifests")
         layers: list[Layer] = []
@@ -880,72 +886,6 @@ class _Loader:
             except InputError as error:
                 self.failures.append(error)
         return layers
-
-    def walk_index(
-        self,
-        inp: _Input,
-        store: _Store,
-        index: object,
-        where: str,
-        inherited_name: str | None,
-        stack: tuple[Digest, ...],
-        out: list[_OciImage],
-    ) -> None:
-        item = _Item(inp.source, where)
-        if len(stack) >= MAX_INDEX_DEPTH:
-            raise item.fail(f"indexes nested more than {MAX_INDEX_DEPTH} deep")
-        descriptors = index.get("manifests") if isinstance(index, dict) else None
-        if not isinstance(descriptors, list):
-            raise item.fail("not an image index (no manifests list)")
-        seen = {image.digest for image in out}
-        for position, descriptor in enumerate(descriptors):
-            if not isinstance(descriptor, dict) or _is_attestation(descriptor):
-                continue
-            try:
-                self.walk_descriptor(
-                    inp, store, descriptor, f"{where} manifest {position}",
-                    inherited_name, stack, out, seen,
-                )  # fmt: skip
-            except InputError as error:
-                self.failures.append(error)
-
-    def walk_descriptor(
-        self,
-        inp: _Input,
-        store: _Store,
-        descriptor: dict[str, object],
-        where: str,
-        inherited_name: str | None,
-        stack: tuple[Digest, ...],
-        out: list[_OciImage],
-        seen: set[Digest],
-    ) -> None:
-        item = _Item(inp.source, where)
-        digest = _require_digest(descriptor.get("digest"), item)
-        item = _Item(inp.source, f"{where} ({digest.short})")
-        if digest in stack:
-            raise item.fail("index cycle: this index includes itself")
-        if digest in seen:
-            return  # the same manifest under a second name: its layers are loaded once
-        name = _reference_name(descriptor, inp) or inherited_name
-        document, _ = self.read_json(
-            store, digest.blob_path, item, "manifest", digest, size=descriptor.get("size")
-        )
-        media_type = descriptor.get("mediaType") or (
-            document.get("mediaType") if isinstance(document, dict) else None
-        )
-        if media_type in INDEX_MEDIA_TYPES or (
-            media_type is None and isinstance(document, dict) and "manifests" in document
-        ):
-            self.walk_index(
-                inp, store, document, f"index {digest.short}", name, (*stack, digest), out
-            )
-            return
-        if not isinstance(document, dict) or not isinstance(document.get("layers"), list):
-            raise item.fail(f"unsupported manifest (media type {media_type!r})")
-        seen.add(digest)
-        base = name or digest.hex[:12]
-        out.append(_OciImage(base, _platform_text(descriptor.get("platform")), digest, document))
 
     def oci_image(self, inp: _Input, store: _Store, image: _OciImage, name: str) -> list[Layer]:
         item = _Item(inp.source, name)
@@ -1063,6 +1003,65 @@ class _Loader:
             media_type=media_type,
             extra=details,
         )
+
+
+class _IndexWalker:
+    """Follows an OCI index down to its image manifests (nested indexes included)."""
+
+    def __init__(self, loader: _Loader, inp: _Input, store: _Store) -> None:
+        self.loader = loader
+        self.inp = inp
+        self.store = store
+        self.images: list[_OciImage] = []
+        self.seen: set[Digest] = set()
+
+    def walk_index(
+        self, index: object, where: str, name: str | None, stack: tuple[Digest, ...]
+    ) -> None:
+        item = _Item(self.inp.source, where)
+        if len(stack) >= MAX_INDEX_DEPTH:
+            raise item.fail(f"indexes nested more than {MAX_INDEX_DEPTH} deep")
+        descriptors = index.get("manifests") if isinstance(index, dict) else None
+        if not isinstance(descriptors, list):
+            raise item.fail("not an image index (no manifests list)")
+        for position, descriptor in enumerate(descriptors):
+            if not isinstance(descriptor, dict) or _is_attestation(descriptor):
+                continue
+            try:
+                self.walk_descriptor(descriptor, f"{where} manifest {position}", name, stack)
+            except InputError as error:
+                self.loader.failures.append(error)
+
+    def walk_descriptor(
+        self,
+        descriptor: dict[str, object],
+        where: str,
+        inherited_name: str | None,
+        stack: tuple[Digest, ...],
+    ) -> None:
+        digest = _require_digest(descriptor.get("digest"), _Item(self.inp.source, where))
+        item = _Item(self.inp.source, f"{where} ({digest.short})")
+        if digest in stack:
+            raise item.fail("index cycle: this index includes itself")
+        if digest in self.seen:
+            return  # the same manifest under a second name: its layers are loaded once
+        name = _reference_name(descriptor, self.inp) or inherited_name
+        document, _ = self.loader.read_json(
+            self.store, digest.blob_path, item, "manifest", digest, size=descriptor.get("size")
+        )
+        media_type = descriptor.get("mediaType") or (
+            document.get("mediaType") if isinstance(document, dict) else None
+        )
+        if media_type in INDEX_MEDIA_TYPES or (
+            media_type is None and isinstance(document, dict) and "manifests" in document
+        ):
+            self.walk_index(document, f"index {digest.short}", name, (*stack, digest))
+            return
+        if not isinstance(document, dict) or not isinstance(document.get("layers"), list):
+            raise item.fail(f"unsupported manifest (media type {media_type!r})")
+        self.seen.add(digest)
+        platform = _platform_text(descriptor.get("platform"))
+        self.images.append(_OciImage(name or digest.hex[:12], platform, digest, document))
 
 
 # --------------------------------------------------------------------------- manifest helpers

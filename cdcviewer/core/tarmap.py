@@ -254,7 +254,8 @@ class _TarWalker:
                 data_start = self.skip_sparse_extensions(block, data_start)
 
             pax = {**self.global_pax, **local_pax} if local_pax else self.global_pax
-            pass
+            if "size" in pax:
+                size = self.pax_size(pax["size"], pos)
             if typeflag == AREGTYPE and block[:100].split(b"\0", 1)[0].endswith(b"/"):
                 typeflag = DIRTYPE
             stored = 0 if typeflag in _NO_DATA_TYPES else size

@@ -352,6 +352,20 @@ def test_docker_save_v25_layout(tmp_path, cache, files_a, files_b, outer, layers
     for layer in result.layers:
         assert layer.digest is not None
         assert layer.extra.get("compression") == (None if layers == "none" else layers)
+    # The decompressed outer archive stays only while layers point into it.
+    in_cache = {layer.path for layer in result.layers if layer.path.parent == cache.path}
+    assert set(streams_in(cache)) == in_cache
+
+
+def test_oci_tar_made_with_dot_prefixed_members(tmp_path, cache, files_a):
+    layout = oci_layout(tmp_path / "layout", [("app:1", [files_a])], layer_compression="none")
+    archive = tmp_path / "dotted.tar"
+    with tarfile.open(archive, "w") as tar:  # like `tar -C layout -cf dotted.tar .`
+        tar.add(layout, arcname=".")
+    result = load_inputs([archive], cache)
+    assert result.ok, [str(f) for f in result.failures]
+    assert content(result.layers[0]) == tar_bytes(files_a)
+    assert result.layers[0].path == archive
 
 
 def _unpack(archive: Path, dest: Path) -> Path:
@@ -579,6 +593,36 @@ def test_oci_multi_platform_nested_index(tmp_path, cache, files_a, files_b):
     assert result.layers[0].digest == result.layers[2].digest
     assert result.layers[1].digest != result.layers[3].digest
     assert all("unknown" not in layer.name for layer in result.layers)
+
+
+def test_docker_schema2_media_types(tmp_path, cache, files_a):
+    layout = oci_layout(tmp_path / "oci", [("legacy:1", [files_a])])
+
+    def mutate(manifest):
+        manifest["mediaType"] = "application/vnd.docker.distribution.manifest.v2+json"
+        manifest["config"]["mediaType"] = "application/vnd.docker.container.image.v1+json"
+        for layer in manifest["layers"]:
+            layer["mediaType"] = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+    edit_manifest(layout, mutate)
+    index = json.loads((layout / "index.json").read_text())
+    manifest_descriptor = dict(index["manifests"][0])
+    manifest_descriptor["mediaType"] = "application/vnd.docker.distribution.manifest.v2+json"
+    index["manifests"] = [
+        {
+            "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+            **add_blob(
+                layout,
+                json.dumps({"schemaVersion": 2, "manifests": [manifest_descriptor]}).encode(),
+            ),
+        }
+    ]
+    (layout / "index.json").write_text(json.dumps(index))
+    result = load_inputs([layout], cache)
+    assert result.ok, [str(f) for f in result.failures]
+    (layer,) = result.layers
+    assert layer.media_type == "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    assert layer.image == "legacy:1" and content(layer) == tar_bytes(files_a)
 
 
 def test_oci_bare_tag_and_unnamed_manifests(tmp_path, cache, files_a):
