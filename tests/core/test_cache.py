@@ -178,3 +178,32 @@ def test_free_space_is_rechecked_while_writing(tmp_path, monkeypatch):
             free[0] = 5 * MiB  # the disk filled up meanwhile
             out.write(bytes(2000))
         assert not out.path.exists()
+
+
+def test_a_failed_write_is_reported_and_the_partial_file_removed(tmp_path, monkeypatch):
+    import errno
+
+    cache = CacheDir(tmp_path)
+    real_open = open
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, block):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self):
+            self.handle.close()
+
+    monkeypatch.setattr(
+        cache_module, "open", lambda *a, **k: FullDisk(real_open(*a, **k)), raising=False
+    )
+    with (
+        pytest.raises(InputError, match="No space left"),
+        cache.stream_writer("layer", "big.tar.gz") as out,
+    ):
+        for _ in range(10):
+            out.write(b"x" * 1024)
+    assert not any(p.name.startswith("layer") for p in cache.path.iterdir())
+    cache.close()
