@@ -1,4 +1,4 @@
-"""The command line: the window by default, and headless report / chunks / sweep commands.
+"""The command line: the window by default, and headless report / chunks / files / sweep.
 
 Each headless command is a ``Command``: a function adding its options and a function
 running it on a loaded ``Workspace``. ``main`` parses, checks every output destination
@@ -13,31 +13,51 @@ import contextlib
 import csv
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
-from .core.analysis import Workspace
+from .core.analysis import Analysis, Workspace
 from .core.atomic import atomic_writer
+from .core.attribution import SORT_KEYS, attribute_analysis, layer_members
 from .core.errors import CdcError, ParameterError
 from .core.export import write_report
 from .core.fingerprint import to_hex
 from .core.gates import Gates, all_passed, evaluate, format_results, parse_percent
 from .core.params import ChunkerParams, parse_size
 from .core.progress import NULL_STATE, TaskState
-from .core.report import report_dict
-from .core.sweep import DEFAULT_AVGS, DEFAULT_ENTRY_SIZE, sweep, sweep_params
-from .core.textreport import summary, sweep_table
+from .core.report import (
+    DEFAULT_TOP_FILES,
+    ReportSections,
+    compute_sections,
+    files_dict,
+    report_dict,
+)
+from .core.sweep import DEFAULT_AVGS, DEFAULT_ENTRY_SIZE, SweepResult, sweep, sweep_params
+from .core.textreport import (
+    files_tables,
+    summary,
+    sweep_table,
+    versions_table,
+    whatif_table,
+    whole_files_summary,
+)
+from .core.whole_files import find_whole_files
+
+if TYPE_CHECKING:
+    from .core.distributed import DistributedAnalysis
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a closed pipe
 DEFAULT_AVG = 64 * 1024
 DEFAULT_MIN = 16 * 1024
 DEFAULT_MAX = 256 * 1024
+DASK_LOCAL = "local"  # --dask without an address: a local cluster
 
 
 class UsageError(CdcError):
@@ -212,6 +232,17 @@ def _configure_report(parser: argparse.ArgumentParser) -> None:
         metavar="BYTES",
         help="fail when the last layer adds more than BYTES new bytes given the others",
     )
+    _add_section_options(parser)
+    cluster = parser.add_argument_group("cluster (pip install 'cdcviewer[dask]')")
+    cluster.add_argument(
+        "--dask",
+        nargs="?",
+        const=DASK_LOCAL,
+        metavar="ADDRESS",
+        help="run the per-layer work and the index on Dask: the scheduler at ADDRESS "
+        "(e.g. tcp://host:8786), or without ADDRESS a local cluster of --workers processes; "
+        "inputs must be paths the workers can read",
+    )
     _add_chunker_options(parser)
 
 
@@ -219,10 +250,40 @@ def _report_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     return [(fmt, getattr(args, attr)) for attr, fmt in REPORT_FORMATS if getattr(args, attr)]
 
 
+# What needs every chunk on this machine, which --dask leaves on the workers.
+DASK_UNSUPPORTED = (
+    ("sweep_avg", "--sweep-avg"),
+    ("csv_chunks", "--csv-chunks"),
+    ("html", "--html"),
+    ("files", "--files"),
+    ("whatif", "--whatif"),
+    ("versions", "--versions"),
+)
+
+
 def _validate_report(args: argparse.Namespace) -> None:
     params = params_from_args(args)
     if args.sweep_avg:
         sweep_params(args.sweep_avg, params)
+    if args.dask:
+        _check_dask_address(args.dask)
+        asked = [flag for attr, flag in DASK_UNSUPPORTED if getattr(args, attr, None)]
+        if asked:
+            raise UsageError(
+                f"{', '.join(asked)} cannot be used with --dask: they need every chunk on "
+                "this machine, and --dask keeps the chunks on the workers"
+            )
+
+
+def _check_dask_address(address: str) -> None:
+    """``--dask`` takes an optional value, so ``--dask a.tar b.tar`` would take ``a.tar``
+    for the scheduler: refuse what does not look like an address."""
+    if address == DASK_LOCAL or "://" in address or re.fullmatch(r"[\w.-]+:\d+", address):
+        return
+    raise UsageError(
+        f"--dask {address}: not a scheduler address (e.g. tcp://host:8786); "
+        "to use a local cluster put --dask after the paths, or write --dask local"
+    )
 
 
 def _run_report(workspace: Workspace, args: argparse.Namespace, progress: TaskState) -> int:
@@ -231,22 +292,50 @@ def _run_report(workspace: Workspace, args: argparse.Namespace, progress: TaskSt
     swept = None
     if args.sweep_avg:
         swept = sweep(analysis, args.sweep_avg, params, progress, entry_size=args.entry_size)
+    sections = _report_sections(analysis, args, progress)
     _finish_progress(progress)
+    return _emit_report(analysis, args, swept, sections)
+
+
+def _run_report_on_dask(paths: list[str], args: argparse.Namespace, progress: TaskState) -> int:
+    """``report --dask``: the same figures and files, computed on a Dask cluster."""
+    from .core.distributed import analyze_distributed
+
+    address = None if args.dask == DASK_LOCAL else args.dask
+    analysis = analyze_distributed(
+        paths, params_from_args(args), address=address, workers=args.workers, state=progress
+    )
+    _finish_progress(progress)
+    for failure in analysis.failures:
+        print(f"cdcviewer: {failure}", file=sys.stderr)
+    status = _emit_report(analysis, args, None, None)
+    # As in main: figures over part of the inputs are not an answer.
+    return EXIT_INPUT if analysis.failures else status
+
+
+def _emit_report(
+    analysis: Analysis | DistributedAnalysis,
+    args: argparse.Namespace,
+    swept: SweepResult | None,
+    sections: ReportSections | None,
+) -> int:
+    """Print the summary and the gates, write the report files; the exit status."""
     outputs = _report_outputs(args)
     # Text goes to stderr when a report file streams to stdout, so that stays parseable.
     text = sys.stderr if any(dest == "-" for _, dest in outputs) else sys.stdout
-    report = report_dict(analysis, swept)
+    report = report_dict(analysis, swept, sections)
     if text is sys.stdout:
         print(summary(report), file=text)
         if swept is not None:
             print("\n" + sweep_table(swept.to_dict()), file=text)
+        _print_section_texts(report, text)
     gates = Gates(args.fail_under_savings, args.fail_over_stored, args.fail_over_new)
     results = evaluate(report, gates)
     if results:
         print(("\n" if text is sys.stdout else "") + format_results(results), file=text)
     for fmt, dest in outputs:
         with _output(dest) as out:
-            write_report(analysis, out, fmt, swept)
+            _write_report(analysis, out, fmt, swept, sections)
     return EXIT_OK if all_passed(results) else EXIT_GATE
 
 
@@ -336,6 +425,185 @@ def _run_chunks(workspace: Workspace, args: argparse.Namespace, progress: TaskSt
     return EXIT_OK
 
 
+# -- optional report sections and the files command --------------------------------------
+def _add_section_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "optional sections (in the JSON, the HTML and the summary; each costs extra work)"
+    )
+    group.add_argument(
+        "--files",
+        action="store_true",
+        help="top files per tar layer by unique and by shared bytes, and files identical "
+        "by content (reads every tar header, hashes every file)",
+    )
+    group.add_argument(
+        "--top-files",
+        type=int,
+        default=DEFAULT_TOP_FILES,
+        metavar="N",
+        help=f"files per list with --files (default {DEFAULT_TOP_FILES})",
+    )
+    group.add_argument(
+        "--whatif",
+        action="store_true",
+        help="re-write the tar layers deterministically and as file contents (puzzlefs), "
+        "chunk them with the same parameters and compare (about one more analysis)",
+    )
+    group.add_argument(
+        "--versions",
+        action="store_true",
+        help="what each image adds given the images before it, in load order",
+    )
+
+
+def _report_sections(
+    analysis: Analysis, args: argparse.Namespace, progress: TaskState
+) -> ReportSections | None:
+    if not (args.files or args.whatif or args.versions):
+        return None
+    return compute_sections(
+        analysis,
+        files=args.files,
+        whatif=args.whatif,
+        versions=args.versions,
+        top_files=max(0, args.top_files),
+        state=progress,
+    )
+
+
+def _print_section_texts(report: dict, text: TextIO) -> None:
+    if "versions" in report:
+        print("\n" + versions_table(report["versions"]), file=text)
+    if "whole_files" in report:
+        print("\n" + whole_files_summary(report["whole_files"]), file=text)
+    if "whatif" in report:
+        print("\n" + whatif_table(report["whatif"]), file=text)
+
+
+def _write_report(
+    analysis: Analysis,
+    out: TextIO,
+    fmt: str,
+    swept: SweepResult | None,
+    sections: ReportSections | None,
+) -> None:
+    """``write_report``, with the optional sections in the JSON and the HTML."""
+    if sections and fmt == "json":
+        out.write(json.dumps(report_dict(analysis, swept, sections), indent=2) + "\n")
+    elif sections and fmt == "html":
+        from .core.html_report import render_html
+
+        out.write(render_html(analysis, swept, sections))
+    else:
+        write_report(analysis, out, fmt, swept)
+
+
+FILES_TEXT_TOP = 20  # members per layer in the printed table when --top is not given
+FILES_CSV_COLUMNS = (
+    "layer",
+    "path",
+    "type",
+    "size",
+    "unique_bytes",
+    "duplicate_bytes",
+    "shared_bytes",
+    "share",
+    "header_offset",
+    "data_offset",
+)
+
+
+def _configure_files(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sort",
+        choices=SORT_KEYS,
+        default="unique",
+        help="order of the members (default unique: what defeats dedup first; "
+        "share = shared bytes / size; path A to Z)",
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        metavar="N",
+        help=f"members per layer (default: all in --json/--csv, {FILES_TEXT_TOP} in the table)",
+    )
+    parser.add_argument(
+        "--filter",
+        metavar="TEXT",
+        help="only paths containing TEXT, ignoring case (a glob over the whole path when "
+        "it holds * ? or [)",
+    )
+    parser.add_argument("--json", metavar="FILE", help="members per layer as JSON (- for stdout)")
+    parser.add_argument("--csv", metavar="FILE", help="one row per member (- for stdout)")
+    _add_chunker_options(parser)
+
+
+def _files_outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    return [(fmt, getattr(args, fmt)) for fmt in ("json", "csv") if getattr(args, fmt)]
+
+
+def _validate_files(args: argparse.Namespace) -> None:
+    params_from_args(args)
+    if args.top is not None and args.top < 0:
+        raise UsageError(f"--top must be 0 or more (got {args.top})")
+
+
+def _run_files(workspace: Workspace, args: argparse.Namespace, progress: TaskState) -> int:
+    analysis = workspace.analyze(params_from_args(args), progress)
+    members = layer_members(analysis.layers, progress)
+    attributions = attribute_analysis(analysis, progress, members)
+    whole = find_whole_files(analysis, progress, members)
+    _finish_progress(progress)
+    document = files_dict(analysis, attributions, args.sort, args.top, args.filter, whole)
+    outputs = _files_outputs(args)
+    if not any(dest == "-" for _, dest in outputs):
+        shown = document
+        if args.top is None:
+            shown = files_dict(analysis, attributions, args.sort, FILES_TEXT_TOP, args.filter)
+        print(analysis.params.describe() + f"; fingerprints {analysis.params.hash}\n")
+        print(files_tables(shown))
+        print("\n" + whole_files_summary(document["whole_files"]))
+    for fmt, dest in outputs:
+        with _output(dest) as out:
+            if fmt == "json":
+                out.write(json.dumps(document, indent=2) + "\n")
+            else:
+                _write_files_csv(document, out)
+    return EXIT_OK
+
+
+def _write_files_csv(document: dict, out: TextIO) -> None:
+    """One row per member shown; without --filter, a row of type ``outside`` per layer
+    (headers and padding, empty path) makes each layer's rows sum to its bytes."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FILES_CSV_COLUMNS)
+    for layer in document["layers"]:
+        for row in layer["files"]:
+            writer.writerow(
+                [layer["name"], *(_csv_value(row[key]) for key in FILES_CSV_COLUMNS[1:])]
+            )
+        if not document["filter"]:
+            outside = layer["outside_files"]
+            writer.writerow(
+                [
+                    layer["name"],
+                    "",
+                    "outside",
+                    outside["bytes"],
+                    outside["unique_bytes"],
+                    outside["duplicate_bytes"],
+                    outside["shared_bytes"],
+                    "",
+                    "",
+                    "",
+                ]
+            )
+
+
+def _csv_value(value: object) -> object:
+    return f"{value:.6f}" if isinstance(value, float) else value
+
+
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
@@ -348,6 +616,14 @@ COMMANDS: dict[str, Command] = {
             _validate_report,
         ),
         Command("chunks", "one line per chunk", _configure_chunks, _run_chunks, _chunks_outputs),
+        Command(
+            "files",
+            "per tar member: size and unique, duplicate and shared bytes",
+            _configure_files,
+            _run_files,
+            _files_outputs,
+            _validate_files,
+        ),
         Command(
             "sweep",
             "savings, stored bytes, chunks and index size per average chunk size",
@@ -378,9 +654,32 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("paths", nargs="*", metavar="PATH")
     for command in COMMANDS.values():
         sub = commands.add_parser(command.name, help=command.help, description=command.help)
-        sub.add_argument("paths", nargs="+", metavar="PATH")
+        sub.add_argument("paths", nargs="*", metavar="PATH")
+        sub.add_argument(
+            "--inputs",
+            metavar="FILE",
+            help="also read input paths from FILE (- for stdin), one per line; "
+            "blank lines and lines starting with # are skipped",
+        )
         command.configure(sub)
     return parser
+
+
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """The PATHs of the command line, then those listed in ``--inputs``; at least one."""
+    paths = list(args.paths)
+    if args.inputs:
+        try:
+            if args.inputs == "-":
+                lines = sys.stdin.read().splitlines()
+            else:
+                lines = Path(args.inputs).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--inputs {args.inputs}: cannot read it ({exc})") from None
+        paths += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    if not paths:
+        raise UsageError("no inputs: give PATHs, or --inputs FILE listing them")
+    return paths
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -398,6 +697,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run(getattr(args, "paths", []))
     command = COMMANDS[args.command]
     try:
+        paths = input_paths(args)
         command.validate(args)
         _check_outputs([dest for _, dest in command.outputs(args)])
     except CdcError as exc:
@@ -405,8 +705,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     progress = TerminalProgress() if sys.stderr.isatty() else NULL_STATE
     try:
+        if getattr(args, "dask", None):
+            return _run_report_on_dask(paths, args, progress)
         with Workspace(workers=args.workers) as workspace:
-            workspace.add(args.paths, progress)
+            workspace.add(paths, progress)
             _finish_progress(progress)
             for failure in workspace.failures:
                 print(f"cdcviewer: {failure}", file=sys.stderr)

@@ -18,7 +18,7 @@ import numpy as np
 from .dedup import DUPLICATE, SHARED, UNIQUE
 from .params import format_size
 from .raster import CLASS_COLORS, SHARED_DARK, SHARED_LIGHT, LanePixels, chunk_colors, png_bytes
-from .report import report_dict
+from .report import ReportSections, report_dict
 from .svg import Series, bar_chart, binary_ticks, line_chart, nice_ticks
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ body{margin:0;padding:24px;background:#fff;color:#222;
 main{max-width:1040px;margin:0 auto}
 h1{font-size:22px;margin:0 0 4px}
 h2{font-size:17px;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid #ddd}
+h3{font-size:14px;margin:12px 0 6px}
+details{margin:8px 0}
 p.sub,p.note,figcaption{color:#555;margin:4px 0 10px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:3px 8px;text-align:right;vertical-align:middle;white-space:nowrap}
@@ -102,9 +104,11 @@ def _describe_params(params: dict) -> str:
     )
 
 
-def render_html(analysis: Analysis, sweep: SweepResult | None = None) -> str:
-    """The whole report as one HTML document."""
-    report = report_dict(analysis, sweep)
+def render_html(
+    analysis: Analysis, sweep: SweepResult | None = None, sections: ReportSections | None = None
+) -> str:
+    """The whole report as one HTML document; ``sections`` adds the optional sections."""
+    report = report_dict(analysis, sweep, sections)
     totals = report["totals"]
     title = (
         f"cdcviewer: {len(report['layers'])} layers, "
@@ -118,6 +122,10 @@ def render_html(analysis: Analysis, sweep: SweepResult | None = None) -> str:
         _map_section(analysis),
         _histogram_section(report),
         _pairwise_section(report),
+        _versions_section(report["versions"]) if "versions" in report else "",
+        _files_section(report["files"]) if "files" in report else "",
+        _whole_files_section(report["whole_files"]) if "whole_files" in report else "",
+        _whatif_section(report["whatif"]) if "whatif" in report else "",
         _sweep_section(report["sweep"], report["params"]) if "sweep" in report else "",
         _failures_section(report),
         _footer(report),
@@ -484,6 +492,201 @@ def _sweep_section(sweep: dict, params: dict) -> str:
         '<table class="grid"><tr><th>avg</th><th>min</th><th>max</th><th>chunks</th>'
         "<th>distinct</th><th>mean chunk</th><th>stored</th><th>savings</th><th>ratio</th>"
         f"<th>index size</th></tr>{table_rows}</table></section>"
+    )
+
+
+def _bar(value: float, scale: float, color: str, width: int = BAR_WIDTH) -> str:
+    return (
+        f'<span class="bar" style="width:{width}px">'
+        f'<i style="width:{_px(value, scale, width)}px;background:{color}"></i></span>'
+    )
+
+
+def _versions_section(versions: dict) -> str:
+    images = versions["images"]
+    if not images:
+        return ""
+    scale = max(image["bytes"] for image in images) or 1
+    rows = []
+    for k, image in enumerate(images, 1):
+        share = image["new_bytes"] / image["bytes"] if image["bytes"] else 0.0
+        rows.append(
+            f'<tr><td>{k}</td><td class="l name">{escape(image["image"])}</td>'
+            f"<td>{_num(len(image['layers']))}</td><td>{_size(image['bytes'])}</td>"
+            f"<td>{_size(image['new_bytes'])}</td><td>{_pct(share)}</td>"
+            f"<td>{_size(image['layer_level_new_bytes'])}</td>"
+            f"<td>{_size(image['stored_bytes_after'])}</td>"
+            f"<td>{_size(image['layer_level_stored_bytes_after'])}</td>"
+            f"<td class=l>{_bar(image['new_bytes'], scale, SHARED_COLOR)}</td></tr>"
+        )
+    layer_rows = "".join(
+        f'<tr><td class="l name">{escape(image["image"])}</td>'
+        f'<td class="l name">{escape(layer["name"])}</td><td>{_size(layer["bytes"])}</td>'
+        f"<td>{_size(layer['new_bytes'])}</td><td>{_size(layer['layer_level_new_bytes'])}</td>"
+        "</tr>"
+        for image in images
+        for layer in image["layers"]
+    )
+    return (
+        '<section id="versions"><h2>Image versions</h2>'
+        '<p class="note">Images in load order (a loose layer file is an image of its own). '
+        "<i>new (CDC)</i>: bytes of chunks no earlier image holds, what a chunk store adds; "
+        "<i>new (layers)</i>: bytes of layers no earlier image holds, what a registry adds. "
+        "Bars: new chunk bytes, to scale.</p>"
+        '<div class="scroll"><table class="grid"><tr><th>#</th><th class=l>image</th>'
+        "<th>layers</th><th>bytes</th><th>new (CDC)</th><th>new %</th><th>new (layers)</th>"
+        "<th>stored after (CDC)</th><th>stored after (layers)</th><th class=l></th></tr>"
+        f"{''.join(rows)}</table></div>"
+        '<details><summary>per layer</summary><div class="scroll"><table class="grid">'
+        "<tr><th class=l>image</th><th class=l>layer</th><th>bytes</th><th>new (CDC)</th>"
+        f"<th>new (layers)</th></tr>{layer_rows}</table></div></details></section>"
+    )
+
+
+def _file_rows(rows: list[dict]) -> str:
+    scale = max((row["size"] for row in rows), default=0) or 1
+    return "".join(
+        f'<tr><td class="l name" title="{escape(row["path"])}">{escape(row["path"])}</td>'
+        f"<td>{_size(row['size'])}</td><td>{_size(row['unique_bytes'])}</td>"
+        f"<td>{_size(row['duplicate_bytes'])}</td><td>{_size(row['shared_bytes'])}</td>"
+        f"<td>{_pct(row['share'])}</td>"
+        f"<td class=l>{_composition_bar({**row, 'bytes': row['size']}, scale)}</td></tr>"
+        for row in rows
+    )
+
+
+FILE_TABLE_HEAD = (
+    "<tr><th class=l>path</th><th>size</th><th>unique</th><th>duplicate</th><th>shared</th>"
+    "<th>shared %</th><th class=l>unique / duplicate / shared</th></tr>"
+)
+
+
+def _files_section(files: dict) -> str:
+    parts = []
+    for k, layer in enumerate(files["layers"]):
+        if not layer["tar"]:
+            continue
+        outside = layer["outside_files"]
+        tables = []
+        for key, title in (
+            ("top_unique", "most unique bytes (what defeats dedup)"),
+            ("top_shared", "most shared bytes (what dedup finds)"),
+        ):
+            body = (
+                f'<table class="grid">{FILE_TABLE_HEAD}{_file_rows(layer[key])}</table>'
+                if layer[key]
+                else '<p class="note">None.</p>'
+            )
+            tables.append(f"<h3>{escape(title)}</h3>{body}")
+        parts.append(
+            f"<details{' open' if k == 0 else ''}><summary><b>{escape(layer['name'])}</b>: "
+            f"{_num(layer['members'])} members, {_num(layer['regular_files'])} regular files; "
+            f"headers and padding {_size(outside['bytes'])}</summary>"
+            f'<div class="scroll">{"".join(tables)}</div></details>'
+        )
+    if not parts:
+        return ""
+    legend = _legend(
+        [(UNIQUE_COLOR, "unique"), (DUPLICATE_COLOR, "duplicate"), (SHARED_COLOR, "shared")]
+    )
+    return (
+        '<section id="files"><h2>Top files</h2>'
+        f'<p class="note">Per tar layer, the {_num(files["top"])} files with the most bytes '
+        "in each class. A file's bytes take the class of the chunks covering them.</p>"
+        f'<p class="note">{legend}</p>{"".join(parts)}</section>'
+    )
+
+
+def _whole_files_section(figures: dict) -> str:
+    beyond = figures["chunk_beyond_file_level"]
+    verdict = f"{_pct(abs(beyond), 2)} {'less' if beyond >= 0 else 'more'} than file-level"
+    summary = _kv_table(
+        [
+            (
+                "regular files",
+                f"{_num(figures['files'])} ({_size(figures['file_bytes'])}), "
+                f"{_num(figures['distinct_files'])} distinct ({_size(figures['distinct_bytes'])})",
+            ),
+            (
+                "duplicate files",
+                f"{_num(figures['duplicate_files'])} ({_size(figures['duplicate_bytes'])}): "
+                f"{_num(figures['cross_layer_duplicate_files'])} across layers, "
+                f"{_num(figures['within_layer_duplicate_files'])} within a layer",
+            ),
+            (
+                "stored with file-level dedup",
+                f"{_size(figures['file_level_stored_bytes'])} "
+                f"(savings {_pct(figures['file_level_savings'], 2)})",
+            ),
+            (
+                "stored with chunk-level dedup",
+                f"{_size(figures['chunk_level_stored_bytes'])} "
+                f"(savings {_pct(figures['chunk_level_savings'], 2)}; {escape(verdict)})",
+            ),
+        ]
+    )
+    rows = []
+    for d in figures["top_duplicates"]:
+        names = [f"{f['layer']}: {f['path']}" for f in d["files"]]
+        rows.append(
+            f"<tr><td>{_size(d['size'])}</td><td>{_num(d['copies'])}</td>"
+            f"<td>{_num(d['layers'])}</td><td>{_size(d['wasted_bytes'])}</td>"
+            f'<td class="l name" title="{escape(chr(10).join(names))}">'
+            + "<br>".join(escape(name) for name in names)
+            + "</td></tr>"
+        )
+    duplicates = (
+        '<table class="grid"><tr><th>size</th><th>copies</th><th>layers</th><th>wasted</th>'
+        f"<th class=l>files</th></tr>{''.join(rows)}</table>"
+        if rows
+        else '<p class="note">No file content occurs twice.</p>'
+    )
+    return (
+        '<section id="whole-files"><h2>Whole files against chunks</h2>'
+        '<p class="note">Regular files grouped by content (not by path); empty files left '
+        "out. File-level dedup stores each distinct content once and the rest of the streams "
+        "(headers, padding, non-tar layers) as they are.</p>"
+        f"{summary}<h3>Most duplicated contents</h3>{duplicates}</section>"
+    )
+
+
+WHATIF_ROWS = (
+    ("original", "original tar streams", "#8d99a6"),
+    ("deterministic", "deterministic tar (sorted, no times or owners)", "#6c8ebf"),
+    ("file_content", "file contents in path order (puzzlefs layout)", SHARED_COLOR),
+)
+
+
+def _whatif_section(whatif: dict) -> str:
+    if not whatif["layers"]:
+        return (
+            '<section id="whatif"><h2>What if</h2><p class="note">No tar layers to '
+            "re-write.</p></section>"
+        )
+    scale = max(whatif[key]["bytes"] for key, _, _ in WHATIF_ROWS) or 1
+    rows = "".join(
+        f"<tr><td class=l>{escape(label)}</td><td>{_size(whatif[key]['bytes'])}</td>"
+        f"<td>{_num(whatif[key]['chunks'])}</td><td>{_size(whatif[key]['stored_bytes'])}</td>"
+        f"<td>{_pct(whatif[key]['savings'], 2)}</td>"
+        f"<td>{_pct(whatif[key]['stored_vs_original'])}</td>"
+        f"<td class=l>{_bar(whatif[key]['stored_bytes'], scale, color, 2 * BAR_WIDTH)}</td>"
+        "</tr>"
+        for key, label, color in WHATIF_ROWS
+    )
+    skipped = (
+        f'<p class="note">Left out (not tar archives): {escape(", ".join(whatif["skipped"]))}.</p>'
+        if whatif["skipped"]
+        else ""
+    )
+    return (
+        '<section id="whatif"><h2>What if</h2>'
+        f'<p class="note">The same {_num(len(whatif["layers"]))} tar layers, chunked with the '
+        "same parameters, as given; re-written deterministically; and as the contents of their "
+        "regular files concatenated in path order without metadata, as puzzlefs stores them. "
+        "Bars: stored bytes, to scale.</p>"
+        '<div class="scroll"><table class="grid"><tr><th class=l>stream</th><th>bytes</th>'
+        "<th>chunks</th><th>stored</th><th>savings</th><th>stored vs original</th>"
+        f"<th class=l></th></tr>{rows}</table></div>{skipped}</section>"
     )
 
 

@@ -2,18 +2,147 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._version import __version__
+from .progress import NULL_STATE, TaskState
 
 if TYPE_CHECKING:
     from .analysis import Analysis
+    from .attribution import FileAttribution
     from .sweep import SweepResult
+    from .versions import ImageVersions
+    from .whatif import WhatIfResult
+    from .whole_files import WholeFiles
 
 SCHEMA = "cdcviewer.report/1"
+FILES_SCHEMA = "cdcviewer.files/1"
 BINS_PER_OCTAVE = 4
+DEFAULT_TOP_FILES = 10
+
+
+@dataclass(frozen=True)
+class ReportSections:
+    """Optional report sections, computed by the caller: they cost more than the rest
+    (reading every tar header, hashing every file, re-writing and re-chunking layers), so
+    a plain report stays as fast as the analysis. Each one present becomes a JSON section
+    (``files``, ``whole_files``, ``whatif``, ``versions``) and an HTML section."""
+
+    files: list[FileAttribution] | None = None
+    top_files: int = DEFAULT_TOP_FILES
+    whole_files: WholeFiles | None = None
+    whatif: WhatIfResult | None = None
+    versions: ImageVersions | None = None
+
+    def __bool__(self) -> bool:
+        return any(
+            part is not None for part in (self.files, self.whole_files, self.whatif, self.versions)
+        )
+
+
+def compute_sections(
+    analysis: Analysis,
+    *,
+    files: bool = False,
+    whatif: bool = False,
+    versions: bool = False,
+    top_files: int = DEFAULT_TOP_FILES,
+    state: TaskState = NULL_STATE,
+) -> ReportSections:
+    """The sections asked for: ``files`` brings the top files per layer and whole-file
+    duplicates, ``whatif`` the deterministic and file-content comparison, ``versions``
+    what each image adds."""
+    from .attribution import attribute_analysis, layer_members
+    from .versions import image_versions
+    from .whatif import what_if
+    from .whole_files import find_whole_files
+
+    attributions = whole = None
+    if files:
+        members = layer_members(analysis.layers, state)
+        attributions = attribute_analysis(analysis, state, members)
+        whole = find_whole_files(analysis, state, members)
+    return ReportSections(
+        files=attributions,
+        top_files=top_files,
+        whole_files=whole,
+        whatif=what_if(analysis, state) if whatif else None,
+        versions=image_versions(analysis) if versions else None,
+    )
+
+
+def files_section(attributions: list[FileAttribution], top: int) -> dict[str, object]:
+    """Per layer: members, bytes outside member data, and the top files by unique bytes
+    (what defeats dedup) and by shared bytes (what it finds)."""
+    from .attribution import REGULAR_TYPES, top_files
+
+    regular = np.array(sorted(REGULAR_TYPES), dtype=np.uint8)
+    return {
+        "top": top,
+        "layers": [
+            {
+                "name": attribution.layer,
+                "tar": attribution.is_tar,
+                "members": len(attribution),
+                "regular_files": int(np.isin(attribution.members.type, regular).sum()),
+                "outside_files": attribution.outside_dict(),
+                "top_unique": [
+                    row.to_dict() for row in attribution.rows(top_files(attribution, "unique", top))
+                ],
+                "top_shared": [
+                    row.to_dict() for row in attribution.rows(top_files(attribution, "shared", top))
+                ],
+            }
+            for attribution in attributions
+        ],
+    }
+
+
+def files_dict(
+    analysis: Analysis,
+    attributions: list[FileAttribution],
+    sort: str = "unique",
+    top: int | None = None,
+    pattern: str | None = None,
+    whole_files: WholeFiles | None = None,
+) -> dict[str, object]:
+    """The ``files`` command's document (schema ``cdcviewer.files/1``): per layer, the
+    members matching ``pattern`` sorted by ``sort`` (the first ``top``), each with its
+    data's unique, duplicate and shared bytes, and the bytes outside member data."""
+    from .attribution import select_files
+
+    layers = []
+    for attribution in attributions:
+        matching = select_files(attribution, sort, None, pattern)
+        chosen = matching if top is None else matching[: max(0, top)]
+        layers.append(
+            {
+                "name": attribution.layer,
+                "tar": attribution.is_tar,
+                "bytes": attribution.stream_bytes,
+                "members": len(attribution),
+                "matched": len(matching),
+                "shown": len(chosen),
+                "files": [row.to_dict() for row in attribution.rows(chosen)],
+                "outside_files": attribution.outside_dict(),
+            }
+        )
+    document: dict[str, object] = {
+        "schema": FILES_SCHEMA,
+        "tool": {"name": "cdcviewer", "version": __version__},
+        "params": analysis.params.to_dict(),
+        "sort": sort,
+        "filter": pattern,
+        "top": top,
+        "layers": layers,
+    }
+    if whole_files is not None:
+        document["whole_files"] = whole_files.to_dict()
+    document["failures"] = [{"source": f.source, "problem": f.problem} for f in analysis.failures]
+    return document
 
 
 def chunk_size_histogram(lengths: np.ndarray) -> tuple[list[int], list[int]]:
@@ -33,8 +162,11 @@ def chunk_size_histogram(lengths: np.ndarray) -> tuple[list[int], list[int]]:
     return edges.tolist(), counts.astype(int).tolist()
 
 
-def report_dict(analysis: Analysis, sweep: SweepResult | None = None) -> dict[str, object]:
-    """The report JSON of design.md; a sweep run alongside is attached as ``sweep``."""
+def report_dict(
+    analysis: Analysis, sweep: SweepResult | None = None, sections: ReportSections | None = None
+) -> dict[str, object]:
+    """The report JSON of design.md; a sweep run alongside is attached as ``sweep``, and
+    each computed section of ``sections`` under its name."""
     index = analysis.index
     layers = []
     for i, (layer, figures) in enumerate(zip(analysis.layers, index.layers, strict=True)):
@@ -78,4 +210,13 @@ def report_dict(analysis: Analysis, sweep: SweepResult | None = None) -> dict[st
     }
     if sweep is not None:
         report["sweep"] = sweep.to_dict()
+    if sections is not None:
+        if sections.files is not None:
+            report["files"] = files_section(sections.files, sections.top_files)
+        if sections.whole_files is not None:
+            report["whole_files"] = sections.whole_files.to_dict(sections.top_files)
+        if sections.whatif is not None:
+            report["whatif"] = sections.whatif.to_dict()
+        if sections.versions is not None:
+            report["versions"] = sections.versions.to_dict()
     return report

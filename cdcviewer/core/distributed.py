@@ -1,0 +1,596 @@
+"""The per-layer work on a Dask cluster, for more layers than one machine holds.
+
+    with open_client("tcp://scheduler:8786") as client:   # None or "local": a LocalCluster
+        result = analyze_distributed(paths, params, client=client)
+    report_dict(result)  # the same report as analyze(paths, params).to_dict()
+
+Each input is one task: a worker loads it into a worker-local cache, chunks and
+fingerprints its layers, and keeps a compact chunk table in its memory; only a small
+summary per input travels to the client. The index is a dask dataframe job over those
+tables (see ``distributed_index``): shuffle by fingerprint, reduce each partition to its
+share of the figures (per layer, and per set of layers holding a fingerprint), and sum
+the shares. The client holds per-layer figures, the pairwise matrix and a count of
+chunks per length, never the chunks.
+
+Inputs are paths every worker can read (shared storage mounted at the same place);
+relative paths are made absolute on the client. An input that cannot be read becomes a
+failure, as with the single-machine loader. A task that raises is retried ``retries``
+times and a task whose worker dies is rescheduled by the scheduler (up to its
+``distributed.scheduler.allowed-failures``); an input that still fails becomes a failure
+and the other inputs are analysed.
+
+Dask is an optional extra (``pip install cdcviewer[dask]``); it is imported only when this
+path runs, so the desktop app never needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import operator
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .._version import __version__
+from .analysis import default_workers
+from .cache import CacheDir
+from .errors import CdcError, InputError
+from .layers import Layer
+from .params import ChunkerParams, format_size
+from .pipeline import chunk_layers
+from .progress import NULL_STATE, TaskState
+from .report import chunk_size_histogram
+from .sources import _loose_names, _number_duplicates, load_inputs
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from distributed import Client, Future
+
+    from .distributed_index import DistributedIndex
+    from .sweep import SweepResult
+
+LOCAL = "local"  # the address meaning "start a LocalCluster here"
+DEFAULT_RETRIES = 2
+# Rows of the chunk table per shuffled partition: 36 bytes each, so ~70 MB of table per
+# task, ~270 MB at the peak of its reduction (bench/dask_vs_threads.py measures it).
+DEFAULT_ROWS_PER_PARTITION = 2_000_000
+POLL_SECONDS = 0.5  # how often a waiting client looks at cancellation
+WORKER_WAIT_SECONDS = 120.0
+INSTALL_HINT = "install cdcviewer[dask] (pip install 'cdcviewer[dask]')"
+
+
+class DaskUnavailable(CdcError):
+    """The Dask path was asked for but dask/distributed are not installed."""
+
+
+def require_dask() -> None:
+    """Raise ``DaskUnavailable`` naming the extra when dask or distributed is missing."""
+    try:
+        import dask.dataframe  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as error:
+        raise DaskUnavailable(
+            f"--dask needs dask and distributed ({error}): {INSTALL_HINT}"
+        ) from None
+
+
+@contextmanager
+def open_client(
+    address: str | None = None, workers: int | None = None, **cluster_options: object
+) -> Iterator[Client]:
+    """A client of the scheduler at ``address``, or of a new local cluster of processes.
+
+    ``address`` None or ``"local"`` starts ``workers`` single-threaded worker processes
+    (default: one per core, up to 8) for the life of the block; ``cluster_options`` go to
+    ``LocalCluster`` (e.g. ``memory_limit``).
+    """
+    require_dask()
+    from distributed import Client, LocalCluster
+
+    if address in (None, LOCAL):
+        options: dict[str, object] = {
+            "n_workers": workers or default_workers(),
+            "threads_per_worker": 1,  # hashing is per task; processes scale past the GIL
+            "processes": True,
+            "dashboard_address": None,
+            # The scheduler still serves health checks over HTTP, by default on 8787, which
+            # another cluster may hold: a free local port instead.
+            "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
+            # The scheduler runs in this process: keep its routine warnings (p2p shuffle
+            # bookkeeping) off the terminal; failures reach the user as failures.
+            "silence_logs": logging.ERROR,
+        }
+        options.update(cluster_options)
+        with LocalCluster(**options) as cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(address, timeout=30)
+    except (OSError, TimeoutError) as error:
+        raise CdcError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+    with client:
+        yield client
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+@dataclass
+class InputSummary:
+    """What the client learns about one input: its layers with their chunk counts and
+    stream keys, its failures, and where the time went."""
+
+    order: int  # position among the inputs
+    layers: list[Layer]
+    chunk_counts: list[int]
+    stream_keys: list[bytes]  # per layer: distributed_index.stream_key
+    failures: list[tuple[str, str]]  # (source, problem): exceptions do not pickle by fields
+    load_seconds: float
+    chunk_seconds: float
+    worker: str
+
+
+def chunk_input(
+    path: str,
+    source: str,
+    order: int,
+    params: ChunkerParams,
+    hash_threads: int = 1,
+    cache_base: str | None = None,
+) -> tuple[InputSummary, pd.DataFrame]:
+    """The worker task: load ``path``, chunk and fingerprint its layers, table the chunks.
+
+    ``source`` is the path as the user gave it, for names and messages. Problems with the
+    input come back as failures; anything else raises, for Dask to retry.
+    """
+    from .distributed_index import chunk_table, stream_key
+
+    started = time.perf_counter()
+    failures: list[tuple[str, str]] = []
+    # A cache per task: decompressed streams are dropped as soon as the table exists, so a
+    # worker's disk holds the layers of the inputs it is working on, not of all it has seen.
+    with CacheDir(Path(cache_base) if cache_base else None) as cache:
+        loaded = load_inputs([path], cache)
+        failures += [(source, f.problem) for f in loaded.failures]
+        layers = loaded.layers
+        loaded_at = time.perf_counter()
+        try:
+            tables = chunk_layers(
+                layers,
+                params,
+                cached_candidates=lambda _layer: None,
+                store_candidates=lambda _layer, _candidates: None,
+                workers=hash_threads,
+            )
+        except (InputError, OSError) as error:
+            # e.g. the file changed or vanished on shared storage while being read
+            problem = error.problem if isinstance(error, InputError) else str(error)
+            failures.append((source, f"cannot be chunked: {problem}"))
+            layers, tables = [], []
+    for layer in layers:
+        layer.source = source
+    summary = InputSummary(
+        order=order,
+        layers=layers,
+        chunk_counts=[len(t.lengths) for t in tables],
+        stream_keys=[stream_key(t) for t in tables],
+        failures=failures,
+        load_seconds=loaded_at - started,
+        chunk_seconds=time.perf_counter() - loaded_at,
+        worker=_worker_address(),
+    )
+    return summary, chunk_table(order, tables)
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return f"pid {os.getpid()}"
+
+
+def _worker_version() -> str:
+    return __version__
+
+
+# --------------------------------------------------------------------------- client side
+
+
+@dataclass(eq=False)
+class RemoteLayer(Layer):
+    """A layer loaded on a worker: its identity and sizes. Its stream stayed there."""
+
+    @contextmanager
+    def mapped(self) -> Iterator[np.ndarray]:
+        raise RuntimeError(f"{self.name}: its stream is on a Dask worker, not on this machine")
+        yield  # pragma: no cover - makes this a generator for contextmanager
+
+
+@dataclass
+class JobStats:
+    """Where the time of a distributed analysis went, for benchmarks and capacity plans."""
+
+    inputs: int
+    workers: int
+    partitions: int
+    chunk_seconds: float  # wall time until every input was chunked
+    index_seconds: float  # wall time of the dataframe index
+    task_load_seconds: list[float]  # per input, on its worker
+    task_chunk_seconds: list[float]
+
+
+class DistributedAnalysis:
+    """The figures of an ``Analysis`` computed on a cluster, with the attributes that
+    ``report_dict``, ``textreport.summary`` and the JSON/CSV exports read.
+
+    Per-chunk tables (``Analysis.chunks``, chunk classes) stayed on the workers, so the
+    per-chunk CSV and the HTML lanes are not available from it.
+    """
+
+    def __init__(
+        self,
+        params: ChunkerParams,
+        layers: list[RemoteLayer],
+        index: DistributedIndex,
+        failures: list[InputError],
+        stats: JobStats,
+    ) -> None:
+        self.params = params
+        self.layers = layers
+        self.index = index
+        self.failures = failures
+        self.stats = stats
+
+    @property
+    def total_bytes(self) -> int:
+        return self.index.total_bytes
+
+    @property
+    def stored_bytes(self) -> int:
+        return self.index.stored_bytes
+
+    @property
+    def dedup_ratio(self) -> float:
+        return self.total_bytes / self.stored_bytes if self.stored_bytes else 1.0
+
+    @property
+    def savings(self) -> float:
+        return 1 - self.stored_bytes / self.total_bytes if self.total_bytes else 0.0
+
+    def all_lengths(self) -> np.ndarray:
+        """Every chunk's length, rebuilt from the counts per length (4 bytes a chunk).
+
+        ``report_dict`` asks for it to draw the histogram; ``chunk_size_histogram`` gives
+        the same bins without expanding.
+        """
+        return np.repeat(self.index.length_values.astype(np.uint32), self.index.length_counts)
+
+    def chunk_size_histogram(self) -> tuple[list[int], list[int]]:
+        """``report.chunk_size_histogram(self.all_lengths())`` from the counts alone."""
+        values, counts = self.index.length_values, self.index.length_counts
+        # The bin edges depend only on the smallest and largest length.
+        edges, _ = chunk_size_histogram(values)
+        if not len(values):
+            return edges, [0]
+        binned, _ = np.histogram(values, bins=edges, weights=counts)
+        return edges, binned.astype(np.int64).tolist()
+
+    def to_dict(self, sweep: SweepResult | None = None) -> dict[str, object]:
+        from .report import report_dict
+
+        return report_dict(self, sweep)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """Nothing to release: the chunk tables were freed on the workers."""
+
+    def __enter__(self) -> DistributedAnalysis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def analyze_distributed(
+    paths: Iterable[str | Path],
+    params: ChunkerParams | None = None,
+    *,
+    client: Client | None = None,
+    address: str | None = None,
+    workers: int | None = None,
+    state: TaskState = NULL_STATE,
+    retries: int = DEFAULT_RETRIES,
+    rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
+    hash_threads: int = 1,
+    cache_base: str | None = None,
+) -> DistributedAnalysis:
+    """``analyze(paths, params)`` with the per-layer work and the index on Dask.
+
+    Uses ``client`` if given, else connects to ``address`` (None or ``"local"``: a local
+    cluster of ``workers`` processes, closed again at the end). ``state`` gets progress
+    per finished input and is polled for cancellation. ``hash_threads`` threads hash each
+    layer within a task; ``cache_base`` is the workers' cache folder (default: theirs).
+    """
+    require_dask()
+    job = _Job(params or ChunkerParams(), state, retries, rows_per_partition)
+    given = [str(p) for p in paths]
+    if client is not None:
+        return job.run(client, given, hash_threads, cache_base)
+    with open_client(address, workers) as opened:
+        return job.run(opened, given, hash_threads, cache_base)
+
+
+class _Job:
+    """One analysis on one client: submit, follow, index, assemble."""
+
+    def __init__(
+        self, params: ChunkerParams, state: TaskState, retries: int, rows_per_partition: int
+    ) -> None:
+        self.params = params
+        self.state = state
+        self.retries = retries
+        self.rows_per_partition = max(1, rows_per_partition)
+        # Keys name the job and the input, so the dashboard and logs say what runs where,
+        # and two jobs on one scheduler never share results.
+        self.name = uuid.uuid4().hex[:8]
+
+    def run(
+        self, client: Client, given: list[str], hash_threads: int, cache_base: str | None
+    ) -> DistributedAnalysis:
+        _check_workers(client)
+        started = time.perf_counter()
+        summaries, tables, failures = self.chunk_inputs(client, given, hash_threads, cache_base)
+        chunked = time.perf_counter()
+        index, partitions = index_chunk_tables(
+            client,
+            summaries,
+            tables,
+            state=self.state,
+            rows_per_partition=self.rows_per_partition,
+        )
+        del tables  # frees the chunk tables on the workers
+        layers = [RemoteLayer(**_layer_fields(layer)) for s in summaries for layer in s.layers]
+        stats = JobStats(
+            inputs=len(given),
+            workers=len(client.nthreads()),
+            partitions=partitions,
+            chunk_seconds=chunked - started,
+            index_seconds=time.perf_counter() - chunked,
+            task_load_seconds=[s.load_seconds for s in summaries],
+            task_chunk_seconds=[s.chunk_seconds for s in summaries],
+        )
+        return DistributedAnalysis(self.params, layers, index, failures, stats)
+
+    def chunk_inputs(
+        self, client: Client, given: list[str], hash_threads: int, cache_base: str | None
+    ) -> tuple[list[InputSummary], list[Future], list[InputError]]:
+        """Run ``chunk_input`` for every input; returns the summaries of the inputs that
+        ran (in input order), their table futures, and the failures in input order."""
+        tasks, summary_of, table_of = [], {}, {}
+        for order, source in enumerate(given):
+            task = client.submit(
+                chunk_input,
+                os.path.abspath(source),
+                source,
+                order,
+                self.params,
+                hash_threads,
+                cache_base,
+                key=f"cdcviewer-input-{self.name}-{order:06d}",
+                retries=self.retries,
+                pure=False,
+            )
+            tasks.append(task)
+            summary = client.submit(operator.getitem, task, 0, key=f"{task.key}-summary")
+            summary_of[summary] = order
+            table_of[order] = client.submit(operator.getitem, task, 1, key=f"{task.key}-table")
+        # The tables now live on as their own futures; the tuples are freed once both
+        # halves are taken.
+        del tasks
+
+        summaries: dict[int, InputSummary] = {}
+        problems: dict[int, str] = {}
+        layers_done = bytes_done = 0
+        pending = set(summary_of)
+        try:
+            while pending:
+                done, pending = _wait_some(pending, self.state)
+                finished = [f for f in done if f.status == "finished"]
+                for future, summary in zip(finished, client.gather(finished), strict=True):
+                    summaries[summary_of[future]] = summary
+                    layers_done += len(summary.layers)
+                    bytes_done += sum(layer.bytes for layer in summary.layers)
+                for future in done:
+                    if future.status != "finished":
+                        problems[summary_of[future]] = _task_problem(future)
+                finished_inputs = len(summaries) + len(problems)
+                self.state.progress(
+                    f"{finished_inputs}/{len(given)} inputs, {layers_done} layers, "
+                    f"{format_size(bytes_done)}",
+                    "chunk",
+                    finished_inputs / max(1, len(given)),
+                )
+        except BaseException:
+            client.cancel(list(summary_of) + list(table_of.values()))
+            raise
+        for order in problems:
+            del table_of[order]
+
+        ordered = [summaries[order] for order in sorted(summaries)]
+        _name_layers(ordered, given)
+        failures = []
+        for order, source in enumerate(given):
+            if order in problems:
+                failures.append(InputError(source, problems[order]))
+            elif order in summaries:
+                failures += [InputError(s, problem) for s, problem in summaries[order].failures]
+        return ordered, [table_of[s.order] for s in ordered], failures
+
+
+def index_chunk_tables(
+    client: Client,
+    summaries: Sequence[InputSummary],
+    tables: Sequence[Future],
+    *,
+    state: TaskState = NULL_STATE,
+    rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
+) -> tuple[DistributedIndex, int]:
+    """The index of chunk tables on the workers, as one dask computation.
+
+    ``tables[k]`` is the chunk table (``distributed_index.TABLE_DTYPES``) of the input
+    ``summaries[k]`` describes, both in input order. Returns the index and the number of
+    shuffled partitions (about ``rows_per_partition`` rows each).
+    """
+    import pandas as pd
+
+    from .distributed_index import (
+        PARTIAL_DTYPES,
+        TABLE_DTYPES,
+        assemble_index,
+        combine_partials,
+        empty_frame,
+        holder_set_weights,
+        partition_figures,
+    )
+
+    sizes = [layer.bytes for s in summaries for layer in s.layers]
+    chunk_counts = [n for s in summaries for n in s.chunk_counts]
+    keys = [k for s in summaries for k in s.stream_keys]
+    total_chunks = sum(chunk_counts)
+    state.progress("fingerprint index", "index", 0.0)
+    if not total_chunks:
+        nothing = combine_partials(empty_frame(PARTIAL_DTYPES))
+        no_lengths = pd.Series([], dtype=np.int64)
+        return assemble_index(sizes, chunk_counts, keys, nothing, no_lengths), 0
+
+    import dask.dataframe as dd
+
+    # Global number of each input's first layer: inputs are numbered in given order.
+    layer_base = np.zeros(max(s.order for s in summaries) + 1, dtype=np.int64)
+    layer_counts = [len(s.layers) for s in summaries]
+    layer_base[[s.order for s in summaries]] = np.cumsum([0, *layer_counts])[:-1]
+    chunks = dd.from_delayed(tables, meta=empty_frame(TABLE_DTYPES), verify_meta=False)
+    partitions = max(1, math.ceil(total_chunks / max(1, rows_per_partition)))
+    partials = chunks.shuffle(on=["hi", "lo"], npartitions=partitions).map_partitions(
+        partition_figures,
+        layer_base,
+        holder_set_weights(len(sizes)),
+        meta=empty_frame(PARTIAL_DTYPES),
+    )
+    # Both results are small and wanted whole on the client: tree reductions, no shuffle
+    # (value_counts would shuffle by default).
+    length_counts = chunks["length"].value_counts(split_out=1)
+    futures = client.compute([combine_partials(partials), length_counts])
+    try:
+        pending = set(futures)
+        while pending:
+            _, pending = _wait_some(pending, state)
+        combined, length_counts = client.gather(futures)
+    except BaseException:
+        client.cancel(futures)
+        raise
+    state.progress("fingerprint index", "index", 1.0)
+    index = assemble_index(sizes, chunk_counts, keys, combined, length_counts)
+    return index, partitions
+
+
+def _wait_some(pending: set[Future], state: TaskState) -> tuple[set[Future], set[Future]]:
+    """(done, still pending) once one of ``pending`` is done; cancellation is looked at
+    every ``POLL_SECONDS`` meanwhile."""
+    from distributed import wait
+
+    while True:
+        state.check()
+        try:
+            done, not_done = wait(
+                list(pending), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED"
+            )
+        except TimeoutError:
+            continue
+        return set(done), set(not_done)
+
+
+def _check_workers(client: Client) -> None:
+    """Fail early and clearly when no worker joins or workers run another cdcviewer."""
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+    except TimeoutError:
+        raise CdcError(
+            f"no Dask worker joined the scheduler within {WORKER_WAIT_SECONDS:.0f} s"
+        ) from None
+    try:
+        versions = client.run(_worker_version)
+    except Exception as error:  # an unpickling error names the module workers lack
+        raise CdcError(f"the Dask workers cannot run cdcviewer ({error}): {INSTALL_HINT}") from None
+    other = sorted({v for v in versions.values() if v != __version__})
+    if other:
+        raise CdcError(
+            f"the Dask workers run cdcviewer {', '.join(other)}, this is {__version__}: "
+            "figures may differ, install the same version on both"
+        )
+
+
+def _task_problem(future: Future) -> str:
+    """A failure line for an input whose task failed after its retries."""
+    error = future.exception()
+    kind = type(error).__name__
+    if kind == "KilledWorker":
+        return "its worker died each time it was loaded (out of memory?)"
+    return f"failed on the Dask workers: {kind}: {error}"
+
+
+def _layer_fields(layer: Layer) -> dict[str, object]:
+    values = {f.name: getattr(layer, f.name) for f in fields(Layer)}
+    # The stream lived in the worker's cache, now gone; keep where it came from instead.
+    values.update(path=Path(layer.source), offset=0)
+    return values
+
+
+def _name_layers(summaries: Sequence[InputSummary], given: list[str]) -> None:
+    """Give layers the names a single-machine load of all ``given`` inputs gives them.
+
+    A worker names an input's layers knowing only that input; names that depend on the
+    other inputs are redone here: a loose file's name gains its folder when another input
+    has the same file name, an image name already taken by an earlier input gets
+    ``[file]`` (as ``sources._Loader.claim_image_name`` does), and equal names are numbered.
+    """
+    loose = _loose_names([Path(p) for p in given])
+    images_taken: set[str] = set()
+    for summary in summaries:
+        file_name = Path(given[summary.order]).name
+        claimed: dict[str, str] = {}
+        for layer in summary.layers:
+            if layer.image is None:
+                layer.name = loose[summary.order]
+                continue
+            if layer.image not in claimed:
+                claimed[layer.image] = _claim_image_name(layer.image, file_name, images_taken)
+            renamed = claimed[layer.image]
+            if layer.name.startswith(layer.image):
+                layer.name = renamed + layer.name[len(layer.image) :]
+            layer.image = renamed
+    every_layer = [layer for summary in summaries for layer in summary.layers]
+    for layer, name in zip(
+        every_layer, _number_duplicates([la.name for la in every_layer]), strict=True
+    ):
+        layer.name = name
+
+
+def _claim_image_name(name: str, file_name: str, taken: set[str]) -> str:
+    candidate = name
+    number = 1
+    while candidate in taken:
+        number += 1
+        label = file_name if number == 2 else f"{file_name} {number - 1}"
+        candidate = f"{name} [{label}]"
+    taken.add(candidate)
+    return candidate

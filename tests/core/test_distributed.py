@@ -1,0 +1,346 @@
+"""The Dask path: the same report as one machine, on a LocalCluster of worker processes.
+
+One cluster (two single-threaded worker processes) serves the module. Inputs are real
+tarballs, a docker-save archive whose images share layers, and inputs that cannot be
+read; every figure is compared with ``analyze`` on the same paths and parameters.
+"""
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster, WorkerPlugin
+
+from cdcviewer.cli import main
+from cdcviewer.core.analysis import analyze
+from cdcviewer.core.dedup import build_index
+from cdcviewer.core.distributed import DaskUnavailable, analyze_distributed, require_dask
+from cdcviewer.core.distributed_index import (
+    PARTIAL_DTYPES,
+    TABLE_DTYPES,
+    assemble_index,
+    combine_partials,
+    holder_set_weights,
+    partition_figures,
+)
+from cdcviewer.core.export import render_report
+from cdcviewer.core.params import ChunkerParams
+from cdcviewer.core.progress import TaskState
+from cdcviewer.core.report import chunk_size_histogram, report_dict
+from cdcviewer.core.textreport import summary
+from tests.builders import docker_save, layer_tar, real_files, tree_versions
+
+PARAMS = ChunkerParams.for_avg(4096)  # small chunks: small inputs still have many
+AVG = ["--avg", "4K"]
+SMALL_PARTITIONS = 300  # rows per shuffled partition: several partitions even here
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with (
+        LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787: may be taken
+            memory_limit="1.5GiB",
+            silence_logs=logging.ERROR,
+        ) as local,
+        Client(local) as client,
+    ):
+        yield client
+
+
+@pytest.fixture(scope="module")
+def good_inputs(tmp_path_factory):
+    """Two versions of a tree (plain and zstd), a docker-save archive of two images sharing
+    a base layer, and a second archive naming one image as the first does."""
+    folder = tmp_path_factory.mktemp("dask-in")
+    old, new = tree_versions(400_000, seed=3)
+    base = real_files(250_000, seed=5)
+    (folder / "other").mkdir()
+    return [
+        str(layer_tar(folder / "release-1.tar", old)),
+        str(layer_tar(folder / "release-2.tar.zst", new, "zstd")),
+        str(docker_save(folder / "images.tar", [("app:1", [base, old]), ("app:2", [base, new])])),
+        str(docker_save(folder / "again.tar", [("app:1", [base])], layer_compression="gzip")),
+        # same file name as the first input, in another folder
+        str(layer_tar(folder / "other" / "release-1.tar", new, "gzip")),
+    ]
+
+
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("dask-bad")
+    truncated = folder / "truncated.tar.gz"
+    whole = layer_tar(folder / "whole.tar.gz", real_files(100_000, seed=7), "gzip")
+    truncated.write_bytes(whole.read_bytes()[:-5000])
+    return [str(folder / "missing.tar"), str(truncated)]
+
+
+def single_machine_report(paths):
+    with analyze(paths, PARAMS) as analysis:
+        return report_dict(analysis)
+
+
+# --------------------------------------------------------------------------- the reduction
+
+
+def random_layers(seed: int, n_layers: int = 6):
+    """Chunk keys and lengths per layer, with repeats within layers, keys shared across
+    layers, a layer identical to the one before it and an empty last layer."""
+    rng = np.random.default_rng(seed)
+    pool = rng.integers(0, 2**63, size=(40, 2), dtype=np.uint64)
+    pool_length = rng.integers(1, 5000, size=40)
+    picks = [rng.integers(0, 40, size=rng.integers(5, 60)) for _ in range(n_layers)]
+    picks[3] = picks[2]
+    picks[-1] = picks[-1][:0]
+    lengths = [pool_length[p].astype(np.int64) for p in picks]
+    keys = [(pool[p, 0].copy(), pool[p, 1].copy()) for p in picks]
+    return lengths, keys
+
+
+def tables_of(lengths, keys):
+    """One chunk-table frame per layer, each its own input."""
+    return [
+        pd.DataFrame(
+            {
+                "hi": keys[i][0],
+                "lo": keys[i][1],
+                "length": lengths[i],
+                "layer": 0,
+                "input": i,
+                "offset": np.concatenate([[0], np.cumsum(lengths[i])[:-1]]).astype(np.int64)
+                if len(lengths[i])
+                else np.zeros(0, np.int64),
+            }
+        ).astype(TABLE_DTYPES)
+        for i in range(len(lengths))
+    ]
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_partition_figures_sum_to_build_index(seed, partitions):
+    lengths, keys = random_layers(seed)
+    index = build_index(lengths, keys)
+    chunks = pd.concat(tables_of(lengths, keys), ignore_index=True)
+    # As the shuffle does: every occurrence of a fingerprint lands in the same partition.
+    which = (chunks["hi"].to_numpy() % np.uint64(partitions)).astype(int)
+    n_layers = len(lengths)
+    partials = [
+        partition_figures(chunks[which == p], np.arange(n_layers), holder_set_weights(n_layers))
+        for p in range(partitions)
+    ]
+    combined = combine_partials(pd.concat(partials, ignore_index=True))
+    distributed = assemble_index(
+        [f.bytes for f in index.layers],
+        [f.chunks for f in index.layers],
+        [np.column_stack(k).tobytes() for k in keys],  # equal exactly when the keys are
+        combined,
+        chunks["length"].value_counts(),
+    )
+    assert distributed.layers == index.layers
+    assert np.array_equal(distributed.pairwise, index.pairwise)
+    assert distributed.stored_bytes == index.stored_bytes
+    assert distributed.distinct_chunks == index.distinct_chunks
+    assert distributed.identical_to == index.identical_to
+    assert distributed.layer_level_stored_bytes == index.layer_level_stored_bytes
+    all_lengths = np.concatenate(lengths)
+    rebuilt = np.repeat(distributed.length_values, distributed.length_counts)
+    assert np.array_equal(np.sort(rebuilt), np.sort(all_lengths))
+
+
+def test_an_empty_partition_gives_an_empty_share():
+    empty = pd.DataFrame({k: np.zeros(0, t) for k, t in TABLE_DTYPES.items()})
+    share = partition_figures(empty, np.zeros(1, np.int64), holder_set_weights(1))
+    assert share.empty and list(share.columns) == list(PARTIAL_DTYPES)
+
+
+# --------------------------------------------------------------------------- on the cluster
+
+
+def test_report_is_identical_to_the_single_machine_one(cluster, good_inputs, bad_inputs):
+    paths = [good_inputs[0], bad_inputs[0], *good_inputs[1:], bad_inputs[1]]
+    expected = single_machine_report(paths)
+    with analyze_distributed(
+        paths, PARAMS, client=cluster, rows_per_partition=SMALL_PARTITIONS
+    ) as result:
+        report = report_dict(result)
+        assert result.stats.partitions > 1 and result.stats.workers == 2
+        assert render_report(result, "csv") == render_report_single(paths, "csv")
+        assert result.chunk_size_histogram() == chunk_size_histogram(result.all_lengths())
+    assert report == expected
+    assert summary(report) == summary(expected)
+    # The case the test is about: shared layers, an identical stream, bad inputs.
+    names = [layer["name"] for layer in report["layers"]]
+    # two inputs named release-1.tar: each gets its folder, as on one machine
+    assert names[0] == f"{Path(paths[0]).parent.name}/release-1.tar"
+    assert "other/release-1.tar" in names
+    assert any(name.startswith("app:1 [again.tar]") for name in names)
+    assert any(layer["identical_to"] for layer in report["layers"])
+    assert any(layer["shared_bytes"] for layer in report["layers"])
+    assert [f["source"] for f in report["failures"]] == bad_inputs
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        ChunkerParams(avg_size=8192, chunker="fixed", hash="sha256"),
+        ChunkerParams.for_avg(2048, normalization=3),
+    ],
+    ids=["fixed-sha256", "fastcdc-2K-nc3"],
+)
+def test_other_parameters_give_the_same_report_too(cluster, good_inputs, params):
+    paths = good_inputs[:3]
+    with analyze(paths, params) as analysis:
+        expected = report_dict(analysis)
+    result = analyze_distributed(paths, params, client=cluster, rows_per_partition=1000)
+    assert report_dict(result) == expected
+
+
+def render_report_single(paths, fmt):
+    with analyze(paths, PARAMS) as analysis:
+        return render_report(analysis, fmt)
+
+
+def test_only_failures_give_an_empty_report(cluster, bad_inputs):
+    result = analyze_distributed(bad_inputs, PARAMS, client=cluster)
+    assert report_dict(result) == single_machine_report(bad_inputs)
+    assert result.layers == [] and len(result.failures) == 2
+
+
+def test_progress_counts_inputs_layers_and_bytes(cluster, good_inputs):
+    seen = []
+    state = TaskState(lambda item, phase, fraction: seen.append((item, phase, fraction)))
+    result = analyze_distributed(good_inputs[:3], PARAMS, client=cluster, state=state)
+    chunking = [entry for entry in seen if entry[1] == "chunk"]
+    assert [round(f, 3) for _, _, f in chunking] == sorted(round(f, 3) for _, _, f in chunking)
+    item, _, fraction = chunking[-1]
+    assert fraction == 1.0
+    assert item.startswith(f"3/3 inputs, {len(result.layers)} layers")
+    assert seen[-1] == ("fingerprint index", "index", 1.0)
+
+
+class KillWorkerOnce(WorkerPlugin):
+    """Kills the worker process as it starts the task of input ``order`` — once: the
+    marker file tells the rescheduled run (on the other or the restarted worker) apart."""
+
+    def __init__(self, marker: str, order: int) -> None:
+        self.marker = marker
+        self.suffix = f"-{order:06d}"
+
+    def transition(self, key, start, finish, **kwargs):
+        if not (finish == "executing" and str(key).startswith("cdcviewer-input-")):
+            return
+        if not str(key).endswith(self.suffix):
+            return
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+        os._exit(1)
+
+
+def test_a_worker_lost_mid_job_is_retried(cluster, good_inputs, tmp_path):
+    marker = tmp_path / "killed"
+    cluster.register_plugin(KillWorkerOnce(str(marker), order=1), name="kill-once")
+    try:
+        result = analyze_distributed(good_inputs, PARAMS, client=cluster)
+    finally:
+        cluster.unregister_worker_plugin("kill-once")
+        # The nanny restarts the worker; later tests want both.
+        cluster.wait_for_workers(2, timeout=60)
+    assert marker.exists()  # a worker did die
+    assert result.failures == []
+    assert report_dict(result) == single_machine_report(good_inputs)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_dask_report_equals_the_threaded_one(capsys, cluster, good_inputs, tmp_path):
+    listed = tmp_path / "inputs.txt"
+    listed.write_text("# layers to analyse\n" + "\n".join(good_inputs[1:]) + "\n\n")
+    # A path on the command line comes first, then those of the file.
+    base = ["report", good_inputs[0], "--inputs", listed, *AVG, "--json", "-"]
+    code, threaded, err = run(capsys, *base)
+    assert code == 0, err
+    code, on_dask, err = run(capsys, *base, "--dask", cluster.scheduler.address)
+    assert code == 0, err
+    assert json.loads(on_dask) == json.loads(threaded)
+    assert [layer["source"] for layer in json.loads(on_dask)["layers"][:2]] == good_inputs[:2]
+
+
+def test_cli_dask_prints_the_summary_and_fails_on_bad_inputs(capsys, cluster, bad_inputs):
+    # Only failures: the table says so, and so must the exit status.
+    code, out, err = run(capsys, "report", *bad_inputs, *AVG, "--dask", cluster.scheduler.address)
+    assert code == 2
+    assert "not analysed" in out and "missing.tar: no such file or directory" in err
+
+
+def test_cli_dask_without_address_starts_a_local_cluster(capsys, good_inputs):
+    paths = good_inputs[:2]
+    code, out, err = run(capsys, "report", *paths, *AVG, "--dask", "--workers", "1", "--json", "-")
+    assert code == 0, err
+    assert json.loads(out) == single_machine_report(paths)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--html", "x.html"], ["--csv-chunks", "-"], ["--sweep-avg", "4K,8K"], ["--files"]],
+)
+def test_cli_refuses_per_chunk_outputs_with_dask(capsys, good_inputs, options):
+    code, _, err = run(capsys, "report", good_inputs[0], "--dask", *options)
+    assert code == 2
+    assert "cannot be used with --dask" in err
+
+
+def test_cli_dask_refuses_a_path_taken_for_an_address(capsys, good_inputs):
+    code, _, err = run(capsys, "report", "--dask", good_inputs[0], good_inputs[1])
+    assert code == 2 and "not a scheduler address" in err
+
+
+def test_inputs_file_alone_and_its_problems(capsys, good_inputs, tmp_path):
+    listed = tmp_path / "inputs.txt"
+    listed.write_text("\n".join(good_inputs[:2]) + "\n")
+    code, out, err = run(capsys, "report", "--inputs", listed, *AVG, "--json", "-")
+    assert code == 0, err
+    assert [layer["source"] for layer in json.loads(out)["layers"]] == good_inputs[:2]
+
+    code, _, err = run(capsys, "report", "--inputs", tmp_path / "absent.txt")
+    assert code == 2 and "--inputs" in err and "absent.txt" in err
+    (tmp_path / "empty.txt").write_text("\n# nothing\n")
+    code, _, err = run(capsys, "report", "--inputs", tmp_path / "empty.txt")
+    assert code == 2 and "no inputs" in err
+
+
+def test_missing_dask_names_the_extra(capsys, monkeypatch, good_inputs):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import now raises ImportError
+    with pytest.raises(DaskUnavailable, match=r"cdcviewer\[dask\]"):
+        require_dask()
+    code, _, err = run(capsys, "report", good_inputs[0], "--dask")
+    assert code == 2 and "cdcviewer[dask]" in err
+
+
+def test_remote_layers_have_no_stream_here(cluster, good_inputs):
+    result = analyze_distributed(good_inputs[:1], PARAMS, client=cluster)
+    layer = result.layers[0]
+    assert Path(layer.source) == Path(good_inputs[0])
+    with pytest.raises(RuntimeError, match="Dask worker"), layer.mapped():
+        pass
