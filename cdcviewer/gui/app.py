@@ -1,0 +1,96 @@
+"""Starting the window: the application object, icon, style, and the kernels warming up.
+
+The numba kernels compile (first run) or load from numba's cache (later runs) in a
+background thread while the window appears, so the window shows within a couple of
+seconds and the first analysis finds them ready.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from importlib import resources
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+ICON_NAME = "cdcviewer.svg"
+
+
+def app_icon() -> QIcon:
+    """The icon shipped in ``cdcviewer/resources`` (empty if the package lacks it)."""
+    try:
+        path = resources.files("cdcviewer") / "resources" / ICON_NAME
+        with resources.as_file(path) as file:
+            return QIcon(str(file))
+    except (FileNotFoundError, ModuleNotFoundError):
+        return QIcon()
+
+
+def warm_up_kernels() -> threading.Thread:
+    """Compile or load the chunking kernels on a daemon thread; returns the thread."""
+
+    def run() -> None:
+        try:
+            import numpy as np
+
+            from ..core.chunkers import chunk_buffer, cut_offsets, find_candidates
+            from ..core.gear import CandidateMasks
+            from ..core.params import ChunkerParams
+
+            # Both paths of the analysis: a direct cut, and a cut from scanned candidates.
+            data = np.frombuffer(bytes(range(256)) * 400, dtype=np.uint8)
+            chunk_buffer(b"x" * 5000)
+            params = ChunkerParams()
+            cut_offsets(data, params, find_candidates(data, CandidateMasks.for_params(params)))
+        except Exception:  # pragma: no cover - the first analysis will report it properly
+            pass
+
+    thread = threading.Thread(target=run, name="cdcviewer-warmup", daemon=True)
+    thread.start()
+    return thread
+
+
+def make_application(argv: Sequence[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        QApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
+        app = QApplication(list(argv) if argv is not None else sys.argv[:1])
+    app.setApplicationName("cdcviewer")
+    app.setOrganizationName("cdcviewer")
+    app.setApplicationDisplayName("cdcviewer")
+    app.setWindowIcon(app_icon())
+    if "Fusion" in _styles():
+        app.setStyle("Fusion")  # the same look on every platform, crisp under Xvfb
+    return app
+
+
+def _styles() -> list[str]:
+    from PySide6.QtWidgets import QStyleFactory
+
+    return QStyleFactory.keys()
+
+
+def run(paths: list[str]) -> int:
+    """Open the window with ``paths`` loaded; returns the exit status."""
+    warm_up_kernels()
+    app = make_application()
+    from .main_window import MainWindow  # after the QApplication: pyqtgraph needs one
+
+    window = MainWindow()
+    window.show()
+    if paths:
+        # After the first paint, so the window is on screen before any work starts.
+        QTimer.singleShot(0, lambda: window.load_paths(paths))
+    # Ctrl+C in the terminal closes the window properly (settings saved, caches removed);
+    # the timer gives Python a moment to run its signal handler during Qt's event loop.
+    signal.signal(signal.SIGINT, lambda *_: window.close())
+    wakeup = QTimer(interval=250)
+    wakeup.timeout.connect(lambda: None)
+    wakeup.start()
+    return app.exec()

@@ -1,0 +1,246 @@
+"""Small widgets of the window's frame: the empty-state page, the drop highlight and the
+status-bar progress with its Cancel button."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+PHASE_NAMES = {
+    "verify": "verifying",
+    "decompress": "decompressing",
+    "check": "checking",
+    "hash": "hashing",
+    "fingerprint": "fingerprinting",
+    "index": "indexing",
+    "collect": "collecting files",
+    "tar": "writing tarballs",
+    "write": "writing",
+}
+
+
+class WelcomePage(QWidget):
+    """What the window says with nothing loaded: what to do, and a demo to try at once."""
+
+    openFilesRequested = Signal()
+    openFolderRequested = Signal()
+    demoRequested = Signal()
+    recentRequested = Signal(str)
+
+    IDLE_TITLE = "Drop container image layers here"
+    CONTENT_WIDTH = 720  # px: lines of text a reader can follow
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = title = QLabel(self.IDLE_TITLE)
+        title.setStyleSheet("font-size: 24px; font-weight: 600; color: #2b2f36;")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title.setWordWrap(True)
+        subtitle = QLabel(
+            "<code>docker save</code> archives, OCI layout folders, layer tarballs "
+            "(.tar, .tar.gz, .tar.zst, .tar.xz) or any other files.<br><br>"
+            "cdcviewer cuts every layer into content-defined chunks (FastCDC) and shows "
+            "which bytes are shared between layers, how much a chunk store would save "
+            "compared with layer-level sharing, and how the chunk sizes change that."
+        )
+        subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        subtitle.setWordWrap(True)
+        subtitle.setStyleSheet("font-size: 13px; color: #4a4f57;")
+        self.open_button = QPushButton("Open files…")
+        self.open_button.setToolTip("Choose layer tarballs or archives to load (Ctrl+O)")
+        self.folder_button = QPushButton("Open folder…")
+        self.folder_button.setToolTip("Choose an OCI image layout folder (Ctrl+Shift+O)")
+        self.demo_button = QPushButton("Try the demo")
+        self.demo_button.setToolTip(
+            "Builds two versions of an app image and a rebuilt layer from this machine's\n"
+            "Python standard library (a few seconds, nothing is downloaded) and loads them."
+        )
+        self.demo_button.setDefault(True)
+        self.demo_button.setStyleSheet(
+            "QPushButton { background: #1e78be; color: white; padding: 6px 18px; "
+            "border-radius: 4px; font-weight: 600; } QPushButton:hover { background: #2a88d0; }"
+            "QPushButton:disabled { background: #9bbbd6; }"
+        )
+        for button in (self.open_button, self.folder_button):
+            button.setStyleSheet("QPushButton { padding: 6px 14px; }")
+        self.open_button.clicked.connect(self.openFilesRequested)
+        self.folder_button.clicked.connect(self.openFolderRequested)
+        self.demo_button.clicked.connect(self.demoRequested)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.demo_button, self.open_button, self.folder_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        demo_note = QLabel(
+            "The demo shows at a glance: an identical base layer (stored once even today), "
+            "an app update whose unchanged files content-defined chunks still find (blue), "
+            "a package vendored twice (amber), and a rebuild that changed only mtimes, "
+            "which defeats 64 KiB chunks until you drag the average size down."
+        )
+        demo_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        demo_note.setWordWrap(True)
+        demo_note.setStyleSheet("color: #6a6f77;")
+        self.recent_label = QLabel()
+        self.recent_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.recent_label.setWordWrap(True)
+        self.recent_label.setToolTip("Click to load again")
+        self.recent_label.linkActivated.connect(self.recentRequested)
+        self.busy_label = QLabel()
+        self.busy_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.busy_label.setStyleSheet("color: #1e78be; font-size: 13px;")
+        self.busy_label.setToolTip("Progress and Cancel are in the status bar (Esc cancels)")
+        column = QWidget()
+        column.setMaximumWidth(self.CONTENT_WIDTH)
+        layout = QVBoxLayout(column)
+        layout.addWidget(title)
+        layout.addSpacing(10)
+        layout.addWidget(subtitle)
+        layout.addSpacing(22)
+        layout.addLayout(buttons)
+        layout.addSpacing(8)
+        layout.addWidget(self.busy_label)
+        layout.addSpacing(8)
+        layout.addWidget(demo_note)
+        layout.addSpacing(18)
+        layout.addWidget(self.recent_label)
+        # Stretches either side rather than an alignment flag: an aligned widget gets its
+        # size hint and the wrapped labels would lose their last lines.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column, 100)
+        row.addStretch(1)
+        outer = QVBoxLayout(self)
+        outer.addStretch(2)
+        outer.addLayout(row)
+        outer.addStretch(3)
+        self.set_recent([])
+        self.set_busy(None)
+
+    def set_busy(self, text: str | None) -> None:
+        """While inputs load with nothing shown yet: say so where the user looks."""
+        self.busy_label.setText(f"{text}…" if text else "")
+        self.busy_label.setVisible(bool(text))
+        for button in (self.demo_button, self.open_button, self.folder_button):
+            button.setEnabled(not text)
+
+    def set_recent(self, paths: list[str]) -> None:
+        if not paths:
+            self.recent_label.clear()
+            return
+        links = " · ".join(
+            f"<a href='{html.escape(p, quote=True)}'>{html.escape(Path(p).name)}</a>"
+            for p in paths[:5]
+        )
+        self.recent_label.setText(f"<span style='color:#6a6f77'>Recent:</span> {links}")
+
+    def paintEvent(self, event) -> None:
+        """A dashed drop zone around the content says "drop here" without words."""
+        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor(160, 170, 185), 2, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawRoundedRect(self.rect().adjusted(24, 24, -24, -24), 14, 14)
+
+
+class DropOverlay(QWidget):
+    """Covers its parent while files are dragged over the window."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.text = "Drop to add layers"
+        self.hide()
+
+    def show_over_parent(self, text: str) -> None:
+        self.text = text
+        self.setGeometry(self.parentWidget().rect())
+        self.raise_()
+        self.show()
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), QColor(30, 120, 190, 40))
+        painter.setPen(QPen(QColor(30, 120, 190), 3, Qt.PenStyle.DashLine))
+        painter.drawRoundedRect(self.rect().adjusted(8, 8, -8, -8), 12, 12)
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor(20, 80, 140))
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.text)
+
+
+class ProgressStatus(QWidget):
+    """Status-bar progress: what runs, per-layer phases (tooltip), and a Cancel button."""
+
+    cancelRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel()
+        self.label.setMinimumWidth(320)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 1000)
+        self.bar.setFixedWidth(180)
+        self.bar.setTextVisible(False)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Stop the running work (Esc); what is shown stays")
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 4, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self.items: dict[str, tuple[str, float]] = {}
+        self.job_label = ""
+        self.layers_expected = 0
+        self.hide()
+
+    def begin(self, label: str, layers_expected: int = 0) -> None:
+        """A job started; ``layers_expected`` (analyses) lets the label count layers done."""
+        self.job_label = label
+        self.layers_expected = layers_expected
+        self.items = {}
+        self.bar.setValue(0)
+        self.bar.setRange(0, 0)  # busy until the first report says how far it is
+        self.label.setText(f"{label}…")
+        self.setToolTip(label)
+        self.show()
+
+    def report(self, item: str, phase: str, fraction: float) -> None:
+        self.items[item] = (phase, fraction)
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(int(1000 * fraction))
+        shown = item if len(item) <= 40 else "…" + item[-39:]
+        count = ""
+        if self.layers_expected:
+            # A layer is done once its chunks are fingerprinted (the last per-layer phase).
+            done = sum(1 for p, f in self.items.values() if p == "fingerprint" and f >= 1.0)
+            count = f" ({done} of {self.layers_expected} layers done)"
+        self.label.setText(
+            f"{self.job_label}{count}: {PHASE_NAMES.get(phase, phase)} {shown} "
+            f"{100 * fraction:.0f}%"
+        )
+        lines = [
+            f"{name}: {PHASE_NAMES.get(p, p)} {100 * f:.0f}%" for name, (p, f) in self.items.items()
+        ]
+        self.setToolTip(self.job_label + "\n" + "\n".join(lines[-20:]))
+
+    def end(self) -> None:
+        self.items = {}
+        self.hide()

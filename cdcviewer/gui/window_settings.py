@@ -1,0 +1,85 @@
+"""What the window remembers between runs (QSettings): geometry, parameters, recent files.
+
+Lists and parameters are stored as JSON text so every QSettings backend (INI files in
+tests, the native store for users) reads back the same types.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from ..core.errors import CdcError
+from ..core.params import ChunkerParams
+
+MAX_RECENT = 10
+
+
+def default_settings() -> QSettings:
+    return QSettings("cdcviewer", "cdcviewer")
+
+
+class WindowSettings:
+    """Typed access to the window's QSettings."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self.store = settings if settings is not None else default_settings()
+
+    # -- window -----------------------------------------------------------------------------
+    def geometry(self) -> QByteArray | None:
+        value = self.store.value("window/geometry")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def dock_state(self) -> QByteArray | None:
+        value = self.store.value("window/state")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.store.setValue("window/geometry", geometry)
+        self.store.setValue("window/state", state)
+
+    # -- parameters -------------------------------------------------------------------------
+    def params(self) -> ChunkerParams | None:
+        text = self.store.value("params")
+        if not text:
+            return None
+        try:
+            return ChunkerParams(**json.loads(str(text)))
+        except (ValueError, TypeError, CdcError):
+            return None  # written by another version: the defaults will do
+
+    def tie_sizes(self) -> bool:
+        return str(self.store.value("tieSizes", "false")) == "true"
+
+    def save_params(self, params: ChunkerParams, tie_sizes: bool) -> None:
+        self.store.setValue("params", json.dumps(params.as_kwargs()))
+        self.store.setValue("tieSizes", "true" if tie_sizes else "false")
+
+    # -- files --------------------------------------------------------------------------------
+    def recent_files(self) -> list[str]:
+        try:
+            value = json.loads(str(self.store.value("recent", "[]")))
+        except ValueError:
+            return []
+        return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
+
+    def add_recent(self, paths: Sequence[str]) -> None:
+        resolved = [str(Path(p).resolve()) for p in paths]
+        merged = resolved + [p for p in self.recent_files() if p not in resolved]
+        self.store.setValue("recent", json.dumps(merged[:MAX_RECENT]))
+
+    def clear_recent(self) -> None:
+        self.store.setValue("recent", "[]")
+
+    def last_dir(self) -> str:
+        return str(self.store.value("lastDir", str(Path.home())))
+
+    def remember_dir(self, path: str) -> None:
+        target = Path(path)
+        self.store.setValue("lastDir", str(target if target.is_dir() else target.parent))
+
+    def sync(self) -> None:
+        self.store.sync()
