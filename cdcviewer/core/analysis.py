@@ -52,7 +52,9 @@ class Workspace:
         known = {Path(layer.source).resolve() for layer in self.layers}
         fresh, repeated = [], []
         for path in paths:
-            (repeated if Path(path).resolve() in known else fresh).append(path)
+            resolved = Path(path).resolve()
+            (repeated if resolved in known else fresh).append(path)
+            known.add(resolved)
         result = load_inputs(fresh, self.cache, state)
         failures = list(result.failures)
         failures += [InputError(str(p), "already loaded") for p in repeated]

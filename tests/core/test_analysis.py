@@ -115,6 +115,16 @@ def test_the_same_path_twice_is_loaded_once(tmp_path):
         workspace.add([good])
         assert len(workspace.layers) == 1
         assert "already loaded" in str(workspace.failures[-1])
+        workspace.add([tmp_path / "x" / ".." / "good.tar", good])
+        assert len(workspace.layers) == 1
+
+
+def test_a_path_named_twice_in_one_call_is_loaded_once(tmp_path):
+    good = layer_tar(tmp_path / "good.tar", real_files(100_000))
+    with Workspace() as workspace:
+        workspace.add([good, good])
+        assert len(workspace.layers) == 1
+        assert ["already loaded" in str(f) for f in workspace.failures] == [True]
 
 
 def test_cancel_stops_the_analysis(big_raw):
