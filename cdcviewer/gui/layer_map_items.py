@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -138,12 +139,14 @@ class LaneAxis(pg.AxisItem):
 
 
 def lane_labels(names: list[str], room: int, metrics: QFontMetrics) -> list[str]:
-    """Names elided to ``room`` pixels, keeping apart names that elide to the same text.
+    """Names fitted to ``room`` pixels, keeping apart names that would read the same.
 
-    Layer names often share a long prefix (a registry path, an image name) and differ
-    in the middle; for those, the shared prefix is dropped before eliding.
+    Each name first drops what matters least: the short digest of an image layer
+    (``app:1.0 #0 (00652d01)`` -> ``app:1.0 #0``), then the registry path of the image
+    (``registry.io/team/app:1.0 #0`` -> ``app:1.0 #0``); only then is it elided in the
+    middle. Names that still clash fall back to dropping their shared prefix.
     """
-    labels = [metrics.elidedText(n, Qt.TextElideMode.ElideMiddle, room) for n in names]
+    labels = [_fitted(name, room, metrics) for name in names]
     clashes: dict[str, list[int]] = {}
     for i, label in enumerate(labels):
         clashes.setdefault(label, []).append(i)
@@ -155,6 +158,18 @@ def lane_labels(names: list[str], room: int, metrics: QFontMetrics) -> list[str]
             rest = "…" + names[i][len(prefix) :]
             labels[i] = metrics.elidedText(rest, Qt.TextElideMode.ElideRight, room)
     return labels
+
+
+_SHORT_DIGEST = re.compile(r" \([0-9a-f]{6,}\)")
+_REGISTRY_PATH = re.compile(r"^[^ #]*/")
+
+
+def _fitted(name: str, room: int, metrics: QFontMetrics) -> str:
+    without_digest = _SHORT_DIGEST.sub("", name)
+    for form in (name, without_digest, _REGISTRY_PATH.sub("", without_digest)):
+        if metrics.horizontalAdvance(form) <= room:
+            return form
+    return metrics.elidedText(form, Qt.TextElideMode.ElideMiddle, room)
 
 
 def _common_prefix(texts: list[str]) -> str:

@@ -228,12 +228,19 @@ def test_byte_axis_ticks_are_round_in_binary_units():
 def test_lane_labels_keep_names_with_a_long_common_prefix_apart(qtbot):
     names = [f"registry.example.com/team/service-{k}:latest layer 2.tar" for k in (3, 4)]
     metrics = QFontMetrics(map_font())
-    labels = lane_labels([*names, "short.tar"], 120, metrics)
-    middle = metrics.elidedText(names[0], Qt.TextElideMode.ElideMiddle, 120)
-    assert middle == metrics.elidedText(names[1], Qt.TextElideMode.ElideMiddle, 120)
-    assert labels[0] != labels[1] and labels[0].startswith("…3")
+    labels = lane_labels([*names, "short.tar"], 90, metrics)
+    assert labels[0] != labels[1]
     assert labels[2] == "short.tar"
-    assert all(metrics.horizontalAdvance(label) <= 120 for label in labels)
+    assert all(metrics.horizontalAdvance(label) <= 90 for label in labels)
+
+
+def test_lane_labels_drop_digest_then_registry_path_before_eliding(qtbot):
+    metrics = QFontMetrics(map_font())
+    names = ["demo/app:1.0 #0 (00652d01)", "demo/app:1.1 #0 (00652d01)", "app.tar.gz"]
+    room = metrics.horizontalAdvance("app:1.0 #0") + 2
+    assert lane_labels(names, room, metrics) == ["app:1.0 #0", "app:1.1 #0", "app.tar.gz"]
+    wide = metrics.horizontalAdvance(names[0]) + 2
+    assert lane_labels(names, wide, metrics) == names
 
 
 # -- the widget ----------------------------------------------------------------------------
