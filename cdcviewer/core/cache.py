@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from .errors import InputError
+from .errors import CdcError, InputError
 from .params import format_size
 
 try:  # POSIX only; elsewhere staleness falls back to "is the pid alive".
@@ -48,6 +48,18 @@ ORPHAN_AGE_SECONDS = 3600
 RUN_PREFIX = "run-"
 PID_FILE = "owner.pid"
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class CacheError(CdcError):
+    """The cache folder cannot be created or written: nothing can be decompressed."""
+
+    def __init__(self, base: Path, error: OSError) -> None:
+        reason = error.strerror or str(error)
+        super().__init__(
+            f"cannot use the cache folder {base}: {reason} "
+            "(set CDCVIEWER_CACHE_DIR to a writable folder)"
+        )
+        self.base = base
 
 
 def default_cache_base() -> Path:
@@ -155,10 +167,17 @@ class CacheDir:
         self.max_stream_bytes = max_stream_bytes
         self.max_expansion_ratio = max_expansion_ratio
         self.min_free_bytes = min_free_bytes
-        self.base.mkdir(parents=True, exist_ok=True)
-        remove_stale_runs(self.base)
-        self.path = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=self.base))
-        self._lock_handle = self._write_pid_file()
+        try:
+            self.base.mkdir(parents=True, exist_ok=True)
+            remove_stale_runs(self.base)
+            self.path = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=self.base))
+        except OSError as error:
+            raise CacheError(self.base, error) from None
+        try:
+            self._lock_handle = self._write_pid_file()
+        except OSError as error:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise CacheError(self.base, error) from None
         self._counter = 0
         self._counter_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _cleanup, self.path, self._lock_handle)
@@ -249,7 +268,13 @@ class StreamWriter:
         self.bytes = 0
         self._next_space_check = 0
         self._check_free_space(0)
-        self._handle: BinaryIO | None = open(path, "xb")  # noqa: SIM115 - closed in finish/discard
+        try:
+            handle = open(path, "xb")  # noqa: SIM115 - closed in finish/discard
+        except OSError as error:
+            # The run folder vanished or turned read-only: say so, rather than let the
+            # error read as if the input itself could not be found.
+            raise self._refuse(f"cannot create the cache file {path}: {_reason(error)}") from None
+        self._handle: BinaryIO | None = handle
         self._pending: queue.Queue[bytes | memoryview | None] = queue.Queue(WRITE_AHEAD_BLOCKS)
         self._write_error: OSError | None = None
         self._thread = threading.Thread(target=self._drain, name="cdc-cache-writer", daemon=True)
@@ -305,7 +330,11 @@ class StreamWriter:
             self._check_free_space(total - self.bytes)
 
     def _check_free_space(self, about_to_write: int) -> None:
-        free = self.cache.free_bytes()
+        try:
+            free = self.cache.free_bytes()
+        except OSError as error:
+            folder = self.cache.path
+            raise self._refuse(f"cannot use the cache folder {folder}: {_reason(error)}") from None
         if free - about_to_write < self.cache.min_free_bytes:
             raise self._refuse(
                 f"not enough free disk space in {self.cache.base} to decompress "
@@ -334,3 +363,7 @@ class StreamWriter:
             self._handle = None
         with contextlib.suppress(OSError):
             self.path.unlink()
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)

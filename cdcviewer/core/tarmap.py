@@ -335,7 +335,10 @@ class _TarWalker:
             match = _PAX_RECORD.match(payload, offset)
             if not match:
                 break
-            length = int(match.group(1))
+            digits = match.group(1).lstrip(b"0") or b"0"
+            # A record cannot be longer than its payload (16 MiB at most); more digits
+            # than that would also trip Python's limit on int() of long strings.
+            length = int(digits) if len(digits) <= 9 else -1
             if length <= 0:
                 raise self.fail(f"corrupt pax header at offset {pos}")
             keyword = match.group(2).decode("utf-8", "surrogateescape")
