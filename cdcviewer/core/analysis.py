@@ -118,6 +118,7 @@ class Workspace:
         state.progress("all layers", "index", 0.0)
         done = [t for t in tables if t is not None]
         index = build_index([t.lengths for t in done], [index_keys(t.fingerprints) for t in done])
+        state.check()
         return Analysis(self, params, chosen, done, index, list(self.failures))
 
     def _store_candidates(self, layer: Layer, candidates: Candidates) -> None:

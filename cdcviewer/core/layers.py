@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import mmap
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .errors import InputError
 
 EMPTY = np.zeros(0, dtype=np.uint8)
 
@@ -50,10 +53,21 @@ class Layer:
         first = self.offset + start
         aligned = first - first % mmap.ALLOCATIONGRANULARITY
         lead = first - aligned
-        with open(self.path, "rb") as handle:
-            mm = mmap.mmap(
-                handle.fileno(), lead + stop - start, access=mmap.ACCESS_READ, offset=aligned
-            )
+        try:
+            with open(self.path, "rb") as handle:
+                # A file cut short since loading would fault (SIGBUS) when read through
+                # the map; check first so it is an error that names the layer instead.
+                if os.fstat(handle.fileno()).st_size < self.offset + stop:
+                    raise InputError(
+                        self.source, f"{self.name}: the file changed since it was loaded"
+                    )
+                mm = mmap.mmap(
+                    handle.fileno(), lead + stop - start, access=mmap.ACCESS_READ, offset=aligned
+                )
+        except OSError as error:
+            raise InputError(
+                self.source, f"{self.name}: cannot read {self.path}: {error.strerror or error}"
+            ) from None
         try:
             array = np.frombuffer(mm, dtype=np.uint8, count=stop - start, offset=lead)
             yield array

@@ -52,6 +52,9 @@ def chunk_layers(
 ) -> list[LayerChunks]:
     """Cut and fingerprint every layer; hash only those without covering candidates."""
     masks = CandidateMasks.for_params(params) if params.chunker == "fastcdc" else None
+    # Our own state, so a failure can stop the sibling tasks without cancelling the
+    # caller's (which may be shared, or go on to other work).
+    state = state.child()
     with (
         ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdc-hash") as hash_pool,
         ThreadPoolExecutor(1, thread_name_prefix="cdc-finish") as finish_pool,

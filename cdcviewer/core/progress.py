@@ -40,5 +40,32 @@ class TaskState:
         if self._on_progress is not None:
             self._on_progress(item, phase, min(1.0, max(0.0, fraction)))
 
+    def child(self) -> TaskState:
+        """A state for one piece of this task: it stops when this one is cancelled, and
+        cancelling it (say, because a sibling failed) leaves this one untouched."""
+        return _ChildState(self)
 
-NULL_STATE = TaskState()
+
+class _ChildState(TaskState):
+    def __init__(self, parent: TaskState) -> None:
+        super().__init__(parent.progress)
+        self._parent = parent
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set() or self._parent.cancelled
+
+    def check(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled("cancelled")
+        self._parent.check()
+
+
+class _NullState(TaskState):
+    """The default: no progress reports, and nobody can cancel it (it is shared)."""
+
+    def cancel(self) -> None:
+        pass
+
+
+NULL_STATE: TaskState = _NullState()

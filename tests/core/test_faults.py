@@ -261,17 +261,7 @@ def test_cancel_in_every_loading_phase(tmp_path, files, monkeypatch, phase, buil
         assert ws.failures == [] and len(ws.layers) == 2
 
 
-INDEX_PHASE_IGNORES_CANCEL = pytest.mark.xfail(
-    strict=True,
-    reason="Workspace.analyze reports the index phase, then builds the dedup index with no "
-    "cancel point after it (core/analysis.py, core/dedup.py, not ours): a cancel arriving "
-    "then is ignored and the analysis completes",
-)
-
-
-@pytest.mark.parametrize(
-    "phase", ["hash", "fingerprint", pytest.param("index", marks=INDEX_PHASE_IGNORES_CANCEL)]
-)
+@pytest.mark.parametrize("phase", ["hash", "fingerprint", "index"])
 def test_cancel_in_every_analysis_phase(tmp_path, files, phase):
     paths = [
         layer_tar(tmp_path / "a.tar.gz", files, "gzip"),
@@ -420,12 +410,6 @@ def restore_null_state() -> Iterator[None]:
     NULL_STATE._cancel.clear()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OSError,
-    reason="analysis maps layer files by path (core/layers.py, core/pipeline.py, not ours): "
-    "a file deleted after loading surfaces as a bare FileNotFoundError, not an InputError",
-)
 def test_a_file_that_vanishes_after_loading_is_an_input_error(tmp_path, restore_null_state):
     path = tmp_path / "vanishing.bin"
     path.write_bytes(noise(100_000, seed=5))
@@ -436,18 +420,13 @@ def test_a_file_that_vanishes_after_loading_is_an_input_error(tmp_path, restore_
             ws.analyze(PARAMS, TaskState())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chunk_layers cancels the state it was given on any error (core/pipeline.py, not "
-    "ours); given the shared NULL_STATE default, every later call in the process is cancelled",
-)
 def test_a_failed_analysis_does_not_cancel_later_work(tmp_path, restore_null_state):
     path = tmp_path / "vanishing.bin"
     path.write_bytes(noise(100_000, seed=6))
     with Workspace(CacheDir(tmp_path / "cache"), workers=2) as ws:
         ws.add([path])
         path.unlink()
-        with pytest.raises(OSError):
+        with pytest.raises(InputError):
             ws.analyze(PARAMS)  # the default state
         assert not NULL_STATE.cancelled
 
