@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .cache import CacheDir
-from .dedup import DedupIndex, build_index
+from .dedup import DedupIndex, IndexFigures, build_index
 from .errors import InputError
 from .fingerprint import index_keys
 from .gear import Candidates
@@ -147,7 +147,7 @@ def _unique_name(name: str, taken: set[str]) -> str:
     return f"{name} #{n}"
 
 
-class Analysis:
+class Analysis(IndexFigures):
     """Layers cut with one ``ChunkerParams``, and every figure of design.md."""
 
     def __init__(
@@ -169,22 +169,6 @@ class Analysis:
     def rechunk(self, params: ChunkerParams, state: TaskState = NULL_STATE) -> Analysis:
         """The same layers cut with ``params``, reusing the cached hashing."""
         return self.workspace.analyze(params, state, self.layers)
-
-    @property
-    def total_bytes(self) -> int:
-        return self.index.total_bytes
-
-    @property
-    def stored_bytes(self) -> int:
-        return self.index.stored_bytes
-
-    @property
-    def dedup_ratio(self) -> float:
-        return self.total_bytes / self.stored_bytes if self.stored_bytes else 1.0
-
-    @property
-    def savings(self) -> float:
-        return 1 - self.stored_bytes / self.total_bytes if self.total_bytes else 0.0
 
     def all_lengths(self) -> np.ndarray:
         return (

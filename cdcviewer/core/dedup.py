@@ -26,8 +26,44 @@ class LayerFigures:
     new_bytes: int
 
 
+class LayerTotals:
+    """Totals over ``layers`` (per-layer figures), for every kind of index."""
+
+    layers: list[LayerFigures]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f.bytes for f in self.layers)
+
+    @property
+    def total_chunks(self) -> int:
+        return sum(f.chunks for f in self.layers)
+
+
+class IndexFigures:
+    """The headline figures of an analysis, from its ``index`` (any kind of index)."""
+
+    index: LayerTotals
+
+    @property
+    def total_bytes(self) -> int:
+        return self.index.total_bytes
+
+    @property
+    def stored_bytes(self) -> int:
+        return self.index.stored_bytes  # type: ignore[attr-defined]
+
+    @property
+    def dedup_ratio(self) -> float:
+        return self.total_bytes / self.stored_bytes if self.stored_bytes else 1.0
+
+    @property
+    def savings(self) -> float:
+        return 1 - self.stored_bytes / self.total_bytes if self.total_bytes else 0.0
+
+
 @dataclass
-class DedupIndex:
+class DedupIndex(LayerTotals):
     """Per-chunk ids and classes for every layer, plus the figures derived from them."""
 
     chunk_ids: list[np.ndarray]  # per layer: distinct-fingerprint id of each chunk
@@ -46,14 +82,6 @@ class DedupIndex:
 
     def layers_of(self, chunk_id: int) -> np.ndarray:
         return self.id_layers[self.id_layers_indptr[chunk_id] : self.id_layers_indptr[chunk_id + 1]]
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.bytes for f in self.layers)
-
-    @property
-    def total_chunks(self) -> int:
-        return sum(f.chunks for f in self.layers)
 
 
 def build_index(lengths: list[np.ndarray], keys: list[tuple[np.ndarray, np.ndarray]]) -> DedupIndex:

@@ -42,13 +42,15 @@ import numpy as np
 from .._version import __version__
 from .analysis import default_workers
 from .cache import CacheDir
+from .dedup import IndexFigures
 from .errors import CdcError, InputError
+from .input_names import ImageNames, loose_names, number_duplicates
 from .layers import Layer
 from .params import ChunkerParams, format_size
 from .pipeline import chunk_layers
 from .progress import NULL_STATE, TaskState
 from .report import chunk_size_histogram
-from .sources import _loose_names, _number_duplicates, load_inputs
+from .sources import load_inputs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -229,7 +231,7 @@ class JobStats:
     task_chunk_seconds: list[float]
 
 
-class DistributedAnalysis:
+class DistributedAnalysis(IndexFigures):
     """The figures of an ``Analysis`` computed on a cluster, with the attributes that
     ``report_dict``, ``textreport.summary`` and the JSON/CSV exports read.
 
@@ -250,22 +252,6 @@ class DistributedAnalysis:
         self.index = index
         self.failures = failures
         self.stats = stats
-
-    @property
-    def total_bytes(self) -> int:
-        return self.index.total_bytes
-
-    @property
-    def stored_bytes(self) -> int:
-        return self.index.stored_bytes
-
-    @property
-    def dedup_ratio(self) -> float:
-        return self.total_bytes / self.stored_bytes if self.stored_bytes else 1.0
-
-    @property
-    def savings(self) -> float:
-        return 1 - self.stored_bytes / self.total_bytes if self.total_bytes else 0.0
 
     def all_lengths(self) -> np.ndarray:
         """Every chunk's length, rebuilt from the counts per length (4 bytes a chunk).
@@ -561,10 +547,10 @@ def _name_layers(summaries: Sequence[InputSummary], given: list[str]) -> None:
     A worker names an input's layers knowing only that input; names that depend on the
     other inputs are redone here: a loose file's name gains its folder when another input
     has the same file name, an image name already taken by an earlier input gets
-    ``[file]`` (as ``sources._Loader.claim_image_name`` does), and equal names are numbered.
+    ``[file]`` (``input_names.ImageNames``, as on one machine), and equal names are numbered.
     """
-    loose = _loose_names([Path(p) for p in given])
-    images_taken: set[str] = set()
+    loose = loose_names([Path(p) for p in given])
+    image_names = ImageNames()
     for summary in summaries:
         file_name = Path(given[summary.order]).name
         claimed: dict[str, str] = {}
@@ -573,24 +559,13 @@ def _name_layers(summaries: Sequence[InputSummary], given: list[str]) -> None:
                 layer.name = loose[summary.order]
                 continue
             if layer.image not in claimed:
-                claimed[layer.image] = _claim_image_name(layer.image, file_name, images_taken)
+                claimed[layer.image] = image_names.claim(layer.image, file_name)
             renamed = claimed[layer.image]
             if layer.name.startswith(layer.image):
                 layer.name = renamed + layer.name[len(layer.image) :]
             layer.image = renamed
     every_layer = [layer for summary in summaries for layer in summary.layers]
     for layer, name in zip(
-        every_layer, _number_duplicates([la.name for la in every_layer]), strict=True
+        every_layer, number_duplicates([la.name for la in every_layer]), strict=True
     ):
         layer.name = name
-
-
-def _claim_image_name(name: str, file_name: str, taken: set[str]) -> str:
-    candidate = name
-    number = 1
-    while candidate in taken:
-        number += 1
-        label = file_name if number == 2 else f"{file_name} {number - 1}"
-        candidate = f"{name} [{label}]"
-    taken.add(candidate)
-    return candidate

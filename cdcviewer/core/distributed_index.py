@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import xxhash
 
-from .dedup import LayerFigures
+from .dedup import LayerFigures, LayerTotals
 from .fingerprint import index_keys
 from .pipeline import LayerChunks
 
@@ -225,7 +225,7 @@ def identical_streams(sizes: list[int], keys: list[bytes]) -> list[int | None]:
 
 
 @dataclass
-class DistributedIndex:
+class DistributedIndex(LayerTotals):
     """The figures of a ``DedupIndex`` without its per-chunk arrays (those stay on workers).
 
     Carries the attributes ``report.report_dict`` and ``gates`` read from an index.
@@ -239,14 +239,6 @@ class DistributedIndex:
     identical_to: list[int | None]
     length_values: np.ndarray  # distinct chunk lengths, ascending
     length_counts: np.ndarray  # how many chunks (all layers) have each
-
-    @property
-    def total_bytes(self) -> int:
-        return sum(f.bytes for f in self.layers)
-
-    @property
-    def total_chunks(self) -> int:
-        return sum(f.chunks for f in self.layers)
 
 
 def assemble_index(

@@ -32,7 +32,7 @@ from .digests import Digest
 from .docker_save import expand_docker, looks_like_docker_manifest
 from .errors import Cancelled, InputError
 from .images import MAX_JSON_BYTES, ImageContext, InputFile
-from .input_names import loose_names, make_names_unique, number_duplicates
+from .input_names import loose_names, make_names_unique
 from .layers import Layer
 from .layout_paths import BlobStore, DirStore, TarStore
 from .oci_layout import expand_oci
@@ -44,10 +44,6 @@ from .tarmap import looks_like_tar
 __all__ = ["Digest", "LoadResult", "describe_input", "load_inputs", "sniff_compression"]
 
 log = logging.getLogger(__name__)
-
-# The old private names, still imported by core/distributed.py; use input_names instead.
-_loose_names = loose_names
-_number_duplicates = number_duplicates
 
 
 @dataclass
