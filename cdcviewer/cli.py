@@ -487,15 +487,9 @@ def _write_report(
     swept: SweepResult | None,
     sections: ReportSections | None,
 ) -> None:
-    """``write_report``, with the optional sections in the JSON and the HTML."""
-    if sections and fmt == "json":
-        out.write(json.dumps(report_dict(analysis, swept, sections), indent=2) + "\n")
-    elif sections and fmt == "html":
-        from .core.html_report import render_html
-
-        out.write(render_html(analysis, swept, sections))
-    else:
-        write_report(analysis, out, fmt, swept)
+    """``write_report``, with the optional sections in the JSON and the HTML (the one
+    writer the window's File > Export uses too, so both write the same bytes)."""
+    write_report(analysis, out, fmt, swept, sections)
 
 
 FILES_TEXT_TOP = 20  # members per layer in the printed table when --top is not given

@@ -21,6 +21,7 @@ from .report import report_dict
 
 if TYPE_CHECKING:
     from .analysis import Analysis
+    from .report import ReportSections
     from .sweep import SweepResult
 
 FORMATS = ("json", "csv", "csv-chunks", "html")
@@ -46,11 +47,19 @@ CHUNK_CSV_COLUMNS = ("layer", "offset", "length", "fingerprint", "class", "layer
 
 
 def write_report(
-    analysis: Analysis, handle: TextIO, fmt: str, sweep: SweepResult | None = None
+    analysis: Analysis,
+    handle: TextIO,
+    fmt: str,
+    sweep: SweepResult | None = None,
+    sections: ReportSections | None = None,
 ) -> None:
-    """Write ``analysis`` as ``fmt`` (one of ``FORMATS``) to ``handle``."""
+    """Write ``analysis`` as ``fmt`` (one of ``FORMATS``) to ``handle``.
+
+    ``sections`` (files, whole files, what-if, versions) go into the JSON and the HTML;
+    the CSV formats hold per-layer or per-chunk rows only, so they ignore them.
+    """
     if fmt == "json":
-        handle.write(json.dumps(report_dict(analysis, sweep), indent=2) + "\n")
+        handle.write(json.dumps(report_dict(analysis, sweep, sections), indent=2) + "\n")
     elif fmt == "csv":
         write_layers_csv(report_dict(analysis), handle)
     elif fmt == "csv-chunks":
@@ -58,13 +67,17 @@ def write_report(
     elif fmt == "html":
         from .html_report import render_html
 
-        handle.write(render_html(analysis, sweep))
+        handle.write(render_html(analysis, sweep, sections))
     else:
         raise ValueError(f"unknown report format {fmt!r} (use one of {FORMATS})")
 
 
 def export_report(
-    analysis: Analysis, path: str | Path, fmt: str, sweep: SweepResult | None = None
+    analysis: Analysis,
+    path: str | Path,
+    fmt: str,
+    sweep: SweepResult | None = None,
+    sections: ReportSections | None = None,
 ) -> None:
     """Write ``analysis`` as ``fmt`` to ``path``, replacing it only once complete.
 
@@ -73,13 +86,18 @@ def export_report(
     if fmt not in FORMATS:
         raise ValueError(f"unknown report format {fmt!r} (use one of {FORMATS})")
     with atomic_writer(path, "w") as handle:
-        write_report(analysis, handle, fmt, sweep)
+        write_report(analysis, handle, fmt, sweep, sections)
 
 
-def render_report(analysis: Analysis, fmt: str, sweep: SweepResult | None = None) -> str:
+def render_report(
+    analysis: Analysis,
+    fmt: str,
+    sweep: SweepResult | None = None,
+    sections: ReportSections | None = None,
+) -> str:
     """The exported text, for previews and tests."""
     buffer = io.StringIO(newline="")
-    write_report(analysis, buffer, fmt, sweep)
+    write_report(analysis, buffer, fmt, sweep, sections)
     return buffer.getvalue()
 
 

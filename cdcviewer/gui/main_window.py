@@ -1,17 +1,27 @@
 """The main window: the map in the centre, panels in docks, menus, drops and settings.
 
 The window owns a ``Workspace`` and a ``TaskRunner``; every request (load, analyse,
-remove, reorder, sweep, export) becomes a job on the runner, and only finished,
-still-current results are shown. Analyses supersede each other, so moving a slider
-repeatedly leaves exactly one analysis running, and its result is the one shown.
+remove, reorder, sweep, files, what-if, export) becomes a job on the runner, and only
+finished, still-current results are shown. Analyses supersede each other, so moving a
+slider repeatedly leaves exactly one analysis running, and its result is the one shown.
+Once the Files panel has been shown, each analysis is followed by a "files" job that
+attributes its bytes to tar members (cheap after the first: member tables and file
+hashes are kept across parameter changes).
+
+Launch-time probe: with ``CDCVIEWER_STARTUP_PROBE=1`` in the environment the window
+prints ``cdcviewer-window-painted <unix time>`` on stdout when it first paints
+(``bench/gui_responsiveness.py`` measures the time from launch to that line).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QUrl, Signal
+from PySide6.QtCore import QEvent, QObject, QSettings, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow
 
@@ -20,23 +30,51 @@ from ..core.errors import CdcError
 from ..core.layers import Layer
 from ..core.params import ChunkerParams, format_size
 from ..core.progress import TaskState
+from ..core.report import ReportSections
+from ..core.sweep import SweepResult
 from . import dialogs
 from .layer_map import describe_chunk
-from .session import Computed, Edited, Loaded, Session
+from .session import Compared, Computed, Edited, FileInsight, Loaded, Session
 from .window_layout import MAP_PAGE, WELCOME_PAGE, build_layout
 from .window_menus import install_actions
 from .window_settings import WindowSettings
 from .worker import TaskRunner
 
-LAYOUT_VERSION = 1  # bump when the docks change: an older saved layout is then ignored
+LAYOUT_VERSION = 2  # bump when the docks change: an older saved layout is then ignored
 JOB_LABELS = {
     "load": "Loading",
     "demo": "Building the demo",
     "analyze": "Analysing",
     "edit": "Updating layers",
     "sweep": "Sweeping",
+    "files": "Reading files",
+    "whatif": "Comparing layouts",
     "export": "Exporting",
 }
+# How long a thread may keep the GIL while another waits for it. Python's 5 ms lets the
+# worker threads (tar walks, per-chunk fingerprinting: Python loops) hand the GIL round
+# among themselves while the GUI thread, which needs it for every call back into Python
+# during a paint, waits its turn again and again: stalls of 100-170 ms while analysing
+# (bench/gui_responsiveness.py). At 1 ms the worst stall drops under 40 ms and the
+# analyses take as long as before.
+GIL_SWITCH_INTERVAL_S = 0.001
+STARTUP_PROBE_ENV = "CDCVIEWER_STARTUP_PROBE"
+STARTUP_PROBE_MARK = "cdcviewer-window-painted"
+
+
+def _same_layers(first: Analysis, second: Analysis) -> bool:
+    """The same loaded layers in the same order (the same files, other figures maybe)."""
+    return [id(layer) for layer in first.layers] == [id(layer) for layer in second.layers]
+
+
+class _FirstPaintProbe(QObject):
+    """Prints the time of the window's first paint, then removes itself (benchmarks)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            print(f"{STARTUP_PROBE_MARK} {time.time():.6f}", flush=True)
+            watched.removeEventFilter(self)
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -60,8 +98,14 @@ class MainWindow(QMainWindow):
         self.computed: Computed | None = None
         self.layer_count = 0
         self.cancelled_params: ChunkerParams | None = None
+        self.files_wanted = False  # set once the Files panel is shown: then kept up to date
+        if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
+            sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self.runner = TaskRunner(self)
         self.setAcceptDrops(True)
+        if os.environ.get(STARTUP_PROBE_ENV):
+            self._paint_probe = _FirstPaintProbe(self)
+            self.installEventFilter(self._paint_probe)
         build_layout(self)
         install_actions(self)
         self._connect()
@@ -80,6 +124,10 @@ class MainWindow(QMainWindow):
         self.welcome.demoRequested.connect(self.load_demo)
         self.welcome.recentRequested.connect(lambda path: self.load_paths([path]))
         self.sweep_panel.sweepRequested.connect(self.run_sweep)
+        self.files_panel.fileSelected.connect(self._file_selected)
+        self.files_panel.computeRequested.connect(self.request_files)
+        self.docks["files"].visibilityChanged.connect(self._files_visibility)
+        self.whatif_panel.compareRequested.connect(self.run_whatif)
         self.progress.cancelRequested.connect(self.cancel)
         self.runner.started.connect(self._job_started)
         self.runner.progress.connect(
@@ -169,16 +217,87 @@ class MainWindow(QMainWindow):
             supersede=True,
         )
 
+    def request_files(self) -> None:
+        """Attribute the shown analysis's bytes to its files (in the background)."""
+        self.files_wanted = True
+        analysis = self.analysis
+        if analysis is None or not analysis.layers:
+            self.files_panel.show_placeholder("empty")
+            return
+        if self.files_panel.matches(analysis):
+            return
+        shown = self.files_panel.insight
+        if shown is not None and _same_layers(shown.analysis, analysis):
+            self.files_panel.set_updating(True)  # same files: keep them while refreshing
+        else:
+            self.files_panel.show_placeholder("waiting")
+        self._submit(
+            "files",
+            self.session.files(analysis),
+            self._files_ready,
+            on_error=self._files_failed,
+            supersede=True,
+        )
+
+    def run_whatif(self) -> None:
+        """Compare the tar layers as given, written deterministically and as file contents."""
+        if self.analysis is None or not self.analysis.layers:
+            return
+        self.whatif_panel.set_running(True)
+        self.figures.setCurrentWidget(self.whatif_panel)
+        self._submit(
+            "whatif",
+            self.session.compare(self.analysis),
+            self._compared,
+            on_error=self._compare_failed,
+            supersede=True,
+        )
+
     def cancel(self) -> None:
         if self.runner.cancel():
             self.statusBar().showMessage("Cancelling…", 3000)
 
     def export_report_to(self, path: str | Path, fmt: str) -> None:
-        """Write the shown analysis as ``fmt`` (json, csv, csv-chunks, html) in the background."""
+        """Write the shown analysis as ``fmt`` (json, csv, csv-chunks, html) in the background,
+        with the sweep, files, what-if and versions sections the window has computed for it:
+        the same bytes as ``cdcviewer report`` with the matching options."""
         if self.analysis is None:
             self.messages.show_message("Nothing to export yet: load some layers first.", "info")
             return
-        self._submit("export", self.session.export(self.analysis, path, fmt), self._exported)
+        job = self.session.export(
+            self.analysis, path, fmt, self.current_sweep(), self.report_sections()
+        )
+        self._submit("export", job, self._exported)
+
+    def current_sweep(self) -> SweepResult | None:
+        """The sweep shown, if it is over the shown layers with the shown chunker."""
+        result, analysis = self.sweep_panel.result, self.analysis
+        if result is None or analysis is None:
+            return None
+        if result.layers != [layer.name for layer in analysis.layers]:
+            return None
+        base, params = result.base, analysis.params
+        same = (base.chunker, base.normalization, base.hash) == (
+            params.chunker,
+            params.normalization,
+            params.hash,
+        )
+        return result if same else None
+
+    def report_sections(self) -> ReportSections | None:
+        """The optional report sections computed for the shown analysis, if any."""
+        analysis = self.analysis
+        files = self.files_panel.insight if self.files_panel.matches(analysis) else None
+        compared = self.whatif_panel.current_comparison()
+        versions = self.computed.versions if self.computed is not None else None
+        if files is None and compared is None and versions is None:
+            return None
+        return ReportSections(
+            files=files.attributions if files is not None else None,
+            whole_files=files.whole_files if files is not None else None,
+            whatif=compared.whatif if compared is not None else None,
+            versions=versions,
+        )
 
     def export_map_to(self, path: str | Path) -> None:
         try:
@@ -224,8 +343,34 @@ class MainWindow(QMainWindow):
             self.histogram.set_histogram(computed.edges, computed.counts, computed.analysis.params)
         else:
             self.histogram.set_histogram([], [], self.controls.params())
+        versions = computed.versions if computed is not None else None
+        self.versions_panel.set_versions(versions)
+        self.figures.setTabVisible(self.figures.indexOf(self.versions_panel), versions is not None)
+        self.whatif_panel.set_analysis(self.analysis)
+        if self.files_wanted:
+            self.request_files()
+        elif not self.files_panel.matches(self.analysis):
+            self.files_panel.show_placeholder("empty" if self.analysis is None else "waiting")
         self._show_state()
         self.analysisShown.emit(self.analysis)
+
+    def _files_ready(self, insight: FileInsight) -> None:
+        if insight.analysis is not self.analysis:
+            return  # a newer analysis is shown; its own files job follows
+        self.files_panel.set_insight(insight)
+        self.whatif_panel.set_whole_files(insight.whole_files)
+
+    def _files_failed(self, message: str) -> None:
+        self.files_panel.show_placeholder("failed", f"Cannot read the files: {message}")
+
+    def _compared(self, compared: Compared) -> None:
+        self.whatif_panel.set_result(compared)
+        if compared.analysis is self.analysis and not self.files_panel.matches(self.analysis):
+            self._files_ready(compared.files)
+
+    def _compare_failed(self, message: str) -> None:
+        self.whatif_panel.set_result(None)
+        self._job_failed(message)
 
     def _exported(self, path: Path) -> None:
         self.statusBar().showMessage(f"Report written to {path}", 8000)
@@ -253,6 +398,10 @@ class MainWindow(QMainWindow):
         if kind == "sweep":
             self.sweep_panel.set_running(False)
             self.sweep_panel.status.setText("Sweep cancelled.")
+        if kind == "whatif":
+            self.whatif_panel.set_cancelled()
+        if kind == "files" and not self.files_panel.matches(self.analysis):
+            self.files_panel.show_placeholder("cancelled")
         self.statusBar().showMessage(f"{JOB_LABELS.get(kind, kind)} cancelled", 5000)
         self._update_shown_label()
 
@@ -280,6 +429,19 @@ class MainWindow(QMainWindow):
         else:
             self.details.set_selected(describe_chunk(model, layer, chunk))
             self.layer_table.select_layer(layer)
+
+    def _file_selected(self, layer_index: int, start: int, end: int) -> None:
+        """A row of the Files panel: mark the member's bytes on the map and zoom to them."""
+        if self.map_view.model is None or layer_index >= self.map_view.model.n_layers:
+            return
+        self.map_view.highlight_range(layer_index, start, end)
+        self.map_view.zoom_to(layer_index, start, end)
+
+    def _files_visibility(self, visible: bool) -> None:
+        # Reading every tar header and hashing every file costs a pass over the layers:
+        # done once the user looks at the files, then kept up to date.
+        if visible and not self.files_wanted:
+            self.request_files()
 
     def _zoom_to_layer(self, layer_index: int) -> None:
         if self.analysis is not None and layer_index < len(self.analysis.layers):
@@ -328,6 +490,7 @@ class MainWindow(QMainWindow):
             self.clear_action,
             self.fit_action,
             self.sweep_action,
+            self.compare_action,
         ):
             action.setEnabled(has)
         for action in (self.remove_action, self.up_action, self.down_action):
@@ -449,7 +612,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Cancel the work, wait briefly for it, and remove the decompressed caches."""
-        self.runner.shutdown(timeout_s=3.0)
+        if self.runner.shutdown(timeout_s=3.0):
+            self.session.close()  # the what-if streams; only once the worker is done
         self.workspace.close()
 
     def resizeEvent(self, event) -> None:

@@ -1,8 +1,13 @@
 """The work the window asks for, as plain functions of a ``TaskState`` (run by the worker).
 
 Everything heavy lives here and runs on the background thread: loading inputs, building
-the demo, analysing, preparing the map's lanes, the histogram, sweeps and exports. The
-window only submits these and shows what comes back.
+the demo, analysing, preparing the map's lanes, the histogram, the files behind the
+bytes, what-if layouts, sweeps and exports. The window only submits these and shows
+what comes back.
+
+What does not depend on the chunker parameters is kept between analyses: the tar member
+tables of each layer, the whole-file grouping of a layer list, and the derived streams
+of the what-if comparison. The caches are only touched from the worker thread.
 """
 
 from __future__ import annotations
@@ -11,15 +16,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..core.analysis import Analysis, Workspace
+from ..core.attribution import FileAttribution, attribute_analysis, empty_members
 from ..core.demo import build_demo
 from ..core.errors import InputError
 from ..core.export import export_report
 from ..core.layers import Layer
 from ..core.params import ChunkerParams
 from ..core.progress import TaskState
-from ..core.report import chunk_size_histogram
+from ..core.report import ReportSections, chunk_size_histogram
 from ..core.sweep import DEFAULT_AVGS, SweepResult, sweep
+from ..core.tarmap import MemberTable, index_members
+from ..core.versions import ImageVersions, image_versions
+from ..core.whatif import WhatIf, WhatIfResult
+from ..core.whole_files import WholeFiles, find_whole_files
 from .layer_map import MapModel, prepare_lanes
 
 
@@ -42,6 +54,7 @@ class Computed:
     model: MapModel
     edges: list[int] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
+    versions: ImageVersions | None = None  # only when layers came from images
 
 
 @dataclass
@@ -49,11 +62,53 @@ class Edited:
     layer_count: int
 
 
+@dataclass
+class FileInsight:
+    """The files behind one analysis: what each member's bytes are, and which files are
+    identical by content (all layers)."""
+
+    analysis: Analysis
+    attributions: list[FileAttribution]  # one per layer, in the analysis's order
+    whole_files: WholeFiles
+    copies: list[np.ndarray]  # per layer, per member: files with its content (0: none)
+    problems: dict[int, str] = field(default_factory=dict)  # layer index -> why no members
+
+
+@dataclass
+class Compared:
+    """The what-if layouts of one analysis, with its files (for the whole-file figures)."""
+
+    analysis: Analysis
+    whatif: WhatIfResult
+    files: FileInsight
+
+
+def has_images(analysis: Analysis) -> bool:
+    """True when some layer came from an image (docker save, OCI layout): what the
+    image-versions view is about. Loose layer files are compared in the layer table."""
+    return any(layer.image is not None for layer in analysis.layers)
+
+
+def identical_copies(whole: WholeFiles, layer: int, members: int) -> np.ndarray:
+    """Per member of ``layer``: how many files (all layers) hold its content; 0 for
+    members that are not regular files with data."""
+    copies = np.zeros(members, dtype=np.int64)
+    mine = whole.file_layer == layer
+    copies[whole.file_member[mine]] = whole.content_copies[whole.file_content[mine]]
+    return copies
+
+
 class Session:
     """The window's workspace and the job functions that use it."""
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
+        # id(layer) -> (layer, its members, why it has none); the layer is kept so that
+        # its id cannot be reused by another layer while the entry lives.
+        self._members: dict[int, tuple[Layer, MemberTable, str | None]] = {}
+        # The whole-file grouping of the last layer list (order matters: first copies).
+        self._whole_files: tuple[list[Layer], WholeFiles] | None = None
+        self._whatif: WhatIf | None = None
 
     def load(self, paths: Sequence[str | Path]) -> Callable[[TaskState], Loaded]:
         chosen = [str(p) for p in paths]
@@ -85,9 +140,72 @@ class Session:
             model = prepare_lanes(analysis, state)
             state.check()
             edges, counts = chunk_size_histogram(analysis.all_lengths())
-            return Computed(analysis, model, edges, counts)
+            versions = image_versions(analysis) if has_images(analysis) else None
+            return Computed(analysis, model, edges, counts, versions)
 
         return run
+
+    def files(self, analysis: Analysis) -> Callable[[TaskState], FileInsight]:
+        """Attribute every tar member's bytes and group files by content."""
+        return lambda state: self._file_insight(analysis, state)
+
+    def compare(self, analysis: Analysis) -> Callable[[TaskState], Compared]:
+        """Write (once) and analyse the deterministic and file-content layouts."""
+
+        def run(state: TaskState) -> Compared:
+            files = self._file_insight(analysis, state)
+            if self._whatif is None:
+                self._whatif = WhatIf(self.workspace)
+            return Compared(analysis, self._whatif.compare(analysis, state), files)
+
+        return run
+
+    def _file_insight(self, analysis: Analysis, state: TaskState) -> FileInsight:
+        members, problems = self._member_tables(analysis.layers, state)
+        attributions = attribute_analysis(analysis, state, members)
+        whole = self._whole_files_of(analysis, members, state)
+        copies = [identical_copies(whole, i, len(table)) for i, table in enumerate(members)]
+        return FileInsight(analysis, attributions, whole, copies, problems)
+
+    def _member_tables(
+        self, layers: Sequence[Layer], state: TaskState
+    ) -> tuple[list[MemberTable], dict[int, str]]:
+        """Each layer's members, indexed once per layer whatever the parameters. A tar
+        that cannot be indexed gets no members (and a reason) instead of failing all."""
+        live = {id(layer) for layer in self.workspace.layers} | {id(layer) for layer in layers}
+        for key in [key for key in self._members if key not in live]:
+            del self._members[key]
+        tables, problems = [], {}
+        for i, layer in enumerate(layers):
+            state.check()
+            known = self._members.get(id(layer))
+            if known is None or known[0] is not layer:
+                problem = None
+                if layer.kind != "tar":
+                    table = empty_members(layer.bytes)
+                else:
+                    try:
+                        table = index_members(layer, state)
+                    except InputError as error:
+                        table, problem = empty_members(layer.bytes), error.problem
+                known = (layer, table, problem)
+                self._members[id(layer)] = known
+            tables.append(known[1])
+            if known[2] is not None:
+                problems[i] = known[2]
+        return tables, problems
+
+    def _whole_files_of(
+        self, analysis: Analysis, members: list[MemberTable], state: TaskState
+    ) -> WholeFiles:
+        """Hash the files once per layer list; another analysis of it only swaps the
+        chunk-level figures."""
+        kept = self._whole_files
+        if kept is not None and [id(x) for x in kept[0]] == [id(x) for x in analysis.layers]:
+            return kept[1].for_analysis(analysis)
+        whole = find_whole_files(analysis, state, members)
+        self._whole_files = (list(analysis.layers), whole)
+        return whole
 
     def remove(self, layers: Sequence[Layer]) -> Callable[[TaskState], Edited]:
         doomed = list(layers)
@@ -129,9 +247,21 @@ class Session:
         return run
 
     @staticmethod
-    def export(analysis: Analysis, path: str | Path, fmt: str) -> Callable[[TaskState], Path]:
+    def export(
+        analysis: Analysis,
+        path: str | Path,
+        fmt: str,
+        sweep: SweepResult | None = None,
+        sections: ReportSections | None = None,
+    ) -> Callable[[TaskState], Path]:
         def run(state: TaskState) -> Path:
-            export_report(analysis, path, fmt)
+            export_report(analysis, path, fmt, sweep, sections)
             return Path(path)
 
         return run
+
+    def close(self) -> None:
+        """Remove the what-if streams (call once the worker has stopped)."""
+        if self._whatif is not None:
+            self._whatif.close()
+            self._whatif = None

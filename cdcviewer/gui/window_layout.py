@@ -5,10 +5,12 @@
     |           | welcome page / map            |                |
     | Totals    |                               | Figures (tabs) |
     +-----------+-------------------------------+----------------+
-    | Layers (full width: many columns)                          |
+    | Layers | Files (tabs, full width: many columns)            |
     +------------------------------------------------------------+
 
-Docks can be moved, hidden (View menu) and are restored from the settings.
+Figures: chunk sizes, shared bytes, sweep, what-if layouts, image versions (the last
+only while layers from images are loaded). Docks can be moved, hidden (View menu) and
+are restored from the settings.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QStackedWidget, QTabWidget, Q
 
 from ..core.params import ChunkerParams
 from .controls import ChunkerControls
+from .files_panel import FilesPanel
+from .insight_panels import VersionsPanel, WhatIfPanel
 from .layer_map import LayerMapView
 from .layer_table import LayerTable
 from .panels import ChunkDetailsPanel, MessageBar, TotalsPanel
@@ -75,13 +79,25 @@ def _build_docks(window: MainWindow) -> None:
     window.histogram = HistogramPlot()
     window.heatmap = PairwiseHeatmap()
     window.sweep_panel = SweepPanel()
+    window.whatif_panel = WhatIfPanel()
+    window.versions_panel = VersionsPanel()
+    window.files_panel = FilesPanel()
     window.figures = QTabWidget()
+    window.figures.setUsesScrollButtons(True)
     for widget, title, tip in (
         (window.histogram, "Chunk sizes", "How many chunks of each size (log scale)"),
         (window.heatmap, "Shared bytes", "Share of each layer's bytes found in each other layer"),
         (window.sweep_panel, "Sweep", "Savings and index size against the average chunk size"),
+        (
+            window.whatif_panel,
+            "What-if",
+            "Savings with deterministic tars or a file-content layout (puzzlefs), next to "
+            "layer-level and whole-file dedup",
+        ),
+        (window.versions_panel, "Versions", "What each image adds given the images before it"),
     ):
         window.figures.setTabToolTip(window.figures.addTab(widget, title), tip)
+    window.figures.setTabVisible(window.figures.indexOf(window.versions_panel), False)
     window.docks = {}
     for key, title, widget, area in (
         ("params", "Chunking", window.controls, Area.LeftDockWidgetArea),
@@ -89,18 +105,22 @@ def _build_docks(window: MainWindow) -> None:
         ("details", "Chunk details", window.details, Area.RightDockWidgetArea),
         ("figures", "Figures", window.figures, Area.RightDockWidgetArea),
         ("layers", "Layers", window.layer_table, Area.BottomDockWidgetArea),
+        ("files", "Files", window.files_panel, Area.BottomDockWidgetArea),
     ):
         dock = QDockWidget(title, window)
         dock.setObjectName(f"dock-{key}")  # saveState() needs names
         dock.setWidget(widget)
         window.addDockWidget(area, dock)
         window.docks[key] = dock
-    # The bottom dock spans the full width: the layer table has many columns.
+    # The bottom docks span the full width: the tables have many columns. Files shares
+    # the Layers dock's place as a tab; its figures are computed once it is first shown.
     window.setCorner(Qt.Corner.BottomLeftCorner, Area.BottomDockWidgetArea)
     window.setCorner(Qt.Corner.BottomRightCorner, Area.BottomDockWidgetArea)
     docks = window.docks
+    window.tabifyDockWidget(docks["layers"], docks["files"])
+    docks["layers"].raise_()
     window.resizeDocks([docks["params"]], [330], Qt.Orientation.Horizontal)
     window.resizeDocks([docks["details"]], [420], Qt.Orientation.Horizontal)
     window.resizeDocks([docks["params"], docks["totals"]], [300, 330], Qt.Orientation.Vertical)
     window.resizeDocks([docks["details"], docks["figures"]], [260, 370], Qt.Orientation.Vertical)
-    window.resizeDocks([docks["layers"]], [250], Qt.Orientation.Vertical)
+    window.resizeDocks([docks["layers"]], [290], Qt.Orientation.Vertical)

@@ -50,6 +50,8 @@ ACTIONS: tuple[tuple[str, str, str, str, object, str], ...] = (
      "Back to 16 KiB / 64 KiB / 256 KiB, nc 1, FastCDC"),
     ("sweep_action", "Analysis", "&Sweep Average Sizes", "run_sweep", "Ctrl+W",
      "Plot savings and index size for avg 4 KiB … 256 KiB"),
+    ("compare_action", "Analysis", "Compare &Layouts (What-if)", "run_whatif", "Ctrl+L",
+     "Chunk the tars written deterministically and as file contents (puzzlefs); compare"),
     ("fit_action", "View", "&Fit All", "fit_map", "Ctrl+0", "Show every lane whole"),
     ("docks", "View", "", "", None, ""),
     ("legend_action", "Help", "What the &Colours Mean", "show_legend", "F1",

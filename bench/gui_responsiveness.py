@@ -1,0 +1,387 @@
+"""The window's responsiveness (issue 5): launch time, GUI-thread stalls, map redraws.
+
+    python bench/gui_responsiveness.py [--layers 96,128,192] [--runs 3] [--whatif]
+
+Runs under Xvfb (``DISPLAY`` set: the xcb platform) or offscreen (no ``DISPLAY``).
+
+1. Launch: a fresh ``python -m cdcviewer`` until the window first paints. The window
+   prints ``cdcviewer-window-painted <unix time>`` when ``CDCVIEWER_STARTUP_PROBE=1``
+   (see ``gui/main_window.py``); the time is taken from just before the process is
+   spawned. Cold: ``NUMBA_CACHE_DIR`` is an empty folder, so the kernels compile (in the
+   background, while the window shows); warm: a folder the kernels were cached in first.
+   Settings and caches of the children go to a temporary ``HOME``.
+2. Stalls: a 10 ms precise ``QTimer`` on the GUI thread records the gaps between its
+   ticks while the window loads and analyses real layers (tars of this machine's files,
+   ``bench/common.py``'s ``real_tar``: each size is a prefix of the next, like versions
+   of an image; the second one gzip'd), while the Files panel reads their tar headers
+   and hashes their files, through 20 parameter changes one every 150 ms (a hand on a
+   slider) and, with ``--whatif``, while the layouts are compared. A stall is how late
+   a tick came: gap - 10 ms. Target: never above 100 ms.
+3. Map: ``LanePixels.pixels`` for a lane of 1,048,576 chunks at 1600 px (whole lane and
+   zoomed), and ``LayerMapView.refresh`` (the full redraw: rasterise every lane, set the
+   images, draw boundaries and marks) of that lane at 1600 px. Target: under 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import BENCH_DIR, best_of, random_file, real_tar
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE_ENV = "CDCVIEWER_STARTUP_PROBE"
+PROBE_MARK = "cdcviewer-window-painted"
+TICK_MS = 10
+STALL_LIMIT_MS = 100.0
+LAUNCH_LIMIT_S = 2.0
+RASTER_LIMIT_MS = 50.0
+LANE_CHUNKS = 1 << 20
+MAP_WIDTH = 1600
+SLIDER_CHANGES = 20
+SLIDER_PAUSE_S = 0.15
+
+Row = tuple[str, str, str]  # measurement, result, target
+
+
+# -- 1. launch time ------------------------------------------------------------------------
+def child_env(home: Path, numba_cache: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            PROBE_ENV: "1",
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_CACHE_HOME": str(home / "cache"),
+            "NUMBA_CACHE_DIR": str(numba_cache),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    if not env.get("DISPLAY"):
+        env["QT_QPA_PLATFORM"] = "offscreen"
+    return env
+
+
+def launch_seconds(env: dict[str, str], timeout_s: float = 60.0) -> float:
+    """Seconds from spawning ``python -m cdcviewer`` to its first paint."""
+    started = time.time()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "cdcviewer"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        deadline = started + timeout_s
+        while time.time() < deadline:
+            ready, _, _ = select.select([child.stdout], [], [], 0.5)
+            if not ready:
+                if child.poll() is not None:
+                    raise RuntimeError(f"cdcviewer exited with {child.returncode}")
+                continue
+            line = child.stdout.readline()
+            if line.startswith(PROBE_MARK):
+                return float(line.split()[1]) - started
+        raise RuntimeError("the window did not paint in time")
+    finally:
+        child.send_signal(signal.SIGINT)  # closes the window properly (caches removed)
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def prime_numba_cache(env: dict[str, str]) -> None:
+    """Compile the kernels once into ``env``'s NUMBA_CACHE_DIR, as a first run leaves it."""
+    code = "from cdcviewer.gui.app import warm_up_kernels; warm_up_kernels().join()"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+
+
+def measure_launch(runs: int) -> list[Row]:
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="cdcviewer-launch-") as tmp:
+        base = Path(tmp)
+        warm_cache = base / "numba-warm"
+        prime_numba_cache(child_env(base / "home-prime", warm_cache))
+        for label, cache_for_run in (
+            ("cold", lambda k: base / f"numba-cold-{k}"),  # a new empty folder each run
+            ("warm", lambda k: warm_cache),
+        ):
+            times = [
+                launch_seconds(child_env(base / f"home-{label}-{k}", cache_for_run(k)))
+                for k in range(runs)
+            ]
+            rows.append(
+                (
+                    f"launch to first paint, numba cache {label}",
+                    f"median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
+                    f"({runs} runs)",
+                    f"< {LAUNCH_LIMIT_S:.0f} s",
+                )
+            )
+    return rows
+
+
+# -- 2. GUI-thread stalls ------------------------------------------------------------------
+class TickProbe:
+    """Records when a precise 10 ms timer on the GUI thread actually fires."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import Qt, QTimer
+
+        self.ticks: list[float] = []
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(TICK_MS)
+        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
+
+    def start(self) -> None:
+        self.ticks = [time.perf_counter()]
+        self.timer.start()
+
+    def stop(self) -> list[float]:
+        """Stalls (ms late) of every tick since ``start``."""
+        self.timer.stop()
+        gaps = [1000 * (b - a) for a, b in zip(self.ticks, self.ticks[1:], strict=False)]
+        return [max(0.0, gap - TICK_MS) for gap in gaps]
+
+
+def gzipped(path: Path) -> Path:
+    """``path`` gzip'd beside it (made once; level 1: the point is reading it back)."""
+    target = path.with_name(path.name + ".gz")
+    if not target.exists():
+        from isal import igzip
+
+        partial = target.with_suffix(".part")
+        with open(path, "rb") as source, igzip.open(partial, "wb", compresslevel=1) as out:
+            while block := source.read(16 << 20):
+                out.write(block)
+        partial.rename(target)
+    return target
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def measure_stalls(layer_mib: list[int], with_whatif: bool) -> list[Row]:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from cdcviewer.core.analysis import Workspace
+    from cdcviewer.core.cache import CacheDir
+    from cdcviewer.core.params import ChunkerParams
+    from cdcviewer.gui.app import make_application, warm_up_kernels
+
+    # The middle layer gzip'd, so loading also decompresses.
+    layers = [real_tar(mib << 20) for mib in layer_mib]
+    if len(layers) > 1:
+        layers[1] = gzipped(layers[1])
+    total_mib = sum(real_tar(mib << 20).stat().st_size for mib in layer_mib) / (1 << 20)
+    warm_up_kernels().join()  # compiling is launch's business, measured above
+    app = make_application(["cdcviewer-bench"])
+    from cdcviewer.gui.main_window import MainWindow
+
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="cdcviewer-stalls-") as tmp:
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, workspace=Workspace(CacheDir(Path(tmp) / "c")))
+        window.resize(1560, 960)
+        window.show()
+        probe = TickProbe()
+
+        def idle() -> bool:
+            # Done when nothing is queued and the panel's parameters are the ones shown.
+            shown = window.analysis is not None and window.analysis.params
+            return not window.runner.busy and shown == window.controls.params()
+
+        def phase(name: str, start: Callable[[], None]) -> None:
+            pump(app, 0.3)  # let the window settle between phases
+            probe.start()
+            began = time.perf_counter()
+            start()
+            pump(app, 600, idle)
+            seconds = time.perf_counter() - began
+            stalls = probe.stop()
+            worst = max(stalls, default=0.0)
+            rows.append(
+                (
+                    f"GUI stall: {name} ({seconds:.1f} s)",
+                    f"max {worst:.0f} ms, p99 {percentile(stalls, 0.99):.0f} ms, "
+                    f"{sum(s > STALL_LIMIT_MS for s in stalls)} over {STALL_LIMIT_MS:.0f}",
+                    f"< {STALL_LIMIT_MS:.0f} ms",
+                )
+            )
+
+        def slider_changes() -> None:
+            # Each change is announced at once (flush: the slider's debounce has passed),
+            # so every one starts an analysis that the next one supersedes.
+            avgs = [8 << 10, 16 << 10, 24 << 10, 32 << 10, 48 << 10]
+            for k in range(SLIDER_CHANGES):
+                avg = avgs[k % len(avgs)] * (1 + k // len(avgs))
+                window.controls.set_params(ChunkerParams.for_avg(avg), emit=True)
+                window.controls.flush()
+                pump(app, SLIDER_PAUSE_S)
+
+        window.controls.set_params(ChunkerParams())
+        phase(
+            f"load + analyse {len(layers)} layers, {total_mib:.0f} MiB",
+            lambda: window.load_paths(layers),
+        )
+        phase("Files panel: read tar headers, hash files", window.docks["files"].raise_)
+        phase(f"{SLIDER_CHANGES} parameter changes, 150 ms apart", slider_changes)
+        if with_whatif:
+            phase("compare layouts (what-if)", window.run_whatif)
+        window.shutdown()
+        window.deleteLater()
+        pump(app, 0.1)
+    QApplication.processEvents()
+    return rows
+
+
+def pump(app, seconds: float, until: Callable[[], bool] | None = None) -> None:
+    """Run the event loop for ``seconds``, or until ``until()`` holds."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        app.processEvents()
+        if until is not None and until():
+            return
+        time.sleep(0.002)
+
+
+# -- 3. rasterising a lane of a million chunks ---------------------------------------------
+def measure_raster() -> list[Row]:
+    import numpy as np
+
+    from cdcviewer.core.analysis import Workspace
+    from cdcviewer.core.cache import CacheDir
+    from cdcviewer.core.params import ChunkerParams
+    from cdcviewer.core.raster import LanePixels, chunk_colors
+    from cdcviewer.gui.app import make_application
+    from cdcviewer.gui.layer_map import LayerMapView, prepare_lanes
+
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(1024, 7168, LANE_CHUNKS).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    classes = rng.integers(0, 3, LANE_CHUNKS).astype(np.uint8)
+    counts = rng.integers(2, 6, LANE_CHUNKS)
+    lane = LanePixels(offsets, lengths, chunk_colors(classes, counts, 5))
+    end = float(offsets[-1] + lengths[-1])
+    whole = best_of(20, lambda: lane.pixels(0.0, end, MAP_WIDTH)) * 1000
+    zoomed = best_of(20, lambda: lane.pixels(end * 0.4, end * 0.41, MAP_WIDTH)) * 1000
+    rows = [
+        (
+            f"LanePixels.pixels, {LANE_CHUNKS:,} chunks, {MAP_WIDTH} px, whole lane",
+            f"{whole:.1f} ms",
+            f"< {RASTER_LIMIT_MS:.0f} ms",
+        ),
+        (
+            f"LanePixels.pixels, {LANE_CHUNKS:,} chunks, {MAP_WIDTH} px, 1% zoom",
+            f"{zoomed:.1f} ms",
+            f"< {RASTER_LIMIT_MS:.0f} ms",
+        ),
+    ]
+
+    # The map's redraw of a real lane: 256 MiB cut in fixed 256-byte chunks.
+    app = make_application(["cdcviewer-bench"])
+    source = random_file(256 << 20)
+    with (
+        tempfile.TemporaryDirectory(prefix="cdcviewer-raster-") as tmp,
+        Workspace(CacheDir(Path(tmp) / "c"), workers=2) as workspace,
+    ):
+        workspace.add([source])
+        analysis = workspace.analyze(ChunkerParams(chunker="fixed", avg_size=256))
+        model = prepare_lanes(analysis)
+        chunks = len(model.lanes[0])
+        view = LayerMapView()
+        view.resize(MAP_WIDTH + 200, 400)
+        view.show()
+        view.set_model(model)
+        pump(app, 0.3)
+        # Widen the window until the lanes themselves are MAP_WIDTH pixels wide.
+        view.resize(view.width() + MAP_WIDTH - round(view._view.width()), 400)
+        pump(app, 0.3)
+        pixels = round(view._view.width() * view._graphics.devicePixelRatioF())
+        full = best_of(10, lambda: (view.fit_all(), view.refresh())) * 1000
+        # Rasterising and painting it: grab() renders the widget as a screen update does.
+        painted = best_of(10, lambda: (view.refresh(), view.grab())) * 1000
+        extent = model.extent
+        view.highlight_range(0, extent // 3, extent // 3 + extent // 50)
+        view.zoom_to(0, extent // 3, extent // 3 + extent // 50)
+        zoom = best_of(10, view.refresh) * 1000
+        view.close()
+    rows += [
+        (
+            f"LayerMapView.refresh, {chunks:,} chunks, {pixels} px, whole lane",
+            f"{full:.1f} ms",
+            f"< {RASTER_LIMIT_MS:.0f} ms",
+        ),
+        (
+            f"LayerMapView.refresh + paint (grab), {chunks:,} chunks, {pixels} px",
+            f"{painted:.1f} ms",
+            f"< {RASTER_LIMIT_MS:.0f} ms",
+        ),
+        (
+            f"LayerMapView.refresh, {chunks:,} chunks, {pixels} px, 2% zoom + band",
+            f"{zoom:.1f} ms",
+            f"< {RASTER_LIMIT_MS:.0f} ms",
+        ),
+    ]
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    headers = ("measurement", "result", "target")
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(3)]
+    line = "  ".join("-" * w for w in widths)
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print(line)
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--layers", default="96,128,192", help="layer sizes in MiB (real tars, prefixes)"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="launches per cache state")
+    parser.add_argument("--whatif", action="store_true", help="also probe a what-if run")
+    parser.add_argument(
+        "--only", choices=("launch", "stalls", "raster"), help="run one part of the three"
+    )
+    args = parser.parse_args()
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    platform = os.environ.get("QT_QPA_PLATFORM") or "xcb"
+    print(f"platform {platform}, {os.cpu_count()} cores, inputs in {BENCH_DIR}", flush=True)
+    rows: list[Row] = []
+    if args.only in (None, "launch"):
+        rows += measure_launch(args.runs)
+    if args.only in (None, "stalls"):
+        rows += measure_stalls([int(x) for x in args.layers.split(",")], args.whatif)
+    if args.only in (None, "raster"):
+        rows += measure_raster()
+    print()
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
