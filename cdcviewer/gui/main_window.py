@@ -16,7 +16,7 @@ prints ``cdcviewer-window-painted <unix time>`` on stdout when it first paints
 from __future__ import annotations
 
 import os
-import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +26,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEve
 from PySide6.QtWidgets import QMainWindow
 
 from ..core.analysis import Analysis, Workspace
+from ..core.cache import CacheDir, CacheError
 from ..core.errors import CdcError
 from ..core.layers import Layer
 from ..core.params import ChunkerParams, format_size
@@ -51,13 +52,6 @@ JOB_LABELS = {
     "whatif": "Comparing layouts",
     "export": "Exporting",
 }
-# How long a thread may keep the GIL while another waits for it. Python's 5 ms lets the
-# worker threads (tar walks, per-chunk fingerprinting: Python loops) hand the GIL round
-# among themselves while the GUI thread, which needs it for every call back into Python
-# during a paint, waits its turn again and again: stalls of 100-170 ms while analysing
-# (bench/gui_responsiveness.py). At 1 ms the worst stall drops under 40 ms and the
-# analyses take as long as before.
-GIL_SWITCH_INTERVAL_S = 0.001
 STARTUP_PROBE_ENV = "CDCVIEWER_STARTUP_PROBE"
 STARTUP_PROBE_MARK = "cdcviewer-window-painted"
 
@@ -77,6 +71,19 @@ class _FirstPaintProbe(QObject):
         return False
 
 
+def _open_workspace() -> tuple[Workspace, str | None]:
+    """The workspace on the configured cache folder or, when that folder cannot be used,
+    on one in the system's temporary folder, with a note saying so (and what to fix)."""
+    try:
+        return Workspace(), None
+    except CacheError as error:
+        fallback = Path(tempfile.gettempdir()) / f"cdcviewer-{os.getuid()}"
+        return (
+            Workspace(CacheDir(fallback)),
+            f"{error}. Decompressed layers go to {fallback} for this session.",
+        )
+
+
 class MainWindow(QMainWindow):
     """cdcviewer's window. ``settings`` and ``workspace`` are injectable for tests."""
 
@@ -91,7 +98,10 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__()
         self.settings = WindowSettings(settings)
-        self.session = Session(workspace if workspace is not None else Workspace())
+        cache_note = None
+        if workspace is None:
+            workspace, cache_note = _open_workspace()
+        self.session = Session(workspace)
         self.workspace = self.session.workspace
         self.demo_dir = demo_dir
         self.analysis: Analysis | None = None
@@ -99,8 +109,6 @@ class MainWindow(QMainWindow):
         self.layer_count = 0
         self.cancelled_params: ChunkerParams | None = None
         self.files_wanted = False  # set once the Files panel is shown: then kept up to date
-        if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_S:
-            sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         self.runner = TaskRunner(self)
         self.setAcceptDrops(True)
         if os.environ.get(STARTUP_PROBE_ENV):
@@ -111,6 +119,8 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_settings()
         self._show_state()
+        if cache_note:
+            self.messages.show_message(cache_note, "warning")
 
     def _connect(self) -> None:
         self.controls.paramsChanged.connect(lambda _params: self.request_analysis())
