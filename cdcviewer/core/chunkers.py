@@ -20,17 +20,23 @@ from .params import ChunkerParams
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)
 def _cut_fastcdc(
-    data, cand_pos, cand_hash, min_size, avg_size, max_size, mask_s, mask_l, gear
+    data, cand_pos, cand_hash, min_size, avg_size, max_size, mask_s, mask_l, gear, start, known
 ):  # pragma: no cover - compiled
+    """Chunk starts from ``start`` on, as long as the candidates are ``known`` far enough.
+
+    Candidates must hold every candidate position below ``known`` (from ``start`` on); a
+    chunk is cut only when its whole window lies below ``known``, or ``known`` is the end
+    of the data. Returns (offsets, where the next chunk starts).
+    """
     n = data.shape[0]
     one = np.uint64(1)
     zero = np.uint64(0)
-    offsets = np.empty(max(16, n // max(avg_size, 1) * 2 + 16), np.int64)
+    offsets = np.empty(max(16, (known - start) // max(avg_size, 1) * 2 + 16), np.int64)
     count = 0
     n_cand = cand_pos.shape[0]
-    ci = 0
-    s = 0
-    while s < n:
+    ci = np.searchsorted(cand_pos, start)
+    s = start
+    while s < n and (known >= n or s + max_size <= known):
         remaining = n - s
         if remaining <= min_size:
             length = remaining
@@ -68,7 +74,7 @@ def _cut_fastcdc(
         offsets[count] = s
         count += 1
         s += length
-    return offsets[:count].copy()
+    return offsets[:count].copy(), s
 
 
 def cut_offsets(
@@ -80,18 +86,39 @@ def cut_offsets(
         return np.arange(0, n, params.avg_size, dtype=np.int64)
     if candidates is None or not candidates.masks.covers(params):
         candidates = find_candidates(data, CandidateMasks.for_params(params))
+    offsets, _ = cut_range(data, params, candidates.positions, candidates.hashes, 0, n)
+    return offsets
+
+
+def cut_range(
+    data: np.ndarray,
+    params: ChunkerParams,
+    positions: np.ndarray,
+    hashes: np.ndarray,
+    start: int,
+    known: int,
+) -> tuple[np.ndarray, int]:
+    """FastCDC chunk starts from ``start`` while candidates below ``known`` decide them.
+
+    Lets the cut follow the hashing block by block, so chunks can be fingerprinted while
+    later blocks are still being hashed. ``positions``/``hashes`` must cover [start,
+    known); returns the offsets and where the next, still undecided chunk starts.
+    """
     mask_s, mask_l = strict_loose_masks(params)
-    return _cut_fastcdc(
+    offsets, next_start = _cut_fastcdc(
         data,
-        candidates.positions,
-        candidates.hashes,
+        positions,
+        hashes,
         params.min_size,
         params.avg_size,
         params.max_size,
         np.uint64(mask_s),
         np.uint64(mask_l),
         GEAR,
+        start,
+        known,
     )
+    return offsets, int(next_start)
 
 
 def find_candidates(

@@ -1,8 +1,10 @@
-"""Per-layer work on a thread pool: hash blocks in parallel, then cut and fingerprint.
+"""Per-layer work on a thread pool: hash blocks in parallel, cut and fingerprint behind.
 
 Hashing runs in numba kernels that release the GIL, on ``workers`` threads, in blocks so
-one big layer uses every core. Cutting and fingerprinting (python-xxhash holds the GIL)
-run on one more thread, overlapping with the hashing of later layers.
+one big layer uses every core. As blocks come back in order, the chunks they decide are
+cut (a chunk is decided once candidates up to its start + max are known) and handed to
+one more thread that fingerprints them (python-xxhash holds the GIL), so fingerprinting
+overlaps the hashing of the same layer and of the next ones.
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunkers import cut_offsets, lengths_from_offsets
-from .fingerprint import fingerprint_chunks
+from .chunkers import cut_offsets, cut_range
+from .fingerprint import WIDTH, fingerprint_chunks
 from .gear import WARMUP, CandidateMasks, Candidates, scan_block
 from .layers import Layer
 from .params import ChunkerParams
 from .progress import NULL_STATE, TaskState
 
-BLOCK_SIZE = 8 << 20
-FINGERPRINT_BATCH = 64 << 20  # bytes between progress reports while fingerprinting
+BLOCK_SIZE = 32 << 20  # ~10 ms of hashing: amortises the Python glue and GIL hand-offs
+FINGERPRINT_BATCH = 64 << 20  # bytes mapped at once while fingerprinting
 
 
 @dataclass
@@ -36,6 +38,17 @@ class LayerChunks:
     @property
     def nbytes(self) -> int:
         return self.offsets.nbytes + self.lengths.nbytes + self.fingerprints.nbytes
+
+    @classmethod
+    def join(cls, pieces: list[LayerChunks], width: int) -> LayerChunks:
+        if not pieces:
+            empty = np.zeros(0, np.int64)
+            return cls(empty, empty.copy(), np.zeros((0, width), np.uint8))
+        return cls(
+            np.concatenate([p.offsets for p in pieces]),
+            np.concatenate([p.lengths for p in pieces]),
+            np.concatenate([p.fingerprints for p in pieces]),
+        )
 
 
 CandidateLookup = Callable[[Layer], Candidates | None]
@@ -60,30 +73,31 @@ def chunk_layers(
         ThreadPoolExecutor(1, thread_name_prefix="cdc-finish") as finish_pool,
     ):
         try:
+            # Every block of every layer is queued first, so the hashing threads never
+            # wait for this thread to cut.
             scans: list[list[Future] | Candidates | None] = []
             for layer in layers:
                 known = cached_candidates(layer) if masks is not None else None
                 if masks is None or (known is not None and known.masks.covers(params)):
                     scans.append(known)
                 else:
-                    scans.append(
-                        [
-                            hash_pool.submit(_scan, layer, start, masks, state)
-                            for start in range(0, layer.bytes, BLOCK_SIZE)
-                        ]
-                    )
-            finishing = []
+                    starts = range(0, layer.bytes, BLOCK_SIZE)
+                    scans.append([hash_pool.submit(_scan, layer, s, masks, state) for s in starts])
+            pieces: list[list[Future]] = []
             for layer, scan in zip(layers, scans, strict=True):
                 if isinstance(scan, list):
-                    parts = []
-                    for done, future in enumerate(scan, 1):
-                        parts.append(future.result())
-                        state.progress(layer.name, "hash", done / len(scan))
                     assert masks is not None
-                    scan = Candidates.join(masks, parts)
-                    store_candidates(layer, scan)
-                finishing.append(finish_pool.submit(_finish, layer, params, scan, state))
-            return [future.result() for future in finishing]
+                    layer_pieces, candidates = _cut_while_hashing(
+                        layer, params, masks, scan, finish_pool, state
+                    )
+                    store_candidates(layer, candidates)
+                    pieces.append(layer_pieces)
+                else:
+                    pieces.append(
+                        [finish_pool.submit(_cut_and_fingerprint, layer, params, scan, state)]
+                    )
+            width = WIDTH[params.hash]
+            return [LayerChunks.join([p.result() for p in ps], width) for ps in pieces]
         except BaseException:
             state.cancel()
             hash_pool.shutdown(cancel_futures=True)
@@ -91,43 +105,83 @@ def chunk_layers(
             raise
 
 
+def _cut_while_hashing(
+    layer: Layer,
+    params: ChunkerParams,
+    masks: CandidateMasks,
+    blocks: list[Future],
+    finish_pool: ThreadPoolExecutor,
+    state: TaskState,
+) -> tuple[list[Future], Candidates]:
+    """Cut what each hashed block decides and queue those chunks for fingerprinting."""
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    pending_pos = np.zeros(0, np.int64)  # candidates at or after the next chunk's start
+    pending_hash = np.zeros(0, np.uint64)
+    pieces: list[Future] = []
+    start = 0
+    with layer.mapped() as data:  # the cut reads a few dozen bytes per chunk
+        for done, future in enumerate(blocks, 1):
+            positions, hashes = future.result()
+            parts.append((positions, hashes))
+            state.progress(layer.name, "hash", done / len(blocks))
+            keep = pending_pos >= start
+            pending_pos = np.concatenate([pending_pos[keep], positions])
+            pending_hash = np.concatenate([pending_hash[keep], hashes])
+            known = min(layer.bytes, done * BLOCK_SIZE)
+            offsets, next_start = cut_range(data, params, pending_pos, pending_hash, start, known)
+            if len(offsets):
+                lengths = np.diff(offsets, append=np.int64(next_start))
+                pieces.append(
+                    finish_pool.submit(_fingerprint, layer, offsets, lengths, params, state)
+                )
+            start = next_start
+    return pieces, Candidates.join(masks, parts)
+
+
 def _scan(
-    layer: Layer, start: int, masks: CandidateMasks | None, state: TaskState
+    layer: Layer, start: int, masks: CandidateMasks, state: TaskState
 ) -> tuple[np.ndarray, np.ndarray]:
     state.check()
-    assert masks is not None
     # The kernel warms up on the bytes before the block; map them too.
     lead = min(start, WARMUP)
-    with layer.mapped(start - lead, start + BLOCK_SIZE) as data:
+    with layer.mapped(start - lead, start + BLOCK_SIZE, populate=True) as data:
         positions, hashes = scan_block(data, lead, len(data), masks)
     return positions + (start - lead), hashes
 
 
-def _finish(
+def _cut_and_fingerprint(
     layer: Layer, params: ChunkerParams, candidates: Candidates | None, state: TaskState
 ) -> LayerChunks:
+    """A layer whose hashing is cached (or not needed): cut it whole, then fingerprint."""
     state.check()
     with layer.mapped() as data:
-        # The cut reads a few dozen bytes per chunk: few pages of the mapping.
         offsets = cut_offsets(data, params, candidates)
-    lengths = lengths_from_offsets(offsets, layer.bytes)
-    state.progress(layer.name, "fingerprint", 0.0)
-    # Fingerprint in batches, each through its own bounded mapping, so resident memory
-    # stays near one batch whatever the layer's size.
-    ends = np.searchsorted(offsets, np.arange(FINGERPRINT_BATCH, layer.bytes, FINGERPRINT_BATCH))
-    bounds = [0, *ends.tolist(), len(offsets)]
+    lengths = np.diff(offsets, append=np.int64(layer.bytes))
+    return _fingerprint(layer, offsets, lengths, params, state)
+
+
+def _fingerprint(
+    layer: Layer, offsets: np.ndarray, lengths: np.ndarray, params: ChunkerParams, state: TaskState
+) -> LayerChunks:
+    """Fingerprint chunks in batches, each through its own bounded mapping, so resident
+    memory stays near one batch whatever the layer's size."""
+    state.check()
+    width = WIDTH[params.hash]
+    if len(offsets) == 0:
+        return LayerChunks(offsets, lengths, np.zeros((0, width), np.uint8))
+    first_byte, end_byte = int(offsets[0]), int(offsets[-1] + lengths[-1])
+    cuts = np.arange(first_byte + FINGERPRINT_BATCH, end_byte, FINGERPRINT_BATCH)
+    bounds = [0, *np.searchsorted(offsets, cuts).tolist(), len(offsets)]
     rows = []
     for first, last in itertools.pairwise(bounds):
         if last > first:
             begin = int(offsets[first])
             end = int(offsets[last - 1] + lengths[last - 1])
-            with layer.mapped(begin, end) as window:
+            with layer.mapped(begin, end, populate=True) as window:
                 rows.append(
                     fingerprint_chunks(
                         window, offsets[first:last] - begin, lengths[first:last], params.hash
                     )
                 )
-        state.progress(layer.name, "fingerprint", last / max(1, len(offsets)))
-    width = 16 if params.hash == "xxh3" else 32
-    fingerprints = np.concatenate(rows) if rows else np.zeros((0, width), np.uint8)
-    return LayerChunks(offsets, lengths, fingerprints)
+            state.progress(layer.name, "fingerprint", end / max(1, layer.bytes))
+    return LayerChunks(offsets, lengths, np.concatenate(rows))
