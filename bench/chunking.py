@@ -24,6 +24,7 @@ from common import MB, best_of, random_file, real_tar
 
 from cdcviewer import ChunkerParams, Workspace
 from cdcviewer.core.chunkers import chunk_buffer
+from cdcviewer.core.fingerprint import native_xxh3
 
 
 def peer(data: bytes, params: ChunkerParams, fingerprints: bool) -> int:
@@ -115,6 +116,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     chunk_buffer(b"warm up the compiled kernels" * 1000)
+    native_xxh3()
     run("random", random_file(args.random_mib << 20), args.repeat)
     run("real tar", real_tar(args.real_mib << 20), args.repeat)
 

@@ -26,25 +26,32 @@ LAYER_MIB = 256
 
 
 def layer_set(total_mib: int) -> list[Path]:
-    """Layers of LAYER_MIB each: version k rewrites every (k+7)-th 64 KiB block of the base."""
+    """Layers of about LAYER_MIB each, valid tars: version k rewrites the start of every
+    (k+7)-th file of a real tree (a rebuilt image with a few changed files)."""
+    import io
+    import tarfile
+
     from isal import igzip
 
     base = real_tar(LAYER_MIB << 20)
-    data = base.read_bytes()[: LAYER_MIB << 20]
     paths = []
     for k in range(max(1, total_mib // LAYER_MIB)):
         gz = k % 2 == 1
-        path = BENCH_DIR / f"layer-{LAYER_MIB}-{k}.tar{'.gz' if gz else ''}"
+        path = BENCH_DIR / f"version-{LAYER_MIB}-{k}.tar{'.gz' if gz else ''}"
         if not path.exists():
-            version = bytearray(data)
             stamp = f"version {k} ".encode() * 8
-            for block in range(0, len(version), (k + 7) << 16):
-                version[block : block + len(stamp)] = stamp
-            if gz:
-                with igzip.open(path, "wb", compresslevel=1) as out:
-                    out.write(version)
-            else:
-                path.write_bytes(version)
+            partial = path.with_name(path.name + ".part")
+            with (
+                tarfile.open(base) as source,
+                igzip.open(partial, "wb", compresslevel=1) if gz else open(partial, "wb") as raw,
+                tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as out,
+            ):
+                for number, member in enumerate(source):
+                    data = source.extractfile(member).read() if member.isfile() else None
+                    if data and number % (k + 7) == 0:
+                        data = stamp + data[len(stamp) :]
+                    out.addfile(member, io.BytesIO(data) if data is not None else None)
+            partial.rename(path)
         paths.append(path)
     return paths
 

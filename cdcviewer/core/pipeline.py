@@ -1,10 +1,9 @@
 """Per-layer work on a thread pool: hash blocks in parallel, cut and fingerprint behind.
 
-Hashing runs in numba kernels that release the GIL, on ``workers`` threads, in blocks so
-one big layer uses every core. As blocks come back in order, the chunks they decide are
-cut (a chunk is decided once candidates up to its start + max are known) and handed to
-one more thread that fingerprints them (python-xxhash holds the GIL), so fingerprinting
-overlaps the hashing of the same layer and of the next ones.
+Hashing and fingerprinting run in compiled loops that release the GIL, on ``workers``
+threads, in blocks so one big layer uses every core. As hashed blocks come back in
+order, this thread cuts the chunks they decide (a chunk is decided once candidates up
+to its start + max are known) and queues them for fingerprinting on the same pool.
 """
 
 from __future__ import annotations
@@ -68,13 +67,10 @@ def chunk_layers(
     # Our own state, so a failure can stop the sibling tasks without cancelling the
     # caller's (which may be shared, or go on to other work).
     state = state.child()
-    with (
-        ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdc-hash") as hash_pool,
-        ThreadPoolExecutor(1, thread_name_prefix="cdc-finish") as finish_pool,
-    ):
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdc-chunk") as pool:
         try:
-            # Every block of every layer is queued first, so the hashing threads never
-            # wait for this thread to cut.
+            # Every block of every layer is queued first, so the workers never wait for
+            # this thread to cut.
             scans: list[list[Future] | Candidates | None] = []
             for layer in layers:
                 known = cached_candidates(layer) if masks is not None else None
@@ -82,26 +78,26 @@ def chunk_layers(
                     scans.append(known)
                 else:
                     starts = range(0, layer.bytes, BLOCK_SIZE)
-                    scans.append([hash_pool.submit(_scan, layer, s, masks, state) for s in starts])
+                    scans.append([pool.submit(_scan, layer, s, masks, state) for s in starts])
             pieces: list[list[Future]] = []
             for layer, scan in zip(layers, scans, strict=True):
                 if isinstance(scan, list):
                     assert masks is not None
                     layer_pieces, candidates = _cut_while_hashing(
-                        layer, params, masks, scan, finish_pool, state
+                        layer, params, masks, scan, pool, state
                     )
                     store_candidates(layer, candidates)
                     pieces.append(layer_pieces)
                 else:
-                    pieces.append(
-                        [finish_pool.submit(_cut_and_fingerprint, layer, params, scan, state)]
-                    )
+                    with layer.mapped() as data:  # the cut reads a few dozen bytes per chunk
+                        offsets = cut_offsets(data, params, scan)
+                    lengths = np.diff(offsets, append=np.int64(layer.bytes))
+                    pieces.append(_queue_fingerprints(pool, layer, offsets, lengths, params, state))
             width = WIDTH[params.hash]
             return [LayerChunks.join([p.result() for p in ps], width) for ps in pieces]
         except BaseException:
             state.cancel()
-            hash_pool.shutdown(cancel_futures=True)
-            finish_pool.shutdown(cancel_futures=True)
+            pool.shutdown(cancel_futures=True)
             raise
 
 
@@ -110,7 +106,7 @@ def _cut_while_hashing(
     params: ChunkerParams,
     masks: CandidateMasks,
     blocks: list[Future],
-    finish_pool: ThreadPoolExecutor,
+    pool: ThreadPoolExecutor,
     state: TaskState,
 ) -> tuple[list[Future], Candidates]:
     """Cut what each hashed block decides and queue those chunks for fingerprinting."""
@@ -131,9 +127,7 @@ def _cut_while_hashing(
             offsets, next_start = cut_range(data, params, pending_pos, pending_hash, start, known)
             if len(offsets):
                 lengths = np.diff(offsets, append=np.int64(next_start))
-                pieces.append(
-                    finish_pool.submit(_fingerprint, layer, offsets, lengths, params, state)
-                )
+                pieces += _queue_fingerprints(pool, layer, offsets, lengths, params, state)
             start = next_start
     return pieces, Candidates.join(masks, parts)
 
@@ -149,39 +143,33 @@ def _scan(
     return positions + (start - lead), hashes
 
 
-def _cut_and_fingerprint(
-    layer: Layer, params: ChunkerParams, candidates: Candidates | None, state: TaskState
-) -> LayerChunks:
-    """A layer whose hashing is cached (or not needed): cut it whole, then fingerprint."""
-    state.check()
-    with layer.mapped() as data:
-        offsets = cut_offsets(data, params, candidates)
-    lengths = np.diff(offsets, append=np.int64(layer.bytes))
-    return _fingerprint(layer, offsets, lengths, params, state)
+def _queue_fingerprints(
+    pool: ThreadPoolExecutor,
+    layer: Layer,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    params: ChunkerParams,
+    state: TaskState,
+) -> list[Future]:
+    """Fingerprint tasks of at most FINGERPRINT_BATCH bytes each, so every worker helps."""
+    if len(offsets) == 0:
+        return []
+    cuts = np.arange(int(offsets[0]) + FINGERPRINT_BATCH, int(offsets[-1]), FINGERPRINT_BATCH)
+    bounds = [0, *np.searchsorted(offsets, cuts).tolist(), len(offsets)]
+    return [
+        pool.submit(_fingerprint, layer, offsets[a:b], lengths[a:b], params, state)
+        for a, b in itertools.pairwise(bounds)
+        if b > a
+    ]
 
 
 def _fingerprint(
     layer: Layer, offsets: np.ndarray, lengths: np.ndarray, params: ChunkerParams, state: TaskState
 ) -> LayerChunks:
-    """Fingerprint chunks in batches, each through its own bounded mapping, so resident
-    memory stays near one batch whatever the layer's size."""
+    """Fingerprint a run of chunks through one bounded mapping of just their bytes."""
     state.check()
-    width = WIDTH[params.hash]
-    if len(offsets) == 0:
-        return LayerChunks(offsets, lengths, np.zeros((0, width), np.uint8))
-    first_byte, end_byte = int(offsets[0]), int(offsets[-1] + lengths[-1])
-    cuts = np.arange(first_byte + FINGERPRINT_BATCH, end_byte, FINGERPRINT_BATCH)
-    bounds = [0, *np.searchsorted(offsets, cuts).tolist(), len(offsets)]
-    rows = []
-    for first, last in itertools.pairwise(bounds):
-        if last > first:
-            begin = int(offsets[first])
-            end = int(offsets[last - 1] + lengths[last - 1])
-            with layer.mapped(begin, end, populate=True) as window:
-                rows.append(
-                    fingerprint_chunks(
-                        window, offsets[first:last] - begin, lengths[first:last], params.hash
-                    )
-                )
-            state.progress(layer.name, "fingerprint", end / max(1, layer.bytes))
-    return LayerChunks(offsets, lengths, np.concatenate(rows))
+    begin, end = int(offsets[0]), int(offsets[-1] + lengths[-1])
+    with layer.mapped(begin, end, populate=True) as window:
+        fingerprints = fingerprint_chunks(window, offsets - begin, lengths, params.hash)
+    state.progress(layer.name, "fingerprint", end / max(1, layer.bytes))
+    return LayerChunks(offsets, lengths, fingerprints)

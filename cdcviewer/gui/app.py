@@ -45,6 +45,7 @@ def warm_up_kernels() -> threading.Thread:
             import numpy as np
 
             from ..core.chunkers import chunk_buffer, cut_offsets, find_candidates
+            from ..core.fingerprint import native_xxh3
             from ..core.gear import CandidateMasks
             from ..core.params import ChunkerParams
 
@@ -53,6 +54,7 @@ def warm_up_kernels() -> threading.Thread:
             chunk_buffer(b"x" * 5000)
             params = ChunkerParams()
             cut_offsets(data, params, find_candidates(data, CandidateMasks.for_params(params)))
+            native_xxh3()
         except Exception:  # pragma: no cover - the first analysis will report it properly
             pass
 
