@@ -55,7 +55,7 @@ class Workspace:
             resolved = Path(path).resolve()
             (repeated if resolved in known else fresh).append(path)
             known.add(resolved)
-        result = load_inputs(fresh, self.cache, state)
+        result = load_inputs(fresh, self.cache, state, workers=self.workers)
         failures = list(result.failures)
         failures += [InputError(str(p), "already loaded") for p in repeated]
         with self._lock:

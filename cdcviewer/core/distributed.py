@@ -44,7 +44,7 @@ from .analysis import default_workers
 from .cache import CacheDir
 from .dedup import IndexFigures
 from .errors import CdcError, InputError
-from .input_names import ImageNames, loose_names, number_duplicates
+from .input_names import loose_names, make_names_unique, rename_images_across_inputs
 from .layers import Layer
 from .params import ChunkerParams, format_size
 from .pipeline import chunk_layers
@@ -545,27 +545,18 @@ def _name_layers(summaries: Sequence[InputSummary], given: list[str]) -> None:
     """Give layers the names a single-machine load of all ``given`` inputs gives them.
 
     A worker names an input's layers knowing only that input; names that depend on the
-    other inputs are redone here: a loose file's name gains its folder when another input
-    has the same file name, an image name already taken by an earlier input gets
-    ``[file]`` (``input_names.ImageNames``, as on one machine), and equal names are numbered.
+    other inputs are redone here, as ``sources.load_inputs`` does for inputs loaded in
+    parallel: a loose file's name gains its folder when another input has the same file
+    name, an image name already taken by an earlier input gets ``[file]``, and equal
+    names are numbered.
     """
     loose = loose_names([Path(p) for p in given])
-    image_names = ImageNames()
     for summary in summaries:
-        file_name = Path(given[summary.order]).name
-        claimed: dict[str, str] = {}
         for layer in summary.layers:
             if layer.image is None:
                 layer.name = loose[summary.order]
-                continue
-            if layer.image not in claimed:
-                claimed[layer.image] = image_names.claim(layer.image, file_name)
-            renamed = claimed[layer.image]
-            if layer.name.startswith(layer.image):
-                layer.name = renamed + layer.name[len(layer.image) :]
-            layer.image = renamed
-    every_layer = [layer for summary in summaries for layer in summary.layers]
-    for layer, name in zip(
-        every_layer, number_duplicates([la.name for la in every_layer]), strict=True
-    ):
-        layer.name = name
+    rename_images_across_inputs(
+        [summary.layers for summary in summaries],
+        [Path(given[summary.order]).name for summary in summaries],
+    )
+    make_names_unique([layer for summary in summaries for layer in summary.layers])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from .layers import Layer
@@ -39,6 +40,27 @@ def number_duplicates(names: list[str]) -> list[str]:
         taken.add(candidate)
         result.append(candidate)
     return result
+
+
+def rename_images_across_inputs(per_input: Sequence[Sequence[Layer]], files: Sequence[str]) -> None:
+    """Image names as one load of all inputs, in this order, gives them.
+
+    Inputs named apart (in parallel, or on other machines) each see only their own
+    images; here an image name an earlier input took gets ``[file]``, and the layer
+    names built on it follow.
+    """
+    names = ImageNames()
+    for layers, file_name in zip(per_input, files, strict=True):
+        claimed: dict[str, str] = {}
+        for layer in layers:
+            if layer.image is None:
+                continue
+            if layer.image not in claimed:
+                claimed[layer.image] = names.claim(layer.image, file_name)
+            renamed = claimed[layer.image]
+            if layer.name.startswith(layer.image):
+                layer.name = renamed + layer.name[len(layer.image) :]
+            layer.image = renamed
 
 
 def make_names_unique(layers: list[Layer]) -> None:

@@ -23,6 +23,7 @@ import json
 import logging
 import stat
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from .digests import Digest
 from .docker_save import expand_docker, looks_like_docker_manifest
 from .errors import Cancelled, InputError
 from .images import MAX_JSON_BYTES, ImageContext, InputFile
-from .input_names import loose_names, make_names_unique
+from .input_names import loose_names, make_names_unique, rename_images_across_inputs
 from .layers import Layer
 from .layout_paths import BlobStore, DirStore, TarStore
 from .oci_layout import expand_oci
@@ -59,7 +60,10 @@ class LoadResult:
 
 
 def load_inputs(
-    paths: Sequence[str | Path], cache: CacheDir, state: TaskState | None = None
+    paths: Sequence[str | Path],
+    cache: CacheDir,
+    state: TaskState | None = None,
+    workers: int = 1,
 ) -> LoadResult:
     """Load every path into layers; bad inputs become ``failures``, ``Cancelled`` propagates.
 
@@ -70,29 +74,44 @@ def load_inputs(
     Progress goes to ``state`` per 4 MiB block as (item, phase, fraction) with phases
     ``decompress``, ``verify``, ``check`` and ``index``.
 
-    Cache files that no returned layer points at are removed before returning, also
-    when the load is cancelled or fails with an unexpected error.
+    Up to ``workers`` inputs load at once (the decoders release the GIL); the result is
+    the same as loading them one after another, names included. Cache files that no
+    returned layer points at are removed before returning, also when the load is
+    cancelled or fails with an unexpected error.
     """
     state = state or NULL_STATE
+    inputs = [Path(p) for p in paths]
+    files = [
+        InputFile(str(given), path, name)
+        for given, path, name in zip(paths, inputs, loose_names(inputs), strict=True)
+    ]
+    if workers <= 1 or len(files) < 2:
+        loaded = [_load_alone(cache, state, inp) for inp in files]
+    else:
+        with ThreadPoolExecutor(min(workers, len(files)), thread_name_prefix="cdc-load") as pool:
+            loaded = list(pool.map(lambda inp: _load_alone(cache, state, inp), files))
+    rename_images_across_inputs([one.layers for one in loaded], [f.path.name for f in files])
+    result = LoadResult()
+    for one in loaded:
+        result.layers.extend(one.layers)
+        result.failures.extend(one.failures)
+    make_names_unique(result.layers)
+    return result
+
+
+def _load_alone(cache: CacheDir, state: TaskState, inp: InputFile) -> LoadResult:
+    """One input with streams and image names of its own, so inputs can load in parallel."""
+    state.check()
     streams = StreamMaker(cache, state)
     context = ImageContext(streams)
-    result = LoadResult(failures=context.failures)
-    inputs = [Path(p) for p in paths]
     try:
-        for given, path, loose_name in zip(paths, inputs, loose_names(inputs), strict=True):
-            state.check()
-            source = str(given)
-            written_before = len(streams.written)
-            new_layers = _load_guarded(context, InputFile(source, path, loose_name))
-            result.layers.extend(new_layers)
-            # Streams only this input's layers could use; a decompressed outer archive
-            # is worth keeping only while layers point into it.
-            streams.discard_unused(written_before, {layer.path for layer in new_layers})
+        layers = _load_guarded(context, inp)
+        # A decompressed outer archive is worth keeping only while layers point into it.
+        streams.discard_unused(0, {layer.path for layer in layers})
     except BaseException:
         streams.discard_unused(0, set())
         raise
-    make_names_unique(result.layers)
-    return result
+    return LoadResult(layers, context.failures)
 
 
 def describe_input(path: str | Path) -> str:
