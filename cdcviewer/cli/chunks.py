@@ -1,0 +1,73 @@
+"""``cdcviewer chunks``: one line per chunk, as JSON lines or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from collections.abc import Callable
+from typing import TextIO
+
+from ..core.analysis import Workspace
+from ..core.fingerprint import to_hex
+from ..core.progress import TaskState
+from .command import Command
+from .exits import EXIT_OK
+from .output import STDOUT, Outputs, open_output
+from .parser import add_chunker_options, params_from_args
+from .progress import finish_progress
+
+CHUNK_FIELDS = ("layer", "offset", "length", "fingerprint")
+
+# Writes one chunk: layer name, offset, length, fingerprint hex.
+ChunkWriter = Callable[[str, int, int, str], None]
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    add_chunker_options(parser)
+
+
+def _outputs(args: argparse.Namespace) -> Outputs:
+    return [(args.format, args.output or STDOUT)]
+
+
+def _run(workspace: Workspace, args: argparse.Namespace, progress: TaskState) -> int:
+    analysis = workspace.analyze(params_from_args(args), progress)
+    finish_progress(progress)
+    with open_output(args.output or STDOUT) as out:
+        write = _csv_writer(out) if args.format == "csv" else _jsonl_writer(out)
+        for layer, chunks in zip(analysis.layers, analysis.chunks, strict=True):
+            rows = zip(
+                chunks.offsets.tolist(), chunks.lengths.tolist(), chunks.fingerprints, strict=True
+            )
+            for offset, length, fingerprint in rows:
+                write(layer.name, offset, length, to_hex(fingerprint))
+    return EXIT_OK
+
+
+def _csv_writer(out: TextIO) -> ChunkWriter:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CHUNK_FIELDS)
+
+    def write(*row: str | int) -> None:
+        writer.writerow(row)
+
+    return write
+
+
+def _jsonl_writer(out: TextIO) -> ChunkWriter:
+    def write(*row: str | int) -> None:
+        out.write(json.dumps(dict(zip(CHUNK_FIELDS, row, strict=True))) + "\n")
+
+    return write
+
+
+CHUNKS = Command(
+    "chunks",
+    "one line per chunk",
+    _configure,
+    _run,
+    _outputs,
+)

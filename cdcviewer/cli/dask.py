@@ -1,0 +1,76 @@
+"""``report --dask``: the per-layer work and the index on a Dask cluster."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import TYPE_CHECKING
+
+from ..core.progress import TaskState
+from .exits import UsageError
+from .parser import params_from_args
+
+if TYPE_CHECKING:
+    from ..core.distributed import DistributedAnalysis
+
+DASK_LOCAL = "local"  # --dask without an address: a local cluster
+
+# What needs every chunk on this machine, which --dask leaves on the workers.
+DASK_UNSUPPORTED = (
+    ("sweep_avg", "--sweep-avg"),
+    ("csv_chunks", "--csv-chunks"),
+    ("html", "--html"),
+    ("files", "--files"),
+    ("whatif", "--whatif"),
+    ("versions", "--versions"),
+)
+
+
+def add_dask_option(parser: argparse.ArgumentParser) -> None:
+    cluster = parser.add_argument_group("cluster (pip install 'cdcviewer[dask]')")
+    cluster.add_argument(
+        "--dask",
+        nargs="?",
+        const=DASK_LOCAL,
+        metavar="ADDRESS",
+        help="run the per-layer work and the index on Dask: the scheduler at ADDRESS "
+        "(e.g. tcp://host:8786), or without ADDRESS a local cluster of --workers processes; "
+        "inputs must be paths the workers can read",
+    )
+
+
+def check_dask_options(args: argparse.Namespace) -> None:
+    """With --dask: a plausible address, and no option that needs the chunks here."""
+    if not args.dask:
+        return
+    _check_dask_address(args.dask)
+    asked = [flag for attr, flag in DASK_UNSUPPORTED if getattr(args, attr, None)]
+    if asked:
+        raise UsageError(
+            f"{', '.join(asked)} cannot be used with --dask: they need every chunk on "
+            "this machine, and --dask keeps the chunks on the workers"
+        )
+
+
+def _check_dask_address(address: str) -> None:
+    """``--dask`` takes an optional value, so ``--dask a.tar b.tar`` would take ``a.tar``
+    for the scheduler: refuse what does not look like an address."""
+    if address == DASK_LOCAL or "://" in address or re.fullmatch(r"[\w.-]+:\d+", address):
+        return
+    raise UsageError(
+        f"--dask {address}: not a scheduler address (e.g. tcp://host:8786); "
+        "to use a local cluster put --dask after the paths, or write --dask local"
+    )
+
+
+def analyze_on_dask(
+    paths: list[str], args: argparse.Namespace, progress: TaskState
+) -> DistributedAnalysis:
+    """The analysis of ``paths`` on the cluster that --dask names."""
+    # Imported here: dask is an optional extra, and slow to import.
+    from ..core.distributed import analyze_distributed
+
+    address = None if args.dask == DASK_LOCAL else args.dask
+    return analyze_distributed(
+        paths, params_from_args(args), address=address, workers=args.workers, state=progress
+    )

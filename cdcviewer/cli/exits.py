@@ -1,0 +1,26 @@
+"""Exit statuses (design.md) and the one way a problem reaches the user."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from ..core.errors import CdcError
+
+EXIT_OK, EXIT_GATE, EXIT_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a closed pipe
+
+
+class UsageError(CdcError):
+    """Options that make sense one by one but not together."""
+
+
+def complain(problem: object) -> None:
+    """One line on stderr, named after the tool as shell tools do."""
+    print(f"cdcviewer: {problem}", file=sys.stderr)
+
+
+def overall_status(status: int, failures: Sequence[object]) -> int:
+    """Figures over part of the inputs are not an answer: unreadable input wins."""
+    return EXIT_INPUT if failures else status

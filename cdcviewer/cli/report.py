@@ -1,0 +1,126 @@
+"""``cdcviewer report``: the summary table, the report files (JSON, CSV, HTML) with the
+sweep and the sections attached, and the CI gates; here or on a Dask cluster."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from ..core.analysis import Analysis, Workspace
+from ..core.export import FORMATS, write_report
+from ..core.progress import TaskState
+from ..core.report import ReportSections, report_dict
+from ..core.sweep import DEFAULT_ENTRY_SIZE, SweepResult, sweep, sweep_params
+from ..core.textreport import summary, sweep_table
+from .command import Command, RunOnPaths
+from .dask import add_dask_option, analyze_on_dask, check_dask_options
+from .exits import EXIT_GATE, EXIT_OK, complain, overall_status
+from .gates import add_gate_options, check_gates
+from .output import Outputs, requested_outputs, stdout_is_free, write_outputs
+from .parser import (
+    add_chunker_options,
+    params_from_args,
+    positive_size_option,
+    size_list_option,
+)
+from .progress import finish_progress
+from .sections import add_section_options, print_section_texts, report_sections
+
+if TYPE_CHECKING:
+    from ..core.distributed import DistributedAnalysis
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    files = parser.add_argument_group("report files (written whole or not at all)")
+    files.add_argument("--json", metavar="FILE", help="the report JSON (- for stdout)")
+    files.add_argument("--csv", metavar="FILE", help="one row per layer (- for stdout)")
+    files.add_argument("--csv-chunks", metavar="FILE", help="one row per chunk (- for stdout)")
+    files.add_argument("--html", metavar="FILE", help="a self-contained HTML report")
+    files.add_argument(
+        "--sweep-avg",
+        type=size_list_option,
+        metavar="LIST",
+        help="also sweep these averages (e.g. 4K,16K,64K; min = avg/4, max = avg*4) "
+        "into the JSON (as 'sweep') and the HTML",
+    )
+    files.add_argument(
+        "--entry-size",
+        type=positive_size_option,
+        default=DEFAULT_ENTRY_SIZE,
+        help=f"bytes per chunk-index entry in the sweep (default {DEFAULT_ENTRY_SIZE})",
+    )
+    add_gate_options(parser)
+    add_section_options(parser)
+    add_dask_option(parser)
+    add_chunker_options(parser)
+
+
+def _outputs(args: argparse.Namespace) -> Outputs:
+    # One option per export format: --json, --csv, --csv-chunks, --html.
+    return requested_outputs(args, FORMATS)
+
+
+def _validate(args: argparse.Namespace) -> None:
+    params = params_from_args(args)
+    if args.sweep_avg:
+        sweep_params(args.sweep_avg, params)
+    check_dask_options(args)
+
+
+def _run(workspace: Workspace, args: argparse.Namespace, progress: TaskState) -> int:
+    params = params_from_args(args)
+    analysis = workspace.analyze(params, progress)
+    swept = None
+    if args.sweep_avg:
+        swept = sweep(analysis, args.sweep_avg, params, progress, entry_size=args.entry_size)
+    sections = report_sections(analysis, args, progress)
+    finish_progress(progress)
+    return _emit(analysis, args, swept, sections)
+
+
+def _run_on_dask(paths: list[str], args: argparse.Namespace, progress: TaskState) -> int:
+    """The same figures and files, computed on a Dask cluster."""
+    analysis = analyze_on_dask(paths, args, progress)
+    finish_progress(progress)
+    for failure in analysis.failures:
+        complain(failure)
+    return overall_status(_emit(analysis, args, None, None), analysis.failures)
+
+
+def _run_elsewhere(args: argparse.Namespace) -> RunOnPaths | None:
+    return _run_on_dask if args.dask else None
+
+
+def _emit(
+    analysis: Analysis | DistributedAnalysis,
+    args: argparse.Namespace,
+    swept: SweepResult | None,
+    sections: ReportSections | None,
+) -> int:
+    """Print the summary and the gates, write the report files; the exit status."""
+    outputs = _outputs(args)
+    show_summary = stdout_is_free(outputs)
+    # With a report file on stdout, only the gates are printed, on stderr.
+    text = sys.stdout if show_summary else sys.stderr
+    report = report_dict(analysis, swept, sections)
+    if show_summary:
+        print(summary(report), file=text)
+        if swept is not None:
+            print("\n" + sweep_table(swept.to_dict()), file=text)
+        print_section_texts(report, text)
+    passed = check_gates(report, args, text, after_summary=show_summary)
+    # write_report is the one writer the window's File > Export uses too: the same bytes.
+    write_outputs(outputs, lambda fmt, out: write_report(analysis, out, fmt, swept, sections))
+    return EXIT_OK if passed else EXIT_GATE
+
+
+REPORT = Command(
+    "report",
+    "summary table, report files (JSON, CSV, HTML) and CI gates",
+    _configure,
+    _run,
+    _outputs,
+    _validate,
+    _run_elsewhere,
+)

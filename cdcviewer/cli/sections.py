@@ -1,0 +1,67 @@
+"""``report``'s optional sections: files, what-if and versions (each costs extra work)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TextIO
+
+from ..core.analysis import Analysis
+from ..core.progress import TaskState
+from ..core.report import DEFAULT_TOP_FILES, ReportSections, compute_sections
+from ..core.textreport import versions_table, whatif_table, whole_files_summary
+
+
+def add_section_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "optional sections (in the JSON, the HTML and the summary; each costs extra work)"
+    )
+    group.add_argument(
+        "--files",
+        action="store_true",
+        help="top files per tar layer by unique and by shared bytes, and files identical "
+        "by content (reads every tar header, hashes every file)",
+    )
+    group.add_argument(
+        "--top-files",
+        type=int,
+        default=DEFAULT_TOP_FILES,
+        metavar="N",
+        help=f"files per list with --files (default {DEFAULT_TOP_FILES})",
+    )
+    group.add_argument(
+        "--whatif",
+        action="store_true",
+        help="re-write the tar layers deterministically and as file contents (puzzlefs), "
+        "chunk them with the same parameters and compare (about one more analysis)",
+    )
+    group.add_argument(
+        "--versions",
+        action="store_true",
+        help="what each image adds given the images before it, in load order",
+    )
+
+
+def report_sections(
+    analysis: Analysis, args: argparse.Namespace, progress: TaskState
+) -> ReportSections | None:
+    """The sections the options ask for; None when they ask for none."""
+    if not (args.files or args.whatif or args.versions):
+        return None
+    return compute_sections(
+        analysis,
+        files=args.files,
+        whatif=args.whatif,
+        versions=args.versions,
+        top_files=max(0, args.top_files),
+        state=progress,
+    )
+
+
+def print_section_texts(report: dict, text: TextIO) -> None:
+    """The sections of ``report`` as text tables, after the summary."""
+    if "versions" in report:
+        print("\n" + versions_table(report["versions"]), file=text)
+    if "whole_files" in report:
+        print("\n" + whole_files_summary(report["whole_files"]), file=text)
+    if "whatif" in report:
+        print("\n" + whatif_table(report["whatif"]), file=text)

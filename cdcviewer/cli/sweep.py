@@ -1,0 +1,79 @@
+"""``cdcviewer sweep``: savings, stored bytes, chunks and index size per average chunk size."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+from ..core.analysis import Workspace
+from ..core.progress import TaskState
+from ..core.sweep import DEFAULT_AVGS, DEFAULT_ENTRY_SIZE, sweep, sweep_params
+from ..core.textreport import sweep_table
+from .command import Command
+from .exits import EXIT_OK
+from .output import Outputs, requested_outputs, stdout_is_free, write_outputs
+from .parser import add_chunker_options, params_from_args, positive_size_option, size_list_option
+from .progress import finish_progress
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--avg",
+        type=size_list_option,
+        default=list(DEFAULT_AVGS),
+        metavar="LIST",
+        help="average sizes, comma-separated (default 4K,8K,16K,32K,64K,128K,256K)",
+    )
+    parser.add_argument(
+        "--entry-size",
+        type=positive_size_option,
+        default=DEFAULT_ENTRY_SIZE,
+        help=f"bytes per chunk-index entry (default {DEFAULT_ENTRY_SIZE})",
+    )
+    parser.add_argument("--json", metavar="FILE", help="the sweep as JSON (- for stdout)")
+    parser.add_argument("--csv", metavar="FILE", help="one row per average (- for stdout)")
+    add_chunker_options(parser, with_avg=False)
+
+
+def _outputs(args: argparse.Namespace) -> Outputs:
+    return requested_outputs(args, ("json", "csv"))
+
+
+def _validate(args: argparse.Namespace) -> None:
+    sweep_params(args.avg, params_from_args(args), args.min, args.max)
+
+
+def _run(workspace: Workspace, args: argparse.Namespace, progress: TaskState) -> int:
+    result = sweep(
+        workspace,
+        args.avg,
+        params_from_args(args),
+        progress,
+        entry_size=args.entry_size,
+        min_size=args.min,
+        max_size=args.max,
+    )
+    finish_progress(progress)
+    outputs = _outputs(args)
+    if stdout_is_free(outputs):
+        print(sweep_table(result.to_dict()))
+
+    def write(fmt: str, out: TextIO) -> None:
+        if fmt == "json":
+            out.write(json.dumps(result.to_dict(), indent=2) + "\n")
+        else:
+            result.write_csv(out)
+
+    write_outputs(outputs, write)
+    return EXIT_OK
+
+
+SWEEP = Command(
+    "sweep",
+    "savings, stored bytes, chunks and index size per average chunk size",
+    _configure,
+    _run,
+    _outputs,
+    _validate,
+)
