@@ -109,7 +109,33 @@ def image_layer(
 ) -> Layer:
     """The ``Layer`` of an image's ``index``-th blob."""
     name = f"{image} #{index}" + (f" ({digest.hex[:8]})" if digest else "")
-    details = dict(extra)
+    return stream_layer(
+        inp,
+        name,
+        stream,
+        compressed_bytes,
+        image=image,
+        index=index,
+        digest=str(digest) if digest else None,
+        media_type=media_type,
+        extra=extra,
+    )
+
+
+def stream_layer(
+    inp: InputFile,
+    name: str,
+    stream: Stream,
+    compressed_bytes: int,
+    *,
+    image: str | None = None,
+    index: int | None = None,
+    digest: str | None = None,
+    media_type: str | None = None,
+    extra: dict[str, object] | None = None,
+) -> Layer:
+    """A ``Layer`` over ``stream`` (loose file or image blob), noting its compression."""
+    details = dict(extra or {})
     if stream.compression:
         details["compression"] = stream.compression
     return Layer(
@@ -122,7 +148,7 @@ def image_layer(
         kind=stream.kind,
         image=image,
         index=index,
-        digest=str(digest) if digest else None,
+        digest=digest,
         media_type=media_type,
         extra=details,
     )

@@ -32,14 +32,14 @@ from .decoders import sniff_compression
 from .digests import Digest
 from .docker_save import expand_docker, looks_like_docker_manifest
 from .errors import Cancelled, InputError
-from .images import MAX_JSON_BYTES, ImageContext, InputFile
+from .images import MAX_JSON_BYTES, ImageContext, InputFile, stream_layer
 from .input_names import loose_names, make_names_unique, rename_images_across_inputs
 from .layers import Layer
 from .layout_paths import BlobStore, DirStore, TarStore
 from .oci_layout import expand_oci
 from .progress import NULL_STATE, TaskState
 from .regions import HEAD_BYTES, Item, Region, os_problem, read_region
-from .streams import Stream, StreamMaker
+from .streams import StreamMaker
 from .tarmap import looks_like_tar
 
 __all__ = ["Digest", "LoadResult", "describe_input", "load_inputs", "sniff_compression"]
@@ -185,21 +185,7 @@ def _load_one(context: ImageContext, inp: InputFile) -> list[Layer]:
         archive = _archive_kind(store, item, strict=False)
         if archive is not None:
             return _expand(context, inp, store, archive)
-    return [_loose_layer(inp, stream, info.st_size)]
-
-
-def _loose_layer(inp: InputFile, stream: Stream, compressed_bytes: int) -> Layer:
-    extra: dict[str, object] = {"compression": stream.compression} if stream.compression else {}
-    return Layer(
-        name=inp.loose_name,
-        source=inp.source,
-        path=stream.path,
-        offset=stream.offset,
-        bytes=stream.size,
-        compressed_bytes=compressed_bytes,
-        kind=stream.kind,
-        extra=extra,
-    )
+    return [stream_layer(inp, inp.loose_name, stream, info.st_size)]
 
 
 def _load_folder(context: ImageContext, inp: InputFile, item: Item) -> list[Layer]:

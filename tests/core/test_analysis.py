@@ -1,7 +1,6 @@
 """End to end: real inputs through the threaded pipeline equal the oracle and the definitions."""
 
 import numpy as np
-import pyfastcdc
 import pytest
 import xxhash
 
@@ -10,16 +9,7 @@ from cdcviewer.core import pipeline
 from cdcviewer.core.errors import Cancelled
 from cdcviewer.core.progress import TaskState
 from tests.builders import layer_tar, real_files, tree_versions
-
-
-def oracle_offsets(data: bytes, params: ChunkerParams) -> list[int]:
-    cdc = pyfastcdc.FastCDC(
-        params.avg_size,
-        min_size=params.min_size,
-        max_size=params.max_size,
-        normalized_chunking=params.normalization,
-    )
-    return [chunk.offset for chunk in cdc.cut_buf(data)]
+from tests.oracle import oracle_offsets
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,13 @@ scan split at random seams as the pipeline splits big layers, against pyfastcdc.
 from __future__ import annotations
 
 import numpy as np
-import pyfastcdc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdcviewer.core.chunkers import cut_offsets, find_candidates
 from cdcviewer.core.gear import CandidateMasks
 from cdcviewer.core.params import ChunkerParams
+from tests.oracle import oracle_offsets
 
 
 @st.composite
@@ -40,16 +40,6 @@ def layer_bytes(draw: st.DrawFn) -> bytes:
     return (unit * 8)[:length]
 
 
-def oracle(data: bytes, params: ChunkerParams) -> list[int]:
-    cdc = pyfastcdc.FastCDC(
-        params.avg_size,
-        min_size=params.min_size,
-        max_size=params.max_size,
-        normalized_chunking=params.normalization,
-    )
-    return [chunk.offset for chunk in cdc.cut_buf(data)]
-
-
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(chunker_params(), chunker_params(), layer_bytes(), st.integers(257, 100_000))
 def test_a_recut_from_candidates_of_other_params_equals_the_oracle(
@@ -58,4 +48,4 @@ def test_a_recut_from_candidates_of_other_params_equals_the_oracle(
     array = np.frombuffer(data, dtype=np.uint8)
     candidates = find_candidates(array, CandidateMasks.for_params(scanned_for), block_size)
     # Candidates that do not cover ``wanted`` are rescanned by cut_offsets; both paths count.
-    assert cut_offsets(array, wanted, candidates).tolist() == oracle(data, wanted)
+    assert cut_offsets(array, wanted, candidates).tolist() == oracle_offsets(data, wanted)
