@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import mmap
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,6 +18,8 @@ import numpy as np
 from .errors import InputError
 
 EMPTY = np.zeros(0, dtype=np.uint8)
+_PAGE = mmap.PAGESIZE
+_MADV_DONTNEED = 4  # Linux; the value Python's mmap.MADV_DONTNEED also has there
 POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 
 
@@ -100,3 +105,24 @@ class Layer:
             "compressed_bytes": self.compressed_bytes,
             "bytes": self.bytes,
         }
+
+
+def release_pages(mapped: np.ndarray, start: int, stop: int) -> None:
+    """Drop the whole pages of ``mapped[start:stop]`` from this process's memory.
+
+    For a read-only file mapping this costs nothing but a later fault: the bytes stay in
+    the page cache and reading them again maps them back. It keeps a long-lived mapping
+    of a big layer from counting the whole layer as resident once it has been read.
+    """
+    if sys.platform != "linux" or stop <= start or len(mapped) == 0:
+        return
+    address = mapped.ctypes.data
+    first = -(-(address + start) // _PAGE) * _PAGE  # whole pages only: round inwards
+    last = (address + stop) // _PAGE * _PAGE
+    if last > first:
+        _libc().madvise(ctypes.c_void_p(first), ctypes.c_size_t(last - first), _MADV_DONTNEED)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)

@@ -8,7 +8,9 @@ to its start + max are known) and queues them for fingerprinting on the same poo
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,8 +19,8 @@ import numpy as np
 
 from .chunkers import cut_offsets, cut_range
 from .fingerprint import WIDTH, fingerprint_chunks
-from .gear import WARMUP, CandidateMasks, Candidates, scan_block
-from .layers import Layer
+from .gear import CandidateMasks, Candidates, scan_block
+from .layers import Layer, release_pages
 from .params import ChunkerParams
 from .progress import NULL_STATE, TaskState
 
@@ -67,80 +69,147 @@ def chunk_layers(
     # Our own state, so a failure can stop the sibling tasks without cancelling the
     # caller's (which may be shared, or go on to other work).
     state = state.child()
+    plans: list[Candidates | None] = []
+    to_hash: list[Layer] = []
+    for layer in layers:
+        known = cached_candidates(layer) if masks is not None else None
+        if masks is not None and (known is None or not known.masks.covers(params)):
+            to_hash.append(layer)
+        plans.append(known)
+    hashing = {id(layer) for layer in to_hash}
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdc-chunk") as pool:
+        feed = _BlockFeed(pool, to_hash, masks, state, ahead=2 * max(1, workers))
         try:
-            # Every block of every layer is queued first, so the workers never wait for
-            # this thread to cut.
-            scans: list[list[Future] | Candidates | None] = []
-            for layer in layers:
-                known = cached_candidates(layer) if masks is not None else None
-                if masks is None or (known is not None and known.masks.covers(params)):
-                    scans.append(known)
-                else:
-                    starts = range(0, layer.bytes, BLOCK_SIZE)
-                    scans.append([pool.submit(_scan, layer, s, masks, state) for s in starts])
             pieces: list[list[Future]] = []
-            for layer, scan in zip(layers, scans, strict=True):
-                if isinstance(scan, list):
+            for layer, known in zip(layers, plans, strict=True):
+                if id(layer) in hashing:
                     assert masks is not None
                     layer_pieces, candidates = _cut_while_hashing(
-                        layer, params, masks, scan, pool, state
+                        layer, params, masks, feed, pool, state
                     )
                     store_candidates(layer, candidates)
                     pieces.append(layer_pieces)
                 else:
                     with layer.mapped() as data:  # the cut reads a few dozen bytes per chunk
-                        offsets = cut_offsets(data, params, scan)
+                        offsets = cut_offsets(data, params, known)
                     lengths = np.diff(offsets, append=np.int64(layer.bytes))
-                    pieces.append(_queue_fingerprints(pool, layer, offsets, lengths, params, state))
+                    tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
+                    pieces.append([future for future, _ in tasks])
             width = WIDTH[params.hash]
             return [LayerChunks.join([p.result() for p in ps], width) for ps in pieces]
         except BaseException:
             state.cancel()
             pool.shutdown(cancel_futures=True)
             raise
+        finally:
+            feed.close_all()
+
+
+class _BlockFeed:
+    """The hash blocks of the layers to hash, in order, with at most ``ahead`` in flight.
+
+    Each layer is mapped once for all its tasks: hashing faults its pages in, and the
+    fingerprinting that follows finds them there (mapping each task's range anew cost a
+    fifth of the first pass). Queuing every block at once would put all fingerprinting
+    behind all hashing and keep every layer mapped; a short window interleaves them.
+    """
+
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        layers: list[Layer],
+        masks: CandidateMasks | None,
+        state: TaskState,
+        ahead: int,
+    ) -> None:
+        self._pool, self._masks, self._state, self._ahead = pool, masks, state, ahead
+        self._order = [(la, start) for la in layers for start in range(0, la.bytes, BLOCK_SIZE)]
+        self._next = 0
+        self._in_flight: deque[Future] = deque()
+        self._maps: dict[int, tuple[contextlib.AbstractContextManager, np.ndarray]] = {}
+
+    def data(self, layer: Layer) -> np.ndarray:
+        if id(layer) not in self._maps:
+            context = layer.mapped()
+            self._maps[id(layer)] = (context, context.__enter__())
+        return self._maps[id(layer)][1]
+
+    def take(self) -> Future:
+        """The next block's future (blocks are taken in the order they were planned)."""
+        self._fill()
+        future = self._in_flight.popleft()
+        self._fill()
+        return future
+
+    def _fill(self) -> None:
+        while len(self._in_flight) < self._ahead and self._next < len(self._order):
+            layer, start = self._order[self._next]
+            self._next += 1
+            data = self.data(layer)
+            self._in_flight.append(self._pool.submit(_scan, data, start, self._masks, self._state))
+
+    def close(self, layer: Layer) -> None:
+        entry = self._maps.pop(id(layer), None)
+        if entry is not None:
+            entry[0].__exit__(None, None, None)
+
+    def close_all(self) -> None:
+        for context, _ in self._maps.values():
+            context.__exit__(None, None, None)
+        self._maps.clear()
 
 
 def _cut_while_hashing(
     layer: Layer,
     params: ChunkerParams,
     masks: CandidateMasks,
-    blocks: list[Future],
+    feed: _BlockFeed,
     pool: ThreadPoolExecutor,
     state: TaskState,
 ) -> tuple[list[Future], Candidates]:
-    """Cut what each hashed block decides and queue those chunks for fingerprinting."""
+    """Cut what each hashed block decides and queue those chunks for fingerprinting;
+    release the pages behind the work, and the layer's mapping once it is done."""
+    data = feed.data(layer)
+    blocks = -(-layer.bytes // BLOCK_SIZE)
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     pending_pos = np.zeros(0, np.int64)  # candidates at or after the next chunk's start
     pending_hash = np.zeros(0, np.uint64)
     pieces: list[Future] = []
-    start = 0
-    with layer.mapped() as data:  # the cut reads a few dozen bytes per chunk
-        for done, future in enumerate(blocks, 1):
-            positions, hashes = future.result()
-            parts.append((positions, hashes))
-            state.progress(layer.name, "hash", done / len(blocks))
-            keep = pending_pos >= start
-            pending_pos = np.concatenate([pending_pos[keep], positions])
-            pending_hash = np.concatenate([pending_hash[keep], hashes])
-            known = min(layer.bytes, done * BLOCK_SIZE)
-            offsets, next_start = cut_range(data, params, pending_pos, pending_hash, start, known)
-            if len(offsets):
-                lengths = np.diff(offsets, append=np.int64(next_start))
-                pieces += _queue_fingerprints(pool, layer, offsets, lengths, params, state)
-            start = next_start
+    unreleased: deque[tuple[Future, int]] = deque()  # fingerprint tasks and where they end
+    released = start = 0
+    for done in range(1, blocks + 1):
+        positions, hashes = feed.take().result()
+        parts.append((positions, hashes))
+        state.progress(layer.name, "hash", done / blocks)
+        keep = pending_pos >= start
+        pending_pos = np.concatenate([pending_pos[keep], positions])
+        pending_hash = np.concatenate([pending_hash[keep], hashes])
+        known = min(layer.bytes, done * BLOCK_SIZE)
+        offsets, next_start = cut_range(data, params, pending_pos, pending_hash, start, known)
+        if len(offsets):
+            lengths = np.diff(offsets, append=np.int64(next_start))
+            tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state, data)
+            pieces += [future for future, _ in tasks]
+            unreleased.extend(tasks)
+        start = next_start
+        # Bytes before every unfinished fingerprint task and before the next chunk are
+        # done with (later hashing only reads ahead of ``known``).
+        while unreleased and unreleased[0][0].done():
+            released_until = min(unreleased.popleft()[1], start)
+            release_pages(data, released, released_until)
+            released = max(released, released_until)
+    for future in pieces:
+        future.result()
+    feed.close(layer)
     return pieces, Candidates.join(masks, parts)
 
 
 def _scan(
-    layer: Layer, start: int, masks: CandidateMasks, state: TaskState
+    data: np.ndarray, start: int, masks: CandidateMasks, state: TaskState
 ) -> tuple[np.ndarray, np.ndarray]:
     state.check()
-    # The kernel warms up on the bytes before the block; map them too.
-    lead = min(start, WARMUP)
-    with layer.mapped(start - lead, start + BLOCK_SIZE, populate=True) as data:
-        positions, hashes = scan_block(data, lead, len(data), masks)
-    return positions + (start - lead), hashes
+    # The kernel warms up on the 63 bytes before the block, read from the same mapping.
+    return scan_block(data, start, min(len(data), start + BLOCK_SIZE), masks)
 
 
 def _queue_fingerprints(
@@ -150,26 +219,41 @@ def _queue_fingerprints(
     lengths: np.ndarray,
     params: ChunkerParams,
     state: TaskState,
-) -> list[Future]:
-    """Fingerprint tasks of at most FINGERPRINT_BATCH bytes each, so every worker helps."""
+    data: np.ndarray | None = None,
+) -> list[tuple[Future, int]]:
+    """Fingerprint tasks of at most FINGERPRINT_BATCH bytes each, so every worker helps,
+    with the offset where each one's bytes end."""
     if len(offsets) == 0:
         return []
     cuts = np.arange(int(offsets[0]) + FINGERPRINT_BATCH, int(offsets[-1]), FINGERPRINT_BATCH)
     bounds = [0, *np.searchsorted(offsets, cuts).tolist(), len(offsets)]
     return [
-        pool.submit(_fingerprint, layer, offsets[a:b], lengths[a:b], params, state)
+        (
+            pool.submit(_fingerprint, layer, offsets[a:b], lengths[a:b], params, state, data),
+            int(offsets[b - 1] + lengths[b - 1]),
+        )
         for a, b in itertools.pairwise(bounds)
         if b > a
     ]
 
 
 def _fingerprint(
-    layer: Layer, offsets: np.ndarray, lengths: np.ndarray, params: ChunkerParams, state: TaskState
+    layer: Layer,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    params: ChunkerParams,
+    state: TaskState,
+    data: np.ndarray | None = None,
 ) -> LayerChunks:
-    """Fingerprint a run of chunks through one bounded mapping of just their bytes."""
+    """Fingerprint a run of chunks: in ``data`` (the layer's shared mapping) when given,
+    else through one bounded mapping of just their bytes."""
     state.check()
     begin, end = int(offsets[0]), int(offsets[-1] + lengths[-1])
-    with layer.mapped(begin, end, populate=True) as window:
+    with contextlib.ExitStack() as stack:
+        if data is not None:
+            window = data[begin:end]
+        else:
+            window = stack.enter_context(layer.mapped(begin, end, populate=True))
         fingerprints = fingerprint_chunks(window, offsets - begin, lengths, params.hash)
     state.progress(layer.name, "fingerprint", end / max(1, layer.bytes))
     return LayerChunks(offsets, lengths, fingerprints)
