@@ -179,6 +179,7 @@ def chunk_input(
             layers, tables = [], []
     for layer in layers:
         layer.source = source
+        layer.members = None  # the client needs names and sizes, not every tar path
     summary = InputSummary(
         order=order,
         layers=layers,

@@ -151,4 +151,5 @@ def stream_layer(
         digest=digest,
         media_type=media_type,
         extra=details,
+        members=stream.table if stream.kind == "tar" else None,
     )

@@ -12,10 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .tarmap import MemberTable
 
 EMPTY = np.zeros(0, dtype=np.uint8)
 _PAGE = mmap.PAGESIZE
@@ -44,6 +48,9 @@ class Layer:
     digest: str | None = None
     media_type: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # The tar member index of the stream (set by the loader, which walks it to validate
+    # the tar, or by tarmap.index_members on first use): it never changes.
+    members: MemberTable | None = field(default=None, repr=False, compare=False)
 
     @contextmanager
     def mapped(

@@ -179,7 +179,7 @@ def _load_one(context: ImageContext, inp: InputFile) -> list[Layer]:
     if info.st_size == 0:
         raise item.fail("empty file")
     region = Region(inp.path, 0, info.st_size)
-    stream = context.streams.materialize(region, item, stem=inp.path.name, keep_table=True)
+    stream = context.streams.materialize(region, item, stem=inp.path.name)
     if stream.table is not None:
         store = TarStore(stream.path, stream.offset, stream.table)
         archive = _archive_kind(store, item, strict=False)

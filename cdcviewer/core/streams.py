@@ -89,7 +89,6 @@ class StreamMaker:
         stem: str,
         expect_blob: Digest | None = None,
         expect_stream: Digest | None = None,
-        keep_table: bool = False,
     ) -> Stream:
         """The blob's uncompressed stream: the blob itself, or a cache file it inflates to.
 
@@ -98,7 +97,7 @@ class StreamMaker:
         """
         key = (region, expect_blob, expect_stream)
         known = self.streams.get(key)
-        if known is not None and not keep_table:
+        if known is not None:
             return known
         head = read_region(region, item, HEAD_BYTES)
         compression = sniff_compression(head)
@@ -113,9 +112,10 @@ class StreamMaker:
             if compression is not None:
                 stream.path.unlink(missing_ok=True)
             raise
-        if not keep_table:  # only outer archives need their members past this point
-            stream.table = None
-            self.streams[key] = stream
+        # The table goes on with the stream: an outer archive's to find its blobs, a
+        # layer's to the Layer (attribution and hover text need it, and the walk that
+        # validated the tar is the costly part).
+        self.streams[key] = stream
         return stream
 
     def verify_plain(self, region: Region, item: Item, expected: list[Digest]) -> None:

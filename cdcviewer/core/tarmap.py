@@ -178,9 +178,12 @@ class MemberTable:
 
 
 def index_members(layer: Layer, state: TaskState | None = None) -> MemberTable:
-    """Index the tar members of ``layer``'s stream; corrupt or truncated → ``InputError``."""
-    with layer.mapped() as stream:
-        return index_buffer(stream, layer.name, state)
+    """The tar members of ``layer``'s stream, indexed once per layer (the loader usually
+    has already); corrupt or truncated → ``InputError``."""
+    if layer.members is None:
+        with layer.mapped() as stream:
+            layer.members = index_buffer(stream, layer.name, state)
+    return layer.members
 
 
 def index_buffer(
