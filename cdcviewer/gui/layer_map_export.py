@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -12,46 +9,17 @@ from PySide6.QtCore import QRect, QRectF
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 
+from ..core.atomic import replaced_on_success
+
 EXPORT_FORMATS = (".png", ".svg")
 
 
 def export_view(view: pg.GraphicsView, area: QRect, target: Path) -> None:
-    """Write ``area`` of ``view`` to ``target`` (format by suffix) via a temporary file.
-
-    The image is written beside ``target`` and renamed over it, so a failure at any
-    point leaves an existing file as it was and no temporary file behind.
-    """
+    """Write ``area`` of ``view`` to ``target`` (format by suffix) via a temporary file,
+    so a failure at any point leaves an existing file as it was."""
     writer = write_png if target.suffix.lower() == ".png" else write_svg
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    try:
+    with replaced_on_success(target, suffix=target.suffix) as temp:
         writer(view, area, temp)
-        os.chmod(temp, _file_mode(target))
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-
-
-def _file_mode(target: Path) -> int:
-    """The permissions an export should get: the replaced file's, else the umask's.
-
-    mkstemp creates 0600 files, which would make a shared image unreadable to others.
-    """
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        return 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    # Read, not set-and-restore: os.umask() would briefly change it for every thread.
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    return 0o022
 
 
 def write_png(view: pg.GraphicsView, area: QRect, path: str) -> None:
