@@ -42,6 +42,7 @@ class Workspace:
         self.workers = workers or default_workers()
         self.layers: list[Layer] = []
         self.failures: list[InputError] = []
+        self.last_failures: list[InputError] = []  # those of the latest add()
         self._lock = threading.Lock()
         self._candidates: dict[int, Candidates] = {}
         self._tables: OrderedDict[tuple[int, ChunkerParams], LayerChunks] = OrderedDict()

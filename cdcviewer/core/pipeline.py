@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunkers import cut_offsets, cut_range
+from .chunkers import cut_offsets, cut_range, lengths_from_offsets
 from .fingerprint import WIDTH, fingerprint_chunks
 from .gear import CandidateMasks, Candidates, scan_block
 from .layers import Layer, release_pages
@@ -92,7 +92,7 @@ def chunk_layers(
                 else:
                     with layer.mapped() as data:  # the cut reads a few dozen bytes per chunk
                         offsets = cut_offsets(data, params, known)
-                    lengths = np.diff(offsets, append=np.int64(layer.bytes))
+                    lengths = lengths_from_offsets(offsets, layer.bytes)
                     tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
                     pieces.append([future for future, _ in tasks])
             width = WIDTH[params.hash]

@@ -115,7 +115,7 @@ class Session:
 
         def run(state: TaskState) -> Loaded:
             layers = self.workspace.add(chosen, state)
-            failures = list(getattr(self.workspace, "last_failures", []))
+            failures = list(self.workspace.last_failures)
             return Loaded(chosen, layers, failures, len(self.workspace.layers))
 
         return run
@@ -127,7 +127,7 @@ class Session:
             known = {Path(layer.source).resolve() for layer in self.workspace.layers}
             fresh = [p for p in paths if Path(p).resolve() not in known]
             layers = self.workspace.add(fresh, state) if fresh else []
-            failures = list(getattr(self.workspace, "last_failures", [])) if fresh else []
+            failures = list(self.workspace.last_failures) if fresh else []
             return Loaded(paths, layers, failures, len(self.workspace.layers), demo.notes)
 
         return run
