@@ -72,7 +72,6 @@ class DedupIndex(LayerTotals):
     id_layers_indptr: np.ndarray  # CSR: layers containing id k are
     id_layers: np.ndarray  #   id_layers[indptr[k]:indptr[k+1]]
     id_length: np.ndarray  # per id: chunk length
-    id_first: np.ndarray  # per id: (layer, chunk) of its first occurrence in load order
     layers: list[LayerFigures]
     pairwise: np.ndarray  # [i, j]: bytes of layer j whose fingerprints occur in layer i
     stored_bytes: int
@@ -150,7 +149,6 @@ def build_index(lengths: list[np.ndarray], keys: list[tuple[np.ndarray, np.ndarr
         id_layers_indptr=indptr,
         id_layers=pair_layer,
         id_length=id_length,
-        id_first=np.stack([id_first_layer, first_global - bounds[id_first_layer]], axis=1),
         layers=figures,
         pairwise=_pairwise(pair, ids, layer_of, all_len, layer_count, figures),
         stored_bytes=int(id_length.sum()),

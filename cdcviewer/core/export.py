@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from .sweep import SweepResult
 
 FORMATS = ("json", "csv", "csv-chunks", "html")
-SUFFIXES = {"json": ".json", "csv": ".csv", "csv-chunks": ".chunks.csv", "html": ".html"}
 
 LAYER_CSV_COLUMNS = (
     "name",

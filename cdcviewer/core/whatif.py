@@ -44,7 +44,6 @@ if TYPE_CHECKING:
     from .params import ChunkerParams
 
 ORIGINAL, DETERMINISTIC, FILE_CONTENT = "original", "deterministic", "file_content"
-VARIANTS = (ORIGINAL, DETERMINISTIC, FILE_CONTENT)
 DESCRIPTIONS = {
     ORIGINAL: "tar streams as given",
     DETERMINISTIC: "tar re-written deterministically (sorted, no times or owners)",
