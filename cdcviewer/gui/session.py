@@ -6,8 +6,9 @@ bytes, what-if layouts, sweeps and exports. The window only submits these and sh
 what comes back.
 
 What does not depend on the chunker parameters is kept between analyses: the tar member
-tables of each layer, the whole-file grouping of a layer list, and the derived streams
-of the what-if comparison. The caches are only touched from the worker thread.
+tables of each layer (on the layer itself), the whole-file grouping of a layer list, and
+the derived streams of the what-if comparison. The caches are only touched from the
+worker thread.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ from pathlib import Path
 import numpy as np
 
 from ..core.analysis import Analysis, Workspace
-from ..core.attribution import FileAttribution, attribute_analysis, empty_members
+from ..core.attribution import FileAttribution, attribute_analysis, empty_members, layer_members
 from ..core.demo import build_demo
 from ..core.errors import InputError
 from ..core.export import export_report
 from ..core.layers import Layer
 from ..core.params import ChunkerParams
 from ..core.progress import TaskState
-from ..core.report import ReportSections, chunk_size_histogram
+from ..core.report import ReportSections
 from ..core.sweep import DEFAULT_AVGS, SweepResult, sweep
-from ..core.tarmap import MemberTable, index_members
+from ..core.tarmap import MemberTable
 from ..core.versions import ImageVersions, image_versions
 from ..core.whatif import WhatIf, WhatIfResult
 from ..core.whole_files import WholeFiles, find_whole_files
@@ -103,9 +104,6 @@ class Session:
 
     def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
-        # id(layer) -> (layer, its members, why it has none); the layer is kept so that
-        # its id cannot be reused by another layer while the entry lives.
-        self._members: dict[int, tuple[Layer, MemberTable, str | None]] = {}
         # The whole-file grouping of the last layer list (order matters: first copies).
         self._whole_files: tuple[list[Layer], WholeFiles] | None = None
         self._whatif: WhatIf | None = None
@@ -139,7 +137,7 @@ class Session:
             analysis = self.workspace.analyze(params, state)
             model = prepare_lanes(analysis, state)
             state.check()
-            edges, counts = chunk_size_histogram(analysis.all_lengths())
+            edges, counts = analysis.chunk_size_histogram()
             versions = image_versions(analysis) if has_images(analysis) else None
             return Computed(analysis, model, edges, counts, versions)
 
@@ -170,29 +168,17 @@ class Session:
     def _member_tables(
         self, layers: Sequence[Layer], state: TaskState
     ) -> tuple[list[MemberTable], dict[int, str]]:
-        """Each layer's members, indexed once per layer whatever the parameters. A tar
-        that cannot be indexed gets no members (and a reason) instead of failing all."""
-        live = {id(layer) for layer in self.workspace.layers} | {id(layer) for layer in layers}
-        for key in [key for key in self._members if key not in live]:
-            del self._members[key]
-        tables, problems = [], {}
+        """Each layer's members: the table the layer carries (set by the loader, or by
+        ``index_members`` on first use), so a tar is indexed once whatever the parameters.
+        A tar that cannot be indexed gets no members (and a reason) instead of failing all."""
+        tables: list[MemberTable] = []
+        problems: dict[int, str] = {}
         for i, layer in enumerate(layers):
-            state.check()
-            known = self._members.get(id(layer))
-            if known is None or known[0] is not layer:
-                problem = None
-                if layer.kind != "tar":
-                    table = empty_members(layer.bytes)
-                else:
-                    try:
-                        table = index_members(layer, state)
-                    except InputError as error:
-                        table, problem = empty_members(layer.bytes), error.problem
-                known = (layer, table, problem)
-                self._members[id(layer)] = known
-            tables.append(known[1])
-            if known[2] is not None:
-                problems[i] = known[2]
+            try:
+                tables.extend(layer_members([layer], state))
+            except InputError as error:
+                tables.append(empty_members(layer.bytes))
+                problems[i] = error.problem
         return tables, problems
 
     def _whole_files_of(

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from cdcviewer.core import tarmap
 from cdcviewer.core.analysis import Workspace
 from cdcviewer.core.attribution import (
     FileAttribution,
@@ -29,7 +30,6 @@ from cdcviewer.core.params import ChunkerParams
 from cdcviewer.core.progress import NULL_STATE
 from cdcviewer.core.tarmap import MemberTable
 from cdcviewer.core.whole_files import WholeFiles
-from cdcviewer.gui import session as session_module
 from cdcviewer.gui.files_panel import COL, FileRows, FilesPanel
 from cdcviewer.gui.session import FileInsight, Session
 from tests.builders import layer_tar, real_files
@@ -170,21 +170,26 @@ def show_files(qtbot, window) -> None:
 def test_files_are_read_once_shown_then_follow_each_analysis(
     qtbot, window, two_layers, monkeypatch
 ):
-    indexed: list[str] = []
-    real_index = session_module.index_members
+    walked: list[str] = []  # every walk over a tar's headers, the loader's included
+    real_walk = tarmap._TarWalker.walk
 
-    def counting_index(layer, state=None):
-        indexed.append(layer.name)
-        return real_index(layer, state)
+    def counting_walk(walker):
+        walked.append(walker.source)
+        return real_walk(walker)
 
-    monkeypatch.setattr(session_module, "index_members", counting_index)
+    monkeypatch.setattr(tarmap._TarWalker, "walk", counting_walk)
     window.controls.set_params(PARAMS)
     window.load_paths(two_layers)
     wait_idle(qtbot, window)
+    assert len(walked) == 2, "the loader walks each tar once to validate it"
     assert window.files_panel.insight is None, "files are read only once asked for"
     show_files(qtbot, window)
     assert window.files_panel.matches(window.analysis)
-    assert sorted(indexed) == sorted(layer.name for layer in window.analysis.layers)
+    assert len(walked) == 2, "the files use the member tables the loader made"
+    for layer, shown in zip(
+        window.analysis.layers, window.files_panel.insight.attributions, strict=True
+    ):
+        assert shown.members is layer.members
     first = window.files_panel.insight
     window.controls.set_params(ChunkerParams.for_avg(16384), emit=True)
     qtbot.waitUntil(
@@ -194,7 +199,11 @@ def test_files_are_read_once_shown_then_follow_each_analysis(
     wait_idle(qtbot, window)
     assert window.files_panel.matches(window.analysis)
     assert window.files_panel.insight is not first
-    assert len(indexed) == 2, "member tables are kept across parameter changes"
+    assert len(walked) == 2, "member tables are kept across parameter changes"
+    for layer, shown in zip(
+        window.analysis.layers, window.files_panel.insight.attributions, strict=True
+    ):
+        assert shown.members is layer.members
     expected = attribute_analysis(window.analysis)
     for shown, fresh in zip(window.files_panel.insight.attributions, expected, strict=True):
         assert np.array_equal(shown.class_bytes, fresh.class_bytes)
