@@ -25,6 +25,7 @@ from .layers import Layer
 from .params import ChunkerParams
 from .pipeline import LayerChunks, chunk_layers
 from .progress import NULL_STATE, TaskState
+from .report import chunk_size_histogram
 from .sources import load_inputs
 
 CHUNK_TABLES_KEPT = 64  # (layer, params) chunk tables kept for quick switching back
@@ -177,6 +178,10 @@ class Analysis(IndexFigures):
             if self.chunks
             else np.zeros(0, np.int64)
         )
+
+    def chunk_size_histogram(self) -> tuple[list[int], list[int]]:
+        """Bin edges and counts of the chunk lengths (``report.chunk_size_histogram``)."""
+        return chunk_size_histogram(self.all_lengths())
 
     def to_dict(self) -> dict[str, object]:
         from .report import report_dict

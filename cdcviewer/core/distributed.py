@@ -257,8 +257,8 @@ class DistributedAnalysis(IndexFigures):
     def all_lengths(self) -> np.ndarray:
         """Every chunk's length, rebuilt from the counts per length (4 bytes a chunk).
 
-        ``report_dict`` asks for it to draw the histogram; ``chunk_size_histogram`` gives
-        the same bins without expanding.
+        ``report_dict`` draws its histogram with ``chunk_size_histogram``, which gives the
+        same bins without expanding.
         """
         return np.repeat(self.index.length_values.astype(np.uint32), self.index.length_counts)
 

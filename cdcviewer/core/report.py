@@ -181,7 +181,7 @@ def report_dict(
         same = index.identical_to[i]
         row["identical_to"] = analysis.layers[same].name if same is not None else None
         layers.append(row)
-    edges, counts = chunk_size_histogram(analysis.all_lengths())
+    edges, counts = analysis.chunk_size_histogram()
     report: dict[str, object] = {
         "schema": SCHEMA,
         "tool": {"name": "cdcviewer", "version": __version__},
