@@ -89,9 +89,11 @@ def chunk_layers(
                     )
                     store_candidates(layer, candidates)
                     pieces.append(layer_pieces)
+                elif known is not None:
+                    pieces.append(_cut_from_candidates(layer, params, known, pool, state))
                 else:
-                    with layer.mapped() as data:  # the cut reads a few dozen bytes per chunk
-                        offsets = cut_offsets(data, params, known)
+                    with layer.mapped() as data:
+                        offsets = cut_offsets(data, params, None)
                     lengths = lengths_from_offsets(offsets, layer.bytes)
                     tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
                     pieces.append([future for future, _ in tasks])
@@ -202,6 +204,34 @@ def _cut_while_hashing(
         future.result()
     feed.close(layer)
     return pieces, Candidates.join(masks, parts)
+
+
+def _cut_from_candidates(
+    layer: Layer,
+    params: ChunkerParams,
+    candidates: Candidates,
+    pool: ThreadPoolExecutor,
+    state: TaskState,
+) -> list[Future]:
+    """Re-cut from cached candidates a window at a time, so the workers fingerprint the
+    first chunks while later ones are still being cut (the cut alone was a fifth of a
+    re-cut). The cut reads a few dozen bytes per chunk; pages behind it are released."""
+    pieces: list[Future] = []
+    window = max(FINGERPRINT_BATCH, 4 * params.max_size)  # always decides a chunk
+    start = 0
+    with layer.mapped() as data:
+        while start < layer.bytes:
+            state.check()
+            known = min(layer.bytes, start + window)
+            offsets, next_start = cut_range(
+                data, params, candidates.positions, candidates.hashes, start, known
+            )
+            lengths = np.diff(offsets, append=np.int64(next_start))
+            tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
+            pieces += [future for future, _ in tasks]
+            release_pages(data, start, next_start)
+            start = next_start
+    return pieces
 
 
 def _scan(

@@ -43,6 +43,27 @@ def test_pipeline_cuts_equal_the_oracle_across_block_seams(
         assert (3 << 20) - 2 * params.max_size < figures.duplicate_bytes <= 3 << 20
 
 
+@pytest.mark.parametrize("batch", [pipeline.FINGERPRINT_BATCH, (1 << 20) + 17, 4099])
+def test_recut_from_candidates_window_by_window_equals_the_oracle(big_raw, batch, monkeypatch):
+    path, data = big_raw
+    params = ChunkerParams.for_avg(8192, normalization=2)
+    with Workspace(workers=2) as workspace:
+        workspace.add([path])
+        workspace.analyze(ChunkerParams())
+        monkeypatch.setattr(pipeline, "FINGERPRINT_BATCH", batch)
+        calls = []
+        original = pipeline.cut_range
+        monkeypatch.setattr(pipeline, "cut_range", lambda *a: calls.append(1) or original(*a))
+        chunks = workspace.analyze(params).chunks[0]
+    assert len(calls) >= len(data) // max(batch, 4 * params.max_size)
+    assert chunks.offsets.tolist() == oracle_offsets(data, params)
+    assert chunks.lengths.sum() == len(data)
+    view = memoryview(data)
+    for i in range(0, len(chunks.offsets), 97):
+        o, n = int(chunks.offsets[i]), int(chunks.lengths[i])
+        assert bytes(chunks.fingerprints[i]) == xxhash.xxh3_128_digest(view[o : o + n])
+
+
 def test_rechunk_reuses_hashing_and_equals_a_fresh_analysis(tmp_path, monkeypatch):
     old, new = tree_versions(1_500_000)
     paths = [layer_tar(tmp_path / "a.tar", old), layer_tar(tmp_path / "b.tar.gz", new, "gzip")]
