@@ -118,10 +118,11 @@ def _scan_lanes(data, start, stop, gear, mask, out_pos, out_hash, capacity):  # 
     -1 when it would exceed ``capacity`` (the caller retries with more room).
 
     Each lane's hash is a plain local so it stays in a register, and indices are
-    unsigned so numba adds no negative-index wraparound: this is what lets the loop
-    run near one byte per cycle (twice as fast as per-lane arrays). One branch tests
-    all four lanes; candidates are rare (1 position in 2**popcount(mask)). The stores
-    are written out per lane: an inlined helper taking the lane number cost 15%.
+    unsigned so numba adds no negative-index wraparound. The inner loop runs until some
+    lane passes the mask (1 position in 2**popcount(mask)) and holds only the hashes,
+    the lane cursors and the table: the counters and outputs live outside it, so
+    nothing spills to the stack inside (21% faster than one loop with the stores in it).
+    The stores are written out per lane: an inlined helper taking the lane number cost 15%.
     """
     zero = np.uint64(0)
     one = np.uint64(1)
@@ -134,51 +135,60 @@ def _scan_lanes(data, start, stop, gear, mask, out_pos, out_hash, capacity):  # 
     h1 = _warm_up(data, s1, gear)
     h2 = _warm_up(data, s2, gear)
     h3 = _warm_up(data, s3, gear)
-    c0 = c1 = c2 = c3 = 0
+    counts = np.zeros(LANES, np.int64)
     i = zero
     while i < seg:
-        h0 = _roll(h0, data[s0 + i], gear)
-        h1 = _roll(h1, data[s1 + i], gear)
-        h2 = _roll(h2, data[s2 + i], gear)
-        h3 = _roll(h3, data[s3 + i], gear)
-        if (
-            ((h0 & mask) == zero)
-            | ((h1 & mask) == zero)
-            | ((h2 & mask) == zero)
-            | ((h3 & mask) == zero)
-        ):
-            if (h0 & mask) == zero:
-                if c0 < capacity:
-                    out_pos[0, c0] = s0 + i
-                    out_hash[0, c0] = h0
-                c0 += 1
-            if (h1 & mask) == zero:
-                if c1 < capacity:
-                    out_pos[1, c1] = s1 + i
-                    out_hash[1, c1] = h1
-                c1 += 1
-            if (h2 & mask) == zero:
-                if c2 < capacity:
-                    out_pos[2, c2] = s2 + i
-                    out_hash[2, c2] = h2
-                c2 += 1
-            if (h3 & mask) == zero:
-                if c3 < capacity:
-                    out_pos[3, c3] = s3 + i
-                    out_hash[3, c3] = h3
-                c3 += 1
+        while i < seg:
+            h0 = _roll(h0, data[s0 + i], gear)
+            h1 = _roll(h1, data[s1 + i], gear)
+            h2 = _roll(h2, data[s2 + i], gear)
+            h3 = _roll(h3, data[s3 + i], gear)
+            if (
+                ((h0 & mask) == zero)
+                | ((h1 & mask) == zero)
+                | ((h2 & mask) == zero)
+                | ((h3 & mask) == zero)
+            ):
+                break
+            i += one
+        if i >= seg:
+            break
+        if (h0 & mask) == zero:
+            c = counts[0]
+            if c < capacity:
+                out_pos[0, c] = s0 + i
+                out_hash[0, c] = h0
+            counts[0] = c + 1
+        if (h1 & mask) == zero:
+            c = counts[1]
+            if c < capacity:
+                out_pos[1, c] = s1 + i
+                out_hash[1, c] = h1
+            counts[1] = c + 1
+        if (h2 & mask) == zero:
+            c = counts[2]
+            if c < capacity:
+                out_pos[2, c] = s2 + i
+                out_hash[2, c] = h2
+            counts[2] = c + 1
+        if (h3 & mask) == zero:
+            c = counts[3]
+            if c < capacity:
+                out_pos[3, c] = s3 + i
+                out_hash[3, c] = h3
+            counts[3] = c + 1
         i += one
     # The remainder of an uneven split continues the last lane.
     p = s3 + seg
     while p < np.uint64(stop):
         h3 = _roll(h3, data[p], gear)
         if (h3 & mask) == zero:
-            if c3 < capacity:
-                out_pos[3, c3] = p
-                out_hash[3, c3] = h3
-            c3 += 1
+            c = counts[3]
+            if c < capacity:
+                out_pos[3, c] = p
+                out_hash[3, c] = h3
+            counts[3] = c + 1
         p += one
-    counts = np.array([c0, c1, c2, c3], dtype=np.int64)
     counts[counts > capacity] = -1
     return counts
 
