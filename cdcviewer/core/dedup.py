@@ -90,52 +90,62 @@ def build_index(lengths: list[np.ndarray], keys: list[tuple[np.ndarray, np.ndarr
     all_len = _concat(lengths, np.int64)
     hi = _concat([k[0] for k in keys], np.uint64)
     lo = _concat([k[1] for k in keys], np.uint64)
-    layer_of = np.repeat(np.arange(n_layers, dtype=np.int64), counts)
+    # The narrowest dtype: the layer of every chunk is gathered in sorted order below.
+    layer_of = np.repeat(np.arange(n_layers, dtype=np.min_scalar_type(n_layers)), counts)
     total = len(all_len)
 
     # Stable sort by key: within a group the first element is the earliest in load order.
-    order = np.lexsort((lo, hi))
-    if total:
-        new_group = np.empty(total, dtype=bool)
-        new_group[0] = True
-        new_group[1:] = (hi[order][1:] != hi[order][:-1]) | (lo[order][1:] != lo[order][:-1])
-        sorted_ids = np.cumsum(new_group) - 1
-    else:
-        new_group = np.zeros(0, dtype=bool)
-        sorted_ids = np.zeros(0, dtype=np.int64)
+    order, new_group = _key_order(hi, lo)
+    sorted_ids = np.cumsum(new_group) - 1
     ids = np.empty(total, dtype=np.int64)
     ids[order] = sorted_ids
     n_ids = int(sorted_ids[-1]) + 1 if total else 0
-    first_global = order[new_group]
-    id_length = all_len[first_global]
-    id_first_layer = layer_of[first_global]
+    group_start = np.flatnonzero(new_group)
+    sorted_len = all_len[order]
+    id_length = sorted_len[group_start]
+    sorted_layer = layer_of[order]
 
-    # Which layers hold each id (CSR over ids), and how many.
-    pair = np.unique(ids * n_layers + layer_of) if total else np.zeros(0, np.int64)
-    pair_id, pair_layer = pair // max(n_layers, 1), pair % max(n_layers, 1)
-    layer_count = np.bincount(pair_id, minlength=n_ids).astype(np.int64)
-    indptr = np.zeros(n_ids + 1, dtype=np.int64)
-    np.cumsum(layer_count, out=indptr[1:])
-
-    is_first = np.zeros(total, dtype=bool)
-    is_first[first_global] = True
-    classes = np.where(layer_count[ids] > 1, SHARED, np.where(is_first, UNIQUE, DUPLICATE)).astype(
-        np.uint8
+    # Which layers hold each id (CSR over ids), and how many. Chunks are concatenated
+    # layer by layer and the sort is stable, so inside an id's run the layers never
+    # decrease: the (id, layer) pairs are the starts of the runs of equal (id, layer).
+    new_pair = new_group.copy()
+    new_pair[1:] |= sorted_layer[1:] != sorted_layer[:-1]
+    pair_start = np.flatnonzero(new_pair)
+    pair_id, pair_layer = sorted_ids[pair_start], sorted_layer[pair_start].astype(np.int64)
+    indptr = np.empty(n_ids + 1, dtype=np.int64)
+    indptr[:-1] = np.flatnonzero(new_group[pair_start])
+    indptr[-1] = len(pair_start)
+    layer_count = np.diff(indptr)
+    # Bytes of each pair, summed in load order like a bincount over the chunks.
+    pair_bytes = (
+        np.add.reduceat(sorted_len.astype(np.float64), pair_start) if total else np.zeros(0)
     )
 
+    # Classes in sorted order (an id's first chunk is UNIQUE unless it is SHARED), then
+    # scattered back to load order.
+    shared = layer_count > 1
+    sorted_classes = np.where(shared, SHARED, DUPLICATE).astype(np.uint8)[sorted_ids]
+    sorted_classes[group_start] = np.where(shared, SHARED, UNIQUE)
+    classes = np.empty(total, dtype=np.uint8)
+    classes[order] = sorted_classes
+
     bounds = np.concatenate([[0], np.cumsum(counts)])
-    new_per_layer = np.bincount(id_first_layer, weights=id_length, minlength=n_layers)
+    new_per_layer = np.bincount(sorted_layer[group_start], weights=id_length, minlength=n_layers)
     per_class = [
-        np.bincount(layer_of[classes == c], weights=all_len[classes == c], minlength=n_layers)
-        for c in (UNIQUE, DUPLICATE, SHARED)
+        np.bincount(
+            classes[bounds[i] : bounds[i + 1]],
+            weights=all_len[bounds[i] : bounds[i + 1]],
+            minlength=3,
+        )
+        for i in range(n_layers)
     ]
     figures = [
         LayerFigures(
             bytes=int(all_len[bounds[i] : bounds[i + 1]].sum()),
             chunks=int(counts[i]),
-            unique_bytes=int(per_class[UNIQUE][i]),
-            duplicate_bytes=int(per_class[DUPLICATE][i]),
-            shared_bytes=int(per_class[SHARED][i]),
+            unique_bytes=int(per_class[i][UNIQUE]),
+            duplicate_bytes=int(per_class[i][DUPLICATE]),
+            shared_bytes=int(per_class[i][SHARED]),
             new_bytes=int(new_per_layer[i]),
         )
         for i in range(n_layers)
@@ -150,7 +160,7 @@ def build_index(lengths: list[np.ndarray], keys: list[tuple[np.ndarray, np.ndarr
         id_layers=pair_layer,
         id_length=id_length,
         layers=figures,
-        pairwise=_pairwise(pair, ids, layer_of, all_len, layer_count, figures),
+        pairwise=_pairwise(pair_id, pair_layer, pair_bytes, layer_count, figures),
         stored_bytes=int(id_length.sum()),
         distinct_chunks=n_ids,
         layer_level_stored_bytes=sum(
@@ -158,6 +168,42 @@ def build_index(lengths: list[np.ndarray], keys: list[tuple[np.ndarray, np.ndarr
         ),
         identical_to=identical_to,
     )
+
+
+def _key_order(hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.lexsort((lo, hi))``, and where the (hi, lo) key changes along that order.
+
+    Sorting values is several times faster than any argsort (at a million keys: 6 ms
+    against 24 ms unstable, 87 ms stable, 185 ms lexsort), so each load position is
+    packed into the low bits of its ``hi`` and the packed words are sorted: that orders by
+    the top bits of ``hi``, then by position. This is the lexsort's order when ``hi`` comes
+    out non-decreasing and equal ``hi`` never carry different ``lo`` -- nearly always for
+    fingerprints. Otherwise only the runs of equal top bits that hold more than one key
+    are re-sorted, by (hi, lo, position).
+    """
+    total = len(hi)
+    new_key = np.ones(total, dtype=bool)
+    if not total:
+        return np.zeros(0, dtype=np.intp), new_key
+    position_mask = np.uint64((1 << (total - 1).bit_length()) - 1)
+    packed = (hi & ~position_mask) | np.arange(total, dtype=np.uint64)
+    packed.sort()
+    order = (packed & position_mask).astype(np.intp)
+    sorted_hi, sorted_lo = hi[order], lo[order]
+    new_hi, new_lo = sorted_hi[1:] != sorted_hi[:-1], sorted_lo[1:] != sorted_lo[:-1]
+    if (sorted_hi[1:] < sorted_hi[:-1]).any() or (new_lo & ~new_hi).any():
+        same_top = (packed[1:] ^ packed[:-1]) <= position_mask
+        run = np.cumsum(np.concatenate([[True], ~same_top])) - 1
+        mixed_run = np.zeros(int(run[-1]) + 1, dtype=bool)
+        mixed_run[run[1:][same_top & (new_hi | new_lo)]] = True
+        at = np.flatnonzero(mixed_run[run])
+        # Runs are ordered by their top bits, so sorting them together keeps each in place.
+        held = order[at]
+        order[at] = held[np.lexsort((lo[held], hi[held]))]
+        sorted_hi, sorted_lo = hi[order], lo[order]
+        new_hi, new_lo = sorted_hi[1:] != sorted_hi[:-1], sorted_lo[1:] != sorted_lo[:-1]
+    new_key[1:] = new_hi | new_lo
+    return order, new_key
 
 
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
@@ -178,10 +224,9 @@ def _identical_streams(
 
 
 def _pairwise(
-    pair: np.ndarray,
-    ids: np.ndarray,
-    layer_of: np.ndarray,
-    all_len: np.ndarray,
+    pair_id: np.ndarray,
+    pair_layer: np.ndarray,
+    pair_bytes: np.ndarray,
     layer_count: np.ndarray,
     figures: list[LayerFigures],
     block_cells: int = 1 << 22,
@@ -194,18 +239,19 @@ def _pairwise(
     """
     n_layers = len(figures)
     result = np.zeros((n_layers, n_layers), dtype=np.float64)
-    if len(pair):
-        pair_index = np.searchsorted(pair, ids * n_layers + layer_of)
-        pair_bytes = np.bincount(pair_index, weights=all_len, minlength=len(pair))
-        pair_id, pair_layer = pair // n_layers, pair % n_layers
-        keep = layer_count[pair_id] > 1
+    keep = np.flatnonzero(layer_count[pair_id] > 1)
+    if len(keep):
         pair_id, pair_layer, pair_bytes = pair_id[keep], pair_layer[keep], pair_bytes[keep]
-        shared_ids = np.unique(pair_id)
-        rank = np.searchsorted(shared_ids, pair_id)
+        # Rank of each pair's id among the shared ids (pair_id is sorted).
+        new_id = np.empty(len(pair_id), dtype=bool)
+        new_id[0] = True
+        new_id[1:] = pair_id[1:] != pair_id[:-1]
+        rank = np.cumsum(new_id) - 1
+        n_shared = int(rank[-1]) + 1
         step = max(1, block_cells // n_layers)
-        for first in range(0, len(shared_ids), step):
+        for first in range(0, n_shared, step):
             lo, hi = np.searchsorted(rank, [first, first + step])
-            held = np.zeros((min(step, len(shared_ids) - first), n_layers))
+            held = np.zeros((min(step, n_shared - first), n_layers))
             held[rank[lo:hi] - first, pair_layer[lo:hi]] = pair_bytes[lo:hi]
             result += (held > 0).T.astype(np.float64) @ held
     matrix = np.rint(result).astype(np.int64)
