@@ -10,10 +10,16 @@ Attribution rule: a member owns the bytes from its first header (including any p
 long-name headers in front of it) up to the end of its data's 512-byte padding. Bytes
 outside every member (end-of-archive blocks, global pax headers, trailing records) map
 to -1. ``part_at`` tells header, data and padding apart for hover text.
+
+Speed: runs of members whose headers are plain (valid octal fields, no sparse or global
+pax header) are taken by a compiled scan (``tarscan``), about 0.7 µs a member on a real
+layer instead of 6 µs; the walker reads every other header itself, so what is accepted and
+every error message stay as the Python loop below defines them.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import struct
 import zlib
@@ -21,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import tarscan
 from .errors import InputError
 from .layers import Layer
 from .progress import TaskState
@@ -41,6 +48,8 @@ _NO_DATA_TYPES = frozenset(b"123456")
 _NAME_TYPES_WITHOUT_PREFIX = frozenset((LONGNAME, LONGLINK, SPARSE))
 _PAX_RECORD = re.compile(rb"(\d+) ([^=]+)=")
 _SIGNED_CHECKSUM = struct.Struct("148b8x356b")
+# Global pax records that change members; while one is set, every header is read in Python.
+_SCAN_BLOCKERS = frozenset(("path", "linkpath", "size"))
 
 
 def _nts(field_bytes: bytes) -> str:
@@ -96,6 +105,49 @@ def looks_like_tar(head: bytes) -> bool:
 
 def _padded(size: int) -> int:
     return (size + BLOCK - 1) // BLOCK * BLOCK
+
+
+def _run_strings(table: np.ndarray, names: np.ndarray, links: np.ndarray) -> list[list[str]]:
+    """Names and links of a scanned run, from its blobs of NUL-terminated strings."""
+    flags = table[tarscan.FLAGS]
+    has_nul = bool((flags & tarscan.HAS_NUL).any())
+    columns = []
+    for blob, start_row, end_row, flag in (
+        (names, tarscan.NAME_START, tarscan.NAME_END, tarscan.NAME_NOT_ASCII),
+        (links, tarscan.LINK_START, tarscan.LINK_END, tarscan.LINK_NOT_ASCII),
+    ):
+        if len(blob) == len(flags):  # all empty (links, mostly)
+            columns.append([""] * len(flags))
+            continue
+        text = codecs.latin_1_decode(blob)[0]  # one char per byte: right for ASCII
+        if has_nul:  # a pax value with a NUL: cut by the ranges
+            starts, ends = table[start_row].tolist(), table[end_row].tolist()
+            strings = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+        else:
+            strings = text.split("\0")
+            strings.pop()  # after the last NUL
+        for i in np.flatnonzero(flags & flag).tolist():
+            raw = blob[table[start_row, i] : table[end_row, i]].tobytes()
+            strings[i] = raw.decode("utf-8", "surrogateescape")
+        columns.append(strings)
+    return columns
+
+
+def _merged(
+    read_in_python: list[int] | bytearray,
+    runs: list[tuple[int, np.ndarray]],
+    row: int,
+    dtype: type[np.generic],
+) -> np.ndarray:
+    """One column of the members read in Python and of the scanned runs, in stream order
+    (each run came after the first ``at`` members read in Python)."""
+    pieces = []
+    done = 0
+    for at, table in runs:
+        pieces += [np.array(read_in_python[done:at], dtype=dtype), table[row].astype(dtype)]
+        done = at
+    pieces.append(np.array(read_in_python[done:], dtype=dtype))
+    return np.concatenate(pieces)
 
 
 @dataclass
@@ -192,7 +244,8 @@ def index_buffer(
     state: TaskState | None = None,
 ) -> MemberTable:
     """Index the tar members of an in-memory or mapped buffer (see ``index_members``)."""
-    view = memoryview(buffer).cast("B")
+    # Read-only, so the compiled scan sees one buffer type whatever the caller passes.
+    view = memoryview(buffer).cast("B").toreadonly()
     try:
         return _TarWalker(view, source, state).walk()
     finally:
@@ -200,11 +253,25 @@ def index_buffer(
 
 
 class _TarWalker:
-    def __init__(self, view: memoryview, source: str, state: TaskState | None) -> None:
+    """Reads the headers one by one in Python, except where ``tarscan.scan_members`` can
+    take a run of plain members at once: between members (no extended header pending)
+    and while no global pax record overrides ``path``, ``linkpath`` or ``size``. The
+    scan stops at any header it does not fully understand, and the loop below reads that
+    one, so errors and pax/GNU semantics live only here. ``scan=False`` reads every
+    header in Python (the reference the tests compare the scan with)."""
+
+    def __init__(
+        self, view: memoryview, source: str, state: TaskState | None, *, scan: bool = True
+    ) -> None:
         self.view = view
         self.length = len(view)
         self.source = source
         self.state = state
+        self.scan = scan
+        # After scans that took nothing in a row, skip the next 1, 3, 7, ... 63 chances
+        # to scan: a tar where every member needs Python costs no call per member.
+        self.scan_misses = 0
+        self.scan_pause = 0
         self.global_pax: dict[str, str] = {}
 
     def fail(self, problem: str) -> InputError:
@@ -224,7 +291,15 @@ class _TarWalker:
         long_name: str | None = None
         long_link: str | None = None
         local_pax: dict[str, str] = {}
+        runs: list[tuple[int, np.ndarray]] = []  # (members read in Python before, table)
         while pos < length:
+            if self.scan and first_header < 0 and _SCAN_BLOCKERS.isdisjoint(self.global_pax):
+                if self.scan_pause:
+                    self.scan_pause -= 1
+                else:
+                    scanned, pos = self.scan_run(pos, paths, links, runs, len(header_offsets))
+                    if scanned:
+                        continue
             if pos + BLOCK > length:
                 if any(view[pos:]):
                     raise self.fail(f"truncated tar: partial header at offset {pos}")
@@ -285,6 +360,16 @@ class _TarWalker:
 
         if first_header >= 0:
             raise self.fail("truncated tar: extended header without a member after it")
+        if runs:
+            return MemberTable(
+                header_offset=_merged(header_offsets, runs, tarscan.HEADER, np.int64),
+                data_offset=_merged(data_offsets, runs, tarscan.DATA, np.int64),
+                size=_merged(sizes, runs, tarscan.SIZE, np.int64),
+                type=_merged(types, runs, tarscan.TYPE, np.uint8),
+                paths=paths,
+                links=links,
+                stream_bytes=length,
+            )
         return MemberTable(
             header_offset=np.array(header_offsets, dtype=np.int64),
             data_offset=np.array(data_offsets, dtype=np.int64),
@@ -294,6 +379,32 @@ class _TarWalker:
             links=links,
             stream_bytes=length,
         )
+
+    def scan_run(
+        self,
+        pos: int,
+        paths: list[str],
+        links: list[str],
+        runs: list[tuple[int, np.ndarray]],
+        read_in_python: int,
+    ) -> tuple[int, int]:
+        """Take the plain members from ``pos`` on (see ``tarscan``), up to the next
+        progress report; returns how many and where the walk goes on."""
+        limit = PROGRESS_EVERY - len(paths) % PROGRESS_EVERY
+        count, pos, table, names, links_blob = tarscan.scan_members(self.view, pos, limit)
+        if not count:
+            self.scan_misses += 1
+            self.scan_pause = (1 << min(self.scan_misses - 1, 6)) - 1
+            return 0, pos
+        self.scan_misses = 0
+        table = table[:, :count]
+        runs.append((read_in_python, table[: tarscan.TYPE + 1].copy()))  # the offset rows
+        run_paths, run_links = _run_strings(table, names, links_blob)
+        paths += run_paths
+        links += run_links
+        if self.state is not None and len(paths) % PROGRESS_EVERY == 0:
+            self.state.progress(self.source, "index", pos / max(1, self.length))
+        return count, pos
 
     def header_size(self, block: bytes, pos: int) -> int:
         try:

@@ -29,6 +29,7 @@ from cdcviewer.core.regions import Item
 from cdcviewer.core.sources import LoadResult, load_inputs
 from cdcviewer.core.tarmap import BLOCK, index_buffer
 from tests.builders import compress, docker_save, oci_layout_entries, tar_bytes, write_tar
+from tests.core.test_tarmap import assert_scan_agrees
 
 FUZZ = settings(
     max_examples=200,
@@ -140,7 +141,9 @@ def crafted_tars(draw: st.DrawFn) -> bytes:
 
 
 def check_table(data: bytes) -> None:
-    """Index ``data``; an error must be an ``InputError``, a table must fit the stream."""
+    """Index ``data``; an error must be an ``InputError``, a table must fit the stream,
+    and the compiled scan must agree with reading every header in Python."""
+    assert_scan_agrees(data)
     try:
         table = index_buffer(data, "fuzz.tar")
     except InputError as error:
