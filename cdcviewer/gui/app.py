@@ -7,8 +7,10 @@ seconds and the first analysis finds them ready.
 
 from __future__ import annotations
 
+import io
 import signal
 import sys
+import tarfile
 import threading
 from collections.abc import Sequence
 from importlib import resources
@@ -37,6 +39,15 @@ def app_icon() -> QIcon:
         return QIcon()
 
 
+def _tiny_tar() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("warm-up")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+    return buffer.getvalue()
+
+
 def warm_up_kernels() -> threading.Thread:
     """Compile or load the chunking kernels on a daemon thread; returns the thread."""
 
@@ -48,6 +59,7 @@ def warm_up_kernels() -> threading.Thread:
             from ..core.fingerprint import native_xxh3
             from ..core.gear import CandidateMasks
             from ..core.params import ChunkerParams
+            from ..core.tarmap import index_buffer
 
             # Both paths of the analysis: a direct cut, and a cut from scanned candidates.
             data = np.frombuffer(bytes(range(256)) * 400, dtype=np.uint8)
@@ -55,6 +67,7 @@ def warm_up_kernels() -> threading.Thread:
             params = ChunkerParams()
             cut_offsets(data, params, find_candidates(data, CandidateMasks.for_params(params)))
             native_xxh3()
+            index_buffer(_tiny_tar())  # the compiled tar header scan
         except Exception:  # pragma: no cover - the first analysis will report it properly
             pass
 
