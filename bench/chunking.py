@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pyfastcdc
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     MB,
     PAGE_STATES,
+    PeakRss,
     best_of,
     huge_page_share,
     random_file,
@@ -55,11 +57,21 @@ def peer(data: bytes, params: ChunkerParams, fingerprints: bool) -> int:
     return count
 
 
-def peer_rows(path: Path, params: ChunkerParams, repeat: int) -> list[tuple[str, float]]:
+Row = tuple[str, float, float]  # name, best seconds, peak resident MiB
+
+
+def measured(name: str, seconds: Callable[[], float]) -> Row:
+    with PeakRss() as peak:
+        best = seconds()
+    return name, best, peak.mib
+
+
+def peer_rows(path: Path, params: ChunkerParams, repeat: int) -> list[Row]:
+    """The peers get the whole input in memory (it counts in their peak)."""
     data = path.read_bytes()
     return [
-        ("pyfastcdc", best_of(repeat, lambda: peer(data, params, False))),
-        ("pyfastcdc + xxh3", best_of(repeat, lambda: peer(data, params, True))),
+        measured("pyfastcdc", lambda: best_of(repeat, lambda: peer(data, params, False))),
+        measured("pyfastcdc + xxh3", lambda: best_of(repeat, lambda: peer(data, params, True))),
     ]
 
 
@@ -96,36 +108,36 @@ def run(label: str, path: Path, repeat: int) -> None:
     params = ChunkerParams()
     recut = ChunkerParams.for_avg(16 * 1024)
     peers = peer_rows(path, params, repeat)
-    base = peers[1][1]
+    base = peers[1][1]  # pyfastcdc + xxh3
     for state in PAGE_STATES:
         set_page_cache(path, state)
         share = huge_page_share(path)
         rows = list(peers)
         for workers in (1, 2):
             rows.append(
-                (
+                measured(
                     f"cdcviewer first pass, {workers} worker(s)",
-                    first_pass(path, params, workers, repeat),
+                    lambda w=workers: first_pass(path, params, w, repeat),
                 )
             )
         rows.append(
-            (
+            measured(
                 "cdcviewer load + first pass, 2 workers",
-                best_of(repeat, lambda: load_and_first_pass(path, params, 2)),
+                lambda: best_of(repeat, lambda: load_and_first_pass(path, params, 2)),
             )
         )
         for workers in (1, 2):
             rows.append(
-                (
+                measured(
                     f"cdcviewer re-cut avg 64K->16K, {workers} worker(s)",
-                    recut_time(path, params, recut, workers, repeat),
+                    lambda w=workers: recut_time(path, params, recut, w, repeat),
                 )
             )
         print(f"\n{label}: {size / MB:.0f} MB, params {params.describe()}")
         print(f"input pages cached as {state} folios: {share:.0%} mapped with 2 MiB pages")
-        print(f"{'':<44}{'MB/s':>9}{'x peer+xxh3':>13}")
-        for name, seconds in rows:
-            print(f"{name:<44}{size / MB / seconds:>9.0f}{base / seconds:>13.2f}")
+        print(f"{'':<44}{'MB/s':>9}{'x peer+xxh3':>13}{'peak RSS MiB':>14}")
+        for name, seconds, peak_mib in rows:
+            print(f"{name:<44}{size / MB / seconds:>9.0f}{base / seconds:>13.2f}{peak_mib:>14.0f}")
 
 
 def main() -> None:

@@ -64,10 +64,22 @@ def best_of(repeat: int, fn: Callable[[], object]) -> float:
     return min(times)
 
 
-def peak_rss_mib() -> float:
-    import resource
+class PeakRss:
+    """Peak resident memory of this process over a ``with`` block, in MiB (Linux: the
+    high-water mark VmHWM, reset on entry through /proc/self/clear_refs)."""
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    mib = float("nan")
+
+    def __enter__(self) -> PeakRss:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    self.mib = int(line.split()[1]) / 1024
 
 
 # How a file's cached pages were read in decides how they can be mapped: pages read in
