@@ -167,6 +167,7 @@ class Analysis(IndexFigures):
         self.chunks = chunks
         self.index = index
         self.failures = failures
+        self.owns_workspace = False
 
     def rechunk(self, params: ChunkerParams, state: TaskState = NULL_STATE) -> Analysis:
         """The same layers cut with ``params``, reusing the cached hashing."""
@@ -189,7 +190,10 @@ class Analysis(IndexFigures):
         return report_dict(self)
 
     def close(self) -> None:
-        self.workspace.close()
+        """Close the workspace if ``analyze()`` made it for this analysis; an analysis
+        from a workspace you hold (or from ``rechunk``) leaves it open."""
+        if self.owns_workspace:
+            self.workspace.close()
 
     def __enter__(self) -> Analysis:
         return self
@@ -209,7 +213,9 @@ def analyze(
     workspace = Workspace(cache, workers)
     try:
         workspace.add(paths, state)
-        return workspace.analyze(params or ChunkerParams(), state)
+        analysis = workspace.analyze(params or ChunkerParams(), state)
+        analysis.owns_workspace = True
+        return analysis
     except BaseException:
         workspace.close()
         raise

@@ -147,3 +147,19 @@ def test_cancel_stops_the_analysis(big_raw):
             workspace.analyze(ChunkerParams(), state)
         # The workspace is still usable after a cancelled run.
         assert workspace.analyze(ChunkerParams()).index.layers[0].bytes == path.stat().st_size
+
+
+def test_only_the_analysis_that_made_its_workspace_closes_it(tmp_path):
+    old, new = tree_versions(300_000)
+    paths = [layer_tar(tmp_path / "a.tar.gz", old, "gzip"), layer_tar(tmp_path / "b.tar", new)]
+    with analyze(paths, ChunkerParams()) as first:
+        run_folder = first.workspace.cache.path
+        first.rechunk(ChunkerParams.for_avg(16384)).close()
+        # Still open: the gzip'd layer's decompressed stream is still there to re-cut.
+        again = first.rechunk(ChunkerParams.for_avg(8192))
+        assert again.index.layers[0].bytes == first.index.layers[0].bytes
+        with Workspace() as workspace:
+            workspace.add(paths)
+            workspace.analyze(ChunkerParams()).close()
+            assert workspace.analyze(ChunkerParams.for_avg(8192)).total_bytes > 0
+    assert not run_folder.exists()
