@@ -108,6 +108,7 @@ class Workspace:
             store_candidates=self._store_candidates,
             workers=self.workers,
             state=state,
+            previous_table=lambda layer: self._latest_table(layer, params),
         )
         fresh = iter(computed)
         with self._lock:
@@ -122,6 +123,14 @@ class Workspace:
         index = build_index([t.lengths for t in done], [index_keys(t.fingerprints) for t in done])
         state.check()
         return Analysis(self, params, chosen, done, index, list(self.failures))
+
+    def _latest_table(self, layer: Layer, params: ChunkerParams) -> LayerChunks | None:
+        """The layer's most recent chunk table with the same fingerprint hash."""
+        with self._lock:
+            for (layer_id, other), table in reversed(self._tables.items()):
+                if layer_id == id(layer) and other.hash == params.hash:
+                    return table
+        return None
 
     def _store_candidates(self, layer: Layer, candidates: Candidates) -> None:
         with self._lock:

@@ -54,6 +54,11 @@ class LayerChunks:
 
 CandidateLookup = Callable[[Layer], Candidates | None]
 CandidateStore = Callable[[Layer, Candidates], None]
+TableLookup = Callable[[Layer], LayerChunks | None]
+
+
+def _no_table(layer: Layer) -> None:
+    return None
 
 
 def chunk_layers(
@@ -63,8 +68,14 @@ def chunk_layers(
     store_candidates: CandidateStore,
     workers: int,
     state: TaskState = NULL_STATE,
+    previous_table: TableLookup = _no_table,
 ) -> list[LayerChunks]:
-    """Cut and fingerprint every layer; hash only those without covering candidates."""
+    """Cut and fingerprint every layer; hash only those without covering candidates.
+
+    A re-cut takes the fingerprint of every chunk that ``previous_table(layer)`` (the
+    layer cut with other parameters of the same hash) already has, by offset and length:
+    moving min or max leaves most chunks as they were.
+    """
     masks = CandidateMasks.for_params(params) if params.chunker == "fastcdc" else None
     # Our own state, so a failure can stop the sibling tasks without cancelling the
     # caller's (which may be shared, or go on to other work).
@@ -90,7 +101,8 @@ def chunk_layers(
                     store_candidates(layer, candidates)
                     pieces.append(layer_pieces)
                 elif known is not None:
-                    pieces.append(_cut_from_candidates(layer, params, known, pool, state))
+                    previous = previous_table(layer)
+                    pieces.append(_cut_from_candidates(layer, params, known, previous, pool, state))
                 else:
                     with layer.mapped() as data:
                         offsets = cut_offsets(data, params, None)
@@ -210,13 +222,14 @@ def _cut_from_candidates(
     layer: Layer,
     params: ChunkerParams,
     candidates: Candidates,
+    previous: LayerChunks | None,
     pool: ThreadPoolExecutor,
     state: TaskState,
-) -> list[Future]:
+) -> list[Future | _Reused]:
     """Re-cut from cached candidates a window at a time, so the workers fingerprint the
     first chunks while later ones are still being cut (the cut alone was a fifth of a
     re-cut). The cut reads a few dozen bytes per chunk; pages behind it are released."""
-    pieces: list[Future] = []
+    pieces: list[Future | _Reused] = []
     window = max(FINGERPRINT_BATCH, 4 * params.max_size)  # always decides a chunk
     start = 0
     with layer.mapped() as data:
@@ -227,11 +240,58 @@ def _cut_from_candidates(
                 data, params, candidates.positions, candidates.hashes, start, known
             )
             lengths = np.diff(offsets, append=np.int64(next_start))
-            tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
-            pieces += [future for future, _ in tasks]
+            found = _find_in(previous, offsets, lengths)
+            if found is None:
+                tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
+                pieces += [future for future, _ in tasks]
+            else:
+                pieces.append(_Reused(pool, layer, offsets, lengths, params, state, *found))
             release_pages(data, start, next_start)
             start = next_start
     return pieces
+
+
+def _find_in(
+    previous: LayerChunks | None, offsets: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(chunks of ``offsets``/``lengths`` also in ``previous``, their rows there), or None
+    when there are none."""
+    if previous is None or len(previous.offsets) == 0 or len(offsets) == 0:
+        return None
+    rows = np.minimum(np.searchsorted(previous.offsets, offsets), len(previous.offsets) - 1)
+    same = (previous.offsets[rows] == offsets) & (previous.lengths[rows] == lengths)
+    if not same.any():
+        return None
+    return same, previous.fingerprints[rows[same]]
+
+
+class _Reused:
+    """A window whose chunks partly had fingerprints already: the rest are fingerprinted
+    on the pool, and ``result()`` puts both back in chunk order."""
+
+    def __init__(
+        self,
+        pool: ThreadPoolExecutor,
+        layer: Layer,
+        offsets: np.ndarray,
+        lengths: np.ndarray,
+        params: ChunkerParams,
+        state: TaskState,
+        known: np.ndarray,
+        known_fingerprints: np.ndarray,
+    ) -> None:
+        self.offsets, self.lengths, self.known = offsets, lengths, known
+        self.fingerprints = np.empty((len(offsets), WIDTH[params.hash]), np.uint8)
+        self.fingerprints[known] = known_fingerprints
+        fresh = ~known
+        tasks = _queue_fingerprints(pool, layer, offsets[fresh], lengths[fresh], params, state)
+        self.tasks = [future for future, _ in tasks]
+
+    def result(self) -> LayerChunks:
+        fresh = [task.result().fingerprints for task in self.tasks]
+        if fresh:
+            self.fingerprints[~self.known] = np.concatenate(fresh)
+        return LayerChunks(self.offsets, self.lengths, self.fingerprints)
 
 
 def _scan(
@@ -283,7 +343,9 @@ def _fingerprint(
         if data is not None:
             window = data[begin:end]
         else:
-            window = stack.enter_context(layer.mapped(begin, end, populate=True))
+            # Filling the page tables up front pays only when most of the span is read.
+            dense = 2 * int(lengths.sum()) > end - begin
+            window = stack.enter_context(layer.mapped(begin, end, populate=dense))
         fingerprints = fingerprint_chunks(window, offsets - begin, lengths, params.hash)
     state.progress(layer.name, "fingerprint", end / max(1, layer.bytes))
     return LayerChunks(offsets, lengths, fingerprints)

@@ -163,3 +163,33 @@ def test_only_the_analysis_that_made_its_workspace_closes_it(tmp_path):
             workspace.analyze(ChunkerParams()).close()
             assert workspace.analyze(ChunkerParams.for_avg(8192)).total_bytes > 0
     assert not run_folder.exists()
+
+
+@pytest.mark.parametrize("batch", [pipeline.FINGERPRINT_BATCH, 4099])
+def test_a_recut_fingerprints_only_the_chunks_it_has_not_seen(big_raw, batch, monkeypatch):
+    monkeypatch.setattr(pipeline, "FINGERPRINT_BATCH", batch)  # small: whole windows reused
+    path, data = big_raw
+    first = ChunkerParams.for_avg(8192)
+    smaller_max = first.with_(max_size=first.max_size // 2)
+    with Workspace(workers=2) as workspace:
+        workspace.add([path])
+        before = workspace.analyze(first).chunks[0]
+        hashed = []
+        original = pipeline.fingerprint_chunks
+        monkeypatch.setattr(
+            pipeline,
+            "fingerprint_chunks",
+            lambda d, o, n, h: hashed.append(int(n.sum())) or original(d, o, n, h),
+        )
+        chunks = workspace.analyze(smaller_max).chunks[0]
+    # Chunks longer than the new max change, and the chunks after each until the cuts
+    # meet again; the rest keep their fingerprints.
+    changed = int(before.lengths[before.lengths > smaller_max.max_size].sum())
+    assert changed <= sum(hashed) < len(data) // 3
+    assert chunks.offsets.tolist() == oracle_offsets(data, smaller_max)
+    view = memoryview(data)
+    expected = [
+        xxhash.xxh3_128_digest(view[o : o + n])
+        for o, n in zip(chunks.offsets.tolist(), chunks.lengths.tolist(), strict=True)
+    ]
+    assert [bytes(row) for row in chunks.fingerprints] == expected
