@@ -109,6 +109,7 @@ class LaneAxis(pg.AxisItem):
 
     MAX_WIDTH = 190
     MIN_WIDTH = 100
+    _labels: tuple[str, ...] = ()  # set before Qt's first resizeEvent can ask for them
 
     def __init__(self) -> None:
         super().__init__("left")
@@ -134,8 +135,29 @@ class LaneAxis(pg.AxisItem):
 
     def set_lanes(self, names: list[str]) -> None:
         self._names = list(names)
-        labels = lane_labels(self._names, self._label_width - 16, QFontMetrics(map_font()))
-        self.setTicks([[(i + 0.5, label) for i, label in enumerate(labels)], []])
+        self._labels = tuple(
+            lane_labels(self._names, self._label_width - 16, QFontMetrics(map_font()))
+        )
+        self._place_labels()
+
+    def resizeEvent(self, event: object = None) -> None:
+        super().resizeEvent(event)
+        self._place_labels()
+
+    def _place_labels(self) -> None:
+        """Name every lane that has room; with more lanes than text lines, every k-th
+        (hovering a lane's place on the axis still names it)."""
+        labels = self._labels
+        text_px = QFontMetrics(map_font()).height()
+        stride = label_stride(len(labels), self.size().height(), text_px)
+        self.setTicks([[(i + 0.5, labels[i]) for i in range(0, len(labels), stride)], []])
+
+
+def label_stride(lanes: int, height_px: float, text_px: float) -> int:
+    """Label every k-th of ``lanes`` rows sharing ``height_px`` so names never overlap."""
+    if lanes <= 0 or height_px <= 0:
+        return 1
+    return max(1, math.ceil(text_px / (height_px / lanes)))
 
 
 def lane_labels(names: list[str], room: int, metrics: QFontMetrics) -> list[str]:

@@ -34,6 +34,7 @@ from cdcviewer.gui.layer_map import LayerMapView, MapModel, prepare_lanes
 from cdcviewer.gui.layer_map_items import (
     byte_tick_labels,
     byte_tick_spacing,
+    label_stride,
     lane_labels,
     map_font,
 )
@@ -255,6 +256,27 @@ def test_empty_state_then_lanes(view, tar_analysis, tmp_path):
     assert view._lane_axis._names == [layer.name for layer in tar_analysis.layers]
     show(view, None)
     assert view.lane_count == 0
+
+
+def test_label_stride_keeps_lane_names_from_overlapping():
+    assert label_stride(4, 400, 16) == 1
+    assert label_stride(60, 360, 16) == 3  # 6 px lanes, 16 px text: every third lane
+    assert label_stride(0, 360, 16) == label_stride(5, 0, 16) == 1
+
+
+def test_many_lanes_name_every_kth_lane_and_all_when_there_is_room(view, qtbot, tmp_path):
+    analysis = synthetic(tmp_path, [[(1000, i)] for i in range(60)])
+    show(view, prepare_lanes(analysis))
+    qtbot.wait(50)
+    axis = view._lane_axis
+    ticks = axis._tickLevels[0]
+    positions = [position for position, _ in ticks]
+    lane_px = axis.size().height() / 60
+    text_px = QFontMetrics(map_font()).height()
+    assert 1 < len(ticks) < 60 and positions[0] == 0.5
+    assert min(np.diff(positions)) * lane_px >= text_px
+    view.resize(1200, 60 * (text_px + 2) + 120)  # room for every name
+    qtbot.waitUntil(lambda: len(view._lane_axis._tickLevels[0]) == 60)
 
 
 def test_lane_pixels_show_each_class_colour(view, tmp_path):
