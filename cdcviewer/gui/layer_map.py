@@ -180,6 +180,7 @@ class LayerMapView(QWidget):
             self._view.addItem(image, ignoreBounds=True)
             self._images.append(image)
         self._lane_axis.set_lanes([lane.name for lane in model.lanes])
+        self._legend.set_indent(self._lane_axis.label_width + 4)
         self._legend.set_layer_count(model.n_layers)
         pad = max(model.extent, 1) * 0.01
         self._view.setLimits(

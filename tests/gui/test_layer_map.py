@@ -32,6 +32,7 @@ from cdcviewer.core.raster import BACKGROUND, CLASS_COLORS, SHARED_LIGHT
 from cdcviewer.gui import layer_map_export
 from cdcviewer.gui.layer_map import LayerMapView, MapModel, prepare_lanes
 from cdcviewer.gui.layer_map_items import (
+    LaneAxis,
     byte_tick_labels,
     byte_tick_spacing,
     label_stride,
@@ -277,6 +278,21 @@ def test_many_lanes_name_every_kth_lane_and_all_when_there_is_room(view, qtbot, 
     assert min(np.diff(positions)) * lane_px >= text_px
     view.resize(1200, 60 * (text_px + 2) + 120)  # room for every name
     qtbot.waitUntil(lambda: len(view._lane_axis._tickLevels[0]) == 60)
+
+
+def test_lane_names_get_the_room_they_need_within_a_third_of_the_map(view, tmp_path):
+    analysis = synthetic(tmp_path, [[(1000, 1)], [(1000, 2)]])
+    show(view, prepare_lanes(analysis))  # "lane 0", "lane 1": short names, narrow axis
+    axis = view._lane_axis
+    assert axis.label_width == LaneAxis.MIN_WIDTH
+    names = ["version-128-0.tar", "registry.example.com/team/app:1.0 #3 (00652d01)"]
+    axis.fit_to(450)
+    axis.set_lanes(names)
+    assert axis.label_width == 150  # a third of the map
+    assert axis._labels[0] == names[0]  # whole: it fits
+    assert axis._labels[1] != names[1]  # shortened to the room there is
+    axis.fit_to(2000)
+    assert axis.label_width == LaneAxis.MAX_WIDTH
 
 
 def test_lane_pixels_show_each_class_colour(view, tmp_path):
