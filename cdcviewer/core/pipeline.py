@@ -245,7 +245,14 @@ def _cut_from_candidates(
                 tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
                 pieces += [future for future, _ in tasks]
             else:
-                pieces.append(_Reused(pool, layer, offsets, lengths, params, state, *found))
+                known, known_fingerprints = found
+                fresh = ~known
+                tasks = _queue_fingerprints(
+                    pool, layer, offsets[fresh], lengths[fresh], params, state
+                )
+                pieces.append(
+                    _Reused(offsets, lengths, known, known_fingerprints, [f for f, _ in tasks])
+                )
             release_pages(data, start, next_start)
             start = next_start
     return pieces
@@ -266,26 +273,20 @@ def _find_in(
 
 
 class _Reused:
-    """A window whose chunks partly had fingerprints already: the rest are fingerprinted
-    on the pool, and ``result()`` puts both back in chunk order."""
+    """A window whose chunks partly had fingerprints already (``known``); ``result()``
+    adds those of the ``tasks`` fingerprinting the rest, in chunk order."""
 
     def __init__(
         self,
-        pool: ThreadPoolExecutor,
-        layer: Layer,
         offsets: np.ndarray,
         lengths: np.ndarray,
-        params: ChunkerParams,
-        state: TaskState,
         known: np.ndarray,
         known_fingerprints: np.ndarray,
+        tasks: list[Future],
     ) -> None:
-        self.offsets, self.lengths, self.known = offsets, lengths, known
-        self.fingerprints = np.empty((len(offsets), WIDTH[params.hash]), np.uint8)
+        self.offsets, self.lengths, self.known, self.tasks = offsets, lengths, known, tasks
+        self.fingerprints = np.empty((len(offsets), known_fingerprints.shape[1]), np.uint8)
         self.fingerprints[known] = known_fingerprints
-        fresh = ~known
-        tasks = _queue_fingerprints(pool, layer, offsets[fresh], lengths[fresh], params, state)
-        self.tasks = [future for future, _ in tasks]
 
     def result(self) -> LayerChunks:
         fresh = [task.result().fingerprints for task in self.tasks]
