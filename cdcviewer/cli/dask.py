@@ -19,7 +19,6 @@ DASK_LOCAL = "local"  # --dask without an address: a local cluster
 DASK_UNSUPPORTED = (
     ("sweep_avg", "--sweep-avg"),
     ("csv_chunks", "--csv-chunks"),
-    ("html", "--html"),
     ("files", "--files"),
     ("whatif", "--whatif"),
     ("versions", "--versions"),
@@ -69,8 +68,15 @@ def analyze_on_dask(
     """The analysis of ``paths`` on the cluster that --dask names."""
     # Imported here: dask is an optional extra, and slow to import.
     from ..core.distributed import analyze_distributed
+    from ..core.html_map import MAP_WIDTH
 
     address = None if args.dask == DASK_LOCAL else args.dask
     return analyze_distributed(
-        paths, params_from_args(args), address=address, workers=args.workers, state=progress
+        paths,
+        params_from_args(args),
+        address=address,
+        workers=args.workers,
+        state=progress,
+        # The HTML map's lanes are drawn where the chunks are, so ask for them up front.
+        map_width=MAP_WIDTH if getattr(args, "html", None) else None,
     )

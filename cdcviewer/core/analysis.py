@@ -21,6 +21,7 @@ from .dedup import DedupIndex, IndexFigures, build_index
 from .errors import InputError
 from .fingerprint import index_keys
 from .gear import Candidates
+from .html_map import draw_lane_rows
 from .layers import Layer
 from .params import ChunkerParams
 from .pipeline import LayerChunks, chunk_layers
@@ -188,6 +189,10 @@ class Analysis(IndexFigures):
             if self.chunks
             else np.zeros(0, np.int64)
         )
+
+    def lane_rows(self, width: int) -> list[np.ndarray]:
+        """Each lane's pixels for the HTML map (``html_map.lane_row``), drawn here."""
+        return draw_lane_rows(self, width)
 
     def chunk_size_histogram(self) -> tuple[list[int], list[int]]:
         """Bin edges and counts of the chunk lengths (``report.chunk_size_histogram``)."""

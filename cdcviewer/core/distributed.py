@@ -10,7 +10,9 @@ summary per input travels to the client. The index is a dask dataframe job over 
 tables (see ``distributed_index``): shuffle by fingerprint, reduce each partition to its
 share of the figures (per layer, and per set of layers holding a fingerprint), and sum
 the shares. The client holds per-layer figures, the pairwise matrix and a count of
-chunks per length, never the chunks.
+chunks per length, never the chunks. When the HTML report's byte-range map is wanted
+(``map_width``), the same shuffled partitions also class every chunk, and the workers
+draw each layer's lane: the client gets one row of pixels per layer.
 
 Inputs are paths every worker can read (shared storage mounted at the same place);
 relative paths are made absolute on the client. An input that cannot be read becomes a
@@ -53,6 +55,7 @@ from .report import chunk_size_histogram
 from .sources import load_inputs
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
     import pandas as pd
     from distributed import Client, Future
 
@@ -234,10 +237,11 @@ class JobStats:
 
 class DistributedAnalysis(IndexFigures):
     """The figures of an ``Analysis`` computed on a cluster, with the attributes that
-    ``report_dict``, ``textreport.summary`` and the JSON/CSV exports read.
+    ``report_dict``, ``textreport.summary`` and the JSON/CSV/HTML exports read.
 
     Per-chunk tables (``Analysis.chunks``, chunk classes) stayed on the workers, so the
-    per-chunk CSV and the HTML lanes are not available from it.
+    per-chunk CSV is not available from it; the HTML map's lanes are, when the workers
+    drew them (``analyze_distributed(..., map_width=...)``).
     """
 
     def __init__(
@@ -247,12 +251,24 @@ class DistributedAnalysis(IndexFigures):
         index: DistributedIndex,
         failures: list[InputError],
         stats: JobStats,
+        lanes: dict[int, list[np.ndarray]] | None = None,
     ) -> None:
         self.params = params
         self.layers = layers
         self.index = index
         self.failures = failures
         self.stats = stats
+        self.lanes = lanes or {}  # map width -> per layer, its lane's (width, 3) pixels
+
+    def lane_rows(self, width: int) -> list[np.ndarray]:
+        """Each lane's pixels for the HTML map (``html_map.lane_row``), as the workers drew
+        them."""
+        if width not in self.lanes:
+            raise RuntimeError(
+                f"the byte-range map at {width} px was not drawn on the Dask workers: "
+                f"pass map_width={width} to analyze_distributed"
+            )
+        return self.lanes[width]
 
     def all_lengths(self) -> np.ndarray:
         """Every chunk's length, rebuilt from the counts per length (4 bytes a chunk).
@@ -299,6 +315,7 @@ def analyze_distributed(
     rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
     hash_threads: int = 1,
     cache_base: str | None = None,
+    map_width: int | None = None,
 ) -> DistributedAnalysis:
     """``analyze(paths, params)`` with the per-layer work and the index on Dask.
 
@@ -306,9 +323,11 @@ def analyze_distributed(
     cluster of ``workers`` processes, closed again at the end). ``state`` gets progress
     per finished input and is polled for cancellation. ``hash_threads`` threads hash each
     layer within a task; ``cache_base`` is the workers' cache folder (default: theirs).
+    ``map_width`` (e.g. ``html_map.MAP_WIDTH``) has the workers draw the HTML report's
+    byte-range map at that width too, which costs a second shuffle, of the classed chunks.
     """
     require_dask()
-    job = _Job(params or ChunkerParams(), state, retries, rows_per_partition)
+    job = _Job(params or ChunkerParams(), state, retries, rows_per_partition, map_width)
     given = [str(p) for p in paths]
     if client is not None:
         return job.run(client, given, hash_threads, cache_base)
@@ -320,12 +339,18 @@ class _Job:
     """One analysis on one client: submit, follow, index, assemble."""
 
     def __init__(
-        self, params: ChunkerParams, state: TaskState, retries: int, rows_per_partition: int
+        self,
+        params: ChunkerParams,
+        state: TaskState,
+        retries: int,
+        rows_per_partition: int,
+        map_width: int | None,
     ) -> None:
         self.params = params
         self.state = state
         self.retries = retries
         self.rows_per_partition = max(1, rows_per_partition)
+        self.map_width = map_width
         # Keys name the job and the input, so the dashboard and logs say what runs where,
         # and two jobs on one scheduler never share results.
         self.name = uuid.uuid4().hex[:8]
@@ -337,12 +362,13 @@ class _Job:
         started = time.perf_counter()
         summaries, tables, failures = self.chunk_inputs(client, given, hash_threads, cache_base)
         chunked = time.perf_counter()
-        index, partitions = index_chunk_tables(
+        index, lanes, partitions = index_chunk_tables(
             client,
             summaries,
             tables,
             state=self.state,
             rows_per_partition=self.rows_per_partition,
+            map_width=self.map_width,
         )
         del tables  # frees the chunk tables on the workers
         layers = [RemoteLayer(**_layer_fields(layer)) for s in summaries for layer in s.layers]
@@ -355,7 +381,8 @@ class _Job:
             task_load_seconds=[s.load_seconds for s in summaries],
             task_chunk_seconds=[s.chunk_seconds for s in summaries],
         )
-        return DistributedAnalysis(self.params, layers, index, failures, stats)
+        drawn = {self.map_width: lanes} if lanes is not None else None
+        return DistributedAnalysis(self.params, layers, index, failures, stats, drawn)
 
     def chunk_inputs(
         self, client: Client, given: list[str], hash_threads: int, cache_base: str | None
@@ -430,34 +457,43 @@ def index_chunk_tables(
     *,
     state: TaskState = NULL_STATE,
     rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
-) -> tuple[DistributedIndex, int]:
+    map_width: int | None = None,
+) -> tuple[DistributedIndex, list[np.ndarray] | None, int]:
     """The index of chunk tables on the workers, as one dask computation.
 
     ``tables[k]`` is the chunk table (``distributed_index.TABLE_DTYPES``) of the input
-    ``summaries[k]`` describes, both in input order. Returns the index and the number of
-    shuffled partitions (about ``rows_per_partition`` rows each).
+    ``summaries[k]`` describes, both in input order. Returns the index, the lanes of the
+    byte-range map at ``map_width`` (``html_map.lane_row`` per layer; None without a width) and the
+    number of shuffled partitions (about ``rows_per_partition`` rows each).
     """
     import pandas as pd
 
     from .distributed_index import (
+        LANE_PIXEL_DTYPES,
         PARTIAL_DTYPES,
         TABLE_DTYPES,
         assemble_index,
+        assemble_lane_rows,
         combine_partials,
         empty_frame,
         holder_set_weights,
         partition_figures,
     )
+    from .html_map import lane_widths
 
     sizes = [layer.bytes for s in summaries for layer in s.layers]
     chunk_counts = [n for s in summaries for n in s.chunk_counts]
     keys = [k for s in summaries for k in s.stream_keys]
+    widths = lane_widths(sizes, map_width) if map_width is not None else None
     total_chunks = sum(chunk_counts)
     state.progress("fingerprint index", "index", 0.0)
     if not total_chunks:
         nothing = combine_partials(empty_frame(PARTIAL_DTYPES))
         no_lengths = pd.Series([], dtype=np.int64)
-        return assemble_index(sizes, chunk_counts, keys, nothing, no_lengths), 0
+        index = assemble_index(sizes, chunk_counts, keys, nothing, no_lengths)
+        no_pixels = empty_frame(LANE_PIXEL_DTYPES)
+        lanes = assemble_lane_rows(no_pixels, sizes, widths) if widths is not None else None
+        return index, lanes, 0
 
     import dask.dataframe as dd
 
@@ -467,7 +503,8 @@ def index_chunk_tables(
     layer_base[[s.order for s in summaries]] = np.cumsum([0, *layer_counts])[:-1]
     chunks = dd.from_delayed(tables, meta=empty_frame(TABLE_DTYPES), verify_meta=False)
     partitions = max(1, math.ceil(total_chunks / max(1, rows_per_partition)))
-    partials = chunks.shuffle(on=["hi", "lo"], npartitions=partitions).map_partitions(
+    by_fingerprint = chunks.shuffle(on=["hi", "lo"], npartitions=partitions)
+    partials = by_fingerprint.map_partitions(
         partition_figures,
         layer_base,
         holder_set_weights(len(sizes)),
@@ -476,18 +513,53 @@ def index_chunk_tables(
     # Both results are small and wanted whole on the client: tree reductions, no shuffle
     # (value_counts would shuffle by default).
     length_counts = chunks["length"].value_counts(split_out=1)
-    futures = client.compute([combine_partials(partials), length_counts])
+    wanted = [combine_partials(partials), length_counts]
+    if widths is not None:
+        # Computed with the figures, so both read the one shuffle by fingerprint.
+        wanted.append(_lane_pixels(by_fingerprint, layer_base, sizes, widths, partitions))
+    futures = client.compute(wanted)
     try:
         pending = set(futures)
         while pending:
             _, pending = _wait_some(pending, state)
-        combined, length_counts = client.gather(futures)
+        combined, length_counts, *pixels = client.gather(futures)
     except BaseException:
         client.cancel(futures)
         raise
     state.progress("fingerprint index", "index", 1.0)
     index = assemble_index(sizes, chunk_counts, keys, combined, length_counts)
-    return index, partitions
+    lanes = assemble_lane_rows(pixels[0], sizes, widths) if widths is not None else None
+    return index, lanes, partitions
+
+
+def _lane_pixels(
+    by_fingerprint: dd.DataFrame,
+    layer_base: np.ndarray,
+    sizes: list[int],
+    widths: list[int],
+    partitions: int,
+) -> dd.DataFrame:
+    """The byte-range map's pixels (``distributed_index.LANE_PIXEL_DTYPES``), drawn on
+    the workers: the chunks of the fingerprint partitions are classed there, regrouped by
+    layer, and each layer's lane is drawn where all its chunks meet."""
+    from .distributed_index import (
+        CHUNK_CLASS_DTYPES,
+        LANE_PIXEL_DTYPES,
+        empty_frame,
+        partition_chunk_classes,
+        partition_lane_pixels,
+    )
+
+    classified = by_fingerprint.map_partitions(
+        partition_chunk_classes, layer_base, meta=empty_frame(CHUNK_CLASS_DTYPES)
+    )
+    return classified.shuffle(on="layer", npartitions=partitions).map_partitions(
+        partition_lane_pixels,
+        np.array(sizes, dtype=np.int64),
+        np.array(widths, dtype=np.int64),
+        len(sizes),
+        meta=empty_frame(LANE_PIXEL_DTYPES),
+    )
 
 
 def _wait_some(pending: set[Future], state: TaskState) -> tuple[set[Future], set[Future]]:

@@ -17,7 +17,12 @@ equal ``build_index``'s for the same chunks:
   (``pairwise_matrix``), so the work grows with the number of distinct holder sets, not
   with the number of shared chunks.
 
-Only numpy and pandas are needed here, so the reduction can be tested without a cluster.
+The HTML report's byte-range map needs each chunk's class, which the same shuffled
+partitions give (``partition_chunk_classes``); regrouped by layer, the lanes are drawn
+on the workers (``partition_lane_pixels``) and only their pixels reach the client.
+
+Only numpy and pandas are needed here (and ``html_map``'s drawing of a lane), so the
+reduction can be tested without a cluster.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import numpy as np
 import pandas as pd
 import xxhash
 
-from .dedup import LayerFigures, LayerTotals
+from .dedup import DUPLICATE, SHARED, UNIQUE, LayerFigures, LayerTotals
 from .fingerprint import index_keys
+from .html_map import lane_row  # the one drawing of a lane: workers draw as one machine
 from .pipeline import LayerChunks
 
 # One row per chunk. ``layer`` counts from 0 within its input; ``input`` is the input's
@@ -120,19 +126,9 @@ def partition_figures(
     """
     if chunks.empty:
         return empty_frame(PARTIAL_DTYPES)
-    hi = chunks["hi"].to_numpy(np.uint64)
-    lo = chunks["lo"].to_numpy(np.uint64)
-    length = chunks["length"].to_numpy(np.int64)
-    layer = layer_base[chunks["input"].to_numpy(np.int64)] + chunks["layer"].to_numpy(np.int64)
-    offset = chunks["offset"].to_numpy(np.int64)
-
-    # Fingerprint, then load order: a fingerprint's first row is its first occurrence.
-    order = np.lexsort((offset, layer, lo, hi))
-    hi, lo, length, layer = hi[order], lo[order], length[order], layer[order]
-    starts_fingerprint = np.ones(len(hi), dtype=bool)
-    starts_fingerprint[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
-    starts_pair = starts_fingerprint.copy()
-    starts_pair[1:] |= layer[1:] != layer[:-1]
+    rows = _FingerprintOrder(chunks, layer_base)
+    length, layer = rows.length, rows.layer
+    starts_fingerprint, starts_pair = rows.starts_fingerprint, rows.starts_pair
 
     # One entry per (fingerprint, layer): that layer's bytes of the fingerprint.
     pair_rows = np.flatnonzero(starts_pair)
@@ -172,6 +168,27 @@ def partition_figures(
     )
     per_holder_set = held.groupby(KEY_COLUMNS, as_index=False).sum()
     return pd.concat([_partial(per_layer), _partial(per_holder_set)], ignore_index=True)
+
+
+class _FingerprintOrder:
+    """A partition's chunks sorted by fingerprint, then load order (global layer, offset),
+    so a fingerprint's first row is its first occurrence; with where each fingerprint's
+    rows start and where each (fingerprint, layer) pair's rows start."""
+
+    def __init__(self, chunks: pd.DataFrame, layer_base: np.ndarray) -> None:
+        hi = chunks["hi"].to_numpy(np.uint64)
+        lo = chunks["lo"].to_numpy(np.uint64)
+        layer = layer_base[chunks["input"].to_numpy(np.int64)] + chunks["layer"].to_numpy(np.int64)
+        offset = chunks["offset"].to_numpy(np.int64)
+        order = np.lexsort((offset, layer, lo, hi))
+        hi, lo = hi[order], lo[order]
+        self.layer = layer[order]
+        self.offset = offset[order]
+        self.length = chunks["length"].to_numpy(np.int64)[order]
+        self.starts_fingerprint = np.ones(len(hi), dtype=bool)
+        self.starts_fingerprint[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
+        self.starts_pair = self.starts_fingerprint.copy()
+        self.starts_pair[1:] |= self.layer[1:] != self.layer[:-1]
 
 
 def _partial(frame: pd.DataFrame) -> pd.DataFrame:
@@ -280,3 +297,119 @@ def assemble_index(
         length_values=lengths.index.to_numpy(np.int64),
         length_counts=lengths.to_numpy(np.int64),
     )
+
+
+# --------------------------------------------------------------------------- byte-range map
+# A chunk's colour needs its class and the number of layers holding its fingerprint,
+# which only the partition holding all of the fingerprint's occurrences knows; a lane
+# needs all chunks of its layer, so the classified rows are regrouped by layer before
+# they are drawn.
+
+CHUNK_CLASS_DTYPES = {
+    "layer": np.int32,  # global, in load order
+    "offset": np.int64,
+    "length": np.uint32,
+    "class": np.uint8,  # dedup.UNIQUE / DUPLICATE / SHARED
+    "holders": np.int32,  # layers holding the chunk's fingerprint
+}
+# One row per pixel of a lane; ``x`` is its column, 0 at the lane's first byte.
+LANE_PIXEL_DTYPES = {
+    "layer": np.int32,
+    "x": np.int32,
+    "red": np.uint8,
+    "green": np.uint8,
+    "blue": np.uint8,
+}
+RGB_COLUMNS = ["red", "green", "blue"]
+
+
+def partition_chunk_classes(chunks: pd.DataFrame, layer_base: np.ndarray) -> pd.DataFrame:
+    """Each chunk of a partition as ``CHUNK_CLASS_DTYPES``, classed as ``build_index``
+    classes it: SHARED when its fingerprint is in two or more layers, otherwise UNIQUE
+    for the fingerprint's first occurrence in load order and DUPLICATE for the rest.
+
+    ``chunks`` and ``layer_base`` are as for ``partition_figures``.
+    """
+    if chunks.empty:
+        return empty_frame(CHUNK_CLASS_DTYPES)
+    rows = _FingerprintOrder(chunks, layer_base)
+    fingerprint = np.cumsum(rows.starts_fingerprint) - 1
+    first_rows = np.flatnonzero(rows.starts_fingerprint)
+    holders = np.add.reduceat(rows.starts_pair.astype(np.int64), first_rows)[fingerprint]
+    lone_class = np.where(rows.starts_fingerprint, UNIQUE, DUPLICATE)
+    columns = {
+        "layer": rows.layer,
+        "offset": rows.offset,
+        "length": rows.length,
+        "class": np.where(holders > 1, SHARED, lone_class),
+        "holders": holders,
+    }
+    return pd.DataFrame(
+        {name: columns[name].astype(dtype) for name, dtype in CHUNK_CLASS_DTYPES.items()}
+    )
+
+
+def partition_lane_pixels(
+    classified: pd.DataFrame, sizes: np.ndarray, widths: np.ndarray, n_layers: int
+) -> pd.DataFrame:
+    """The lanes of the layers in a partition of ``partition_chunk_classes`` rows, as
+    ``LANE_PIXEL_DTYPES`` rows drawn by ``html_map.lane_row``.
+
+    ``classified`` must hold every chunk of each layer it holds (rows regrouped by layer);
+    ``sizes[i]`` and ``widths[i]`` are layer i's bytes and lane width in pixels.
+    """
+    if classified.empty:
+        return empty_frame(LANE_PIXEL_DTYPES)
+    layer = classified["layer"].to_numpy(np.int64)
+    offset = classified["offset"].to_numpy(np.int64)
+    order = np.lexsort((offset, layer))  # lanes are drawn from chunks in offset order
+    layer, offset = layer[order], offset[order]
+    length = classified["length"].to_numpy(np.int64)[order]
+    classes = classified["class"].to_numpy(np.uint8)[order]
+    holders = classified["holders"].to_numpy(np.int64)[order]
+    starts = np.flatnonzero(np.r_[True, layer[1:] != layer[:-1]])
+    lanes = [
+        lane_row(
+            offset[first:last],
+            length[first:last],
+            classes[first:last],
+            holders[first:last],
+            n_layers,
+            int(sizes[layer[first]]),
+            int(widths[layer[first]]),
+        )
+        for first, last in zip(starts, [*starts[1:], len(layer)], strict=True)
+    ]
+    pixels = np.concatenate(lanes)
+    columns = {
+        "layer": np.repeat(layer[starts], [len(lane) for lane in lanes]),
+        "x": np.concatenate([np.arange(len(lane)) for lane in lanes]),
+        **{name: pixels[:, k] for k, name in enumerate(RGB_COLUMNS)},
+    }
+    return pd.DataFrame(
+        {name: columns[name].astype(dtype) for name, dtype in LANE_PIXEL_DTYPES.items()}
+    )
+
+
+def assemble_lane_rows(
+    pixels: pd.DataFrame, sizes: list[int], widths: list[int]
+) -> list[np.ndarray]:
+    """Per layer, its lane's (width, 3) uint8 pixels from the ``partition_lane_pixels``
+    rows of all partitions; a layer without chunks has no rows and is drawn here, from
+    no chunks, as one machine draws it."""
+    n_layers = len(sizes)
+    nothing = np.zeros(0, np.int64)
+    rows = [
+        lane_row(nothing, nothing, nothing.astype(np.uint8), nothing, n_layers, size, width)
+        for size, width in zip(sizes, widths, strict=True)
+    ]
+    if pixels.empty:
+        return rows
+    layer = pixels["layer"].to_numpy(np.int64)
+    order = np.lexsort((pixels["x"].to_numpy(np.int64), layer))
+    layer = layer[order]
+    rgb = pixels[RGB_COLUMNS].to_numpy(np.uint8)[order]
+    starts = np.flatnonzero(np.r_[True, layer[1:] != layer[:-1]])
+    for first, last in zip(starts, [*starts[1:], len(layer)], strict=True):
+        rows[layer[first]] = rgb[first:last]
+    return rows

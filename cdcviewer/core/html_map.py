@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -15,29 +16,70 @@ from .raster import SHARED_DARK, SHARED_LIGHT, LanePixels, chunk_colors, png_byt
 
 if TYPE_CHECKING:
     from .analysis import Analysis
+    from .distributed import DistributedAnalysis
+
+    AnyAnalysis = Analysis | DistributedAnalysis
 
 MAP_WIDTH = 720  # pixels for the largest layer; other lanes keep the same bytes per pixel
 LANE_HEIGHT = 14
 
 
-def lane_images(analysis: Analysis, width: int = MAP_WIDTH) -> list[bytes]:
-    """One PNG per layer, all at the same bytes per pixel (the largest layer fills
-    ``width``), coloured by byte class; shared chunks darken with the number of layers."""
+def lane_widths(sizes: Sequence[int], width: int = MAP_WIDTH) -> list[int]:
+    """Pixels per lane: every lane at the bytes per pixel of the largest, which fills
+    ``width``; an empty layer still gets one pixel."""
+    largest = max(sizes, default=0)
+    return [bar_px(size, largest, width) or 1 for size in sizes]
+
+
+def lane_row(
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    classes: np.ndarray,
+    holders: np.ndarray,
+    n_layers: int,
+    layer_bytes: int,
+    lane_width: int,
+) -> np.ndarray:
+    """One lane's (lane_width, 3) uint8 pixels from its chunks in offset order, their
+    byte classes and the number of layers holding each.
+
+    The one drawing of a lane: the Dask workers call it too, so both paths give the same
+    pixels.
+    """
+    colors = chunk_colors(classes, holders, n_layers)
+    return LanePixels(offsets, lengths, colors).pixels(0, layer_bytes, lane_width)
+
+
+def draw_lane_rows(analysis: Analysis, width: int = MAP_WIDTH) -> list[np.ndarray]:
+    """Every lane's pixels (``lane_row``) from the chunks of a local analysis, the lanes
+    sized by ``lane_widths``."""
     index = analysis.index
     n_layers = len(analysis.layers)
-    largest = max((layer.bytes for layer in analysis.layers), default=0)
-    images = []
-    for i, (layer, chunks) in enumerate(zip(analysis.layers, analysis.chunks, strict=True)):
-        lane_width = bar_px(layer.bytes, largest, width) or 1
-        colors = chunk_colors(
-            index.chunk_classes[i], index.layer_count[index.chunk_ids[i]], n_layers
+    widths = lane_widths([layer.bytes for layer in analysis.layers], width)
+    return [
+        lane_row(
+            chunks.offsets,
+            chunks.lengths,
+            index.chunk_classes[i],
+            index.layer_count[index.chunk_ids[i]],
+            n_layers,
+            layer.bytes,
+            widths[i],
         )
-        row = LanePixels(chunks.offsets, chunks.lengths, colors).pixels(0, layer.bytes, lane_width)
-        images.append(png_bytes(np.repeat(row[None, :, :], LANE_HEIGHT, axis=0)))
-    return images
+        for i, (layer, chunks) in enumerate(zip(analysis.layers, analysis.chunks, strict=True))
+    ]
 
 
-def map_section(analysis: Analysis) -> str:
+def lane_images(analysis: AnyAnalysis, width: int = MAP_WIDTH) -> list[bytes]:
+    """One PNG per layer, all at the same bytes per pixel (the largest layer fills
+    ``width``), coloured by byte class; shared chunks darken with the number of layers."""
+    return [
+        png_bytes(np.repeat(row[None, :, :], LANE_HEIGHT, axis=0))
+        for row in analysis.lane_rows(width)
+    ]
+
+
+def map_section(analysis: AnyAnalysis) -> str:
     if not analysis.layers:
         return ""
     largest = max(layer.bytes for layer in analysis.layers)

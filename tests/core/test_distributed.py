@@ -5,6 +5,7 @@ tarballs, a docker-save archive whose images share layers, and inputs that canno
 read; every figure is compared with ``analyze`` on the same paths and parameters.
 """
 
+import gzip
 import json
 import logging
 import os
@@ -21,14 +22,19 @@ from cdcviewer.core.analysis import analyze
 from cdcviewer.core.dedup import build_index
 from cdcviewer.core.distributed import DaskUnavailable, analyze_distributed, require_dask
 from cdcviewer.core.distributed_index import (
+    CHUNK_CLASS_DTYPES,
     PARTIAL_DTYPES,
     TABLE_DTYPES,
     assemble_index,
+    assemble_lane_rows,
     combine_partials,
     holder_set_weights,
+    partition_chunk_classes,
     partition_figures,
+    partition_lane_pixels,
 )
 from cdcviewer.core.export import render_report
+from cdcviewer.core.html_map import MAP_WIDTH, lane_row, lane_widths
 from cdcviewer.core.params import ChunkerParams
 from cdcviewer.core.progress import TaskState
 from cdcviewer.core.report import chunk_size_histogram, report_dict
@@ -87,6 +93,14 @@ def bad_inputs(tmp_path_factory):
     return [str(folder / "missing.tar"), str(truncated)]
 
 
+@pytest.fixture(scope="module")
+def empty_input(tmp_path_factory):
+    """A gzip of nothing: one layer of 0 bytes and no chunks."""
+    path = tmp_path_factory.mktemp("dask-empty") / "nothing.gz"
+    path.write_bytes(gzip.compress(b""))
+    return str(path)
+
+
 def single_machine_report(paths):
     with analyze(paths, PARAMS) as analysis:
         return report_dict(analysis)
@@ -109,6 +123,11 @@ def random_layers(seed: int, n_layers: int = 6):
     return lengths, keys
 
 
+def offsets_of(lengths):
+    """Offsets of back-to-back chunks of these lengths."""
+    return (np.cumsum(lengths) - lengths).astype(np.int64)
+
+
 def tables_of(lengths, keys):
     """One chunk-table frame per layer, each its own input."""
     return [
@@ -119,9 +138,7 @@ def tables_of(lengths, keys):
                 "length": lengths[i],
                 "layer": 0,
                 "input": i,
-                "offset": np.concatenate([[0], np.cumsum(lengths[i])[:-1]]).astype(np.int64)
-                if len(lengths[i])
-                else np.zeros(0, np.int64),
+                "offset": offsets_of(lengths[i]),
             }
         ).astype(TABLE_DTYPES)
         for i in range(len(lengths))
@@ -164,6 +181,84 @@ def test_an_empty_partition_gives_an_empty_share():
     empty = pd.DataFrame({k: np.zeros(0, t) for k, t in TABLE_DTYPES.items()})
     share = partition_figures(empty, np.zeros(1, np.int64), holder_set_weights(1))
     assert share.empty and list(share.columns) == list(PARTIAL_DTYPES)
+    classified = partition_chunk_classes(empty, np.zeros(1, np.int64))
+    assert classified.empty and list(classified.columns) == list(CHUNK_CLASS_DTYPES)
+
+
+def grouped_tables(lengths, keys, layers_per_input):
+    """The chunk table of inputs holding ``layers_per_input`` layers each, in load order,
+    with each input's ``layer_base``; rows shuffled, as a shuffle leaves them."""
+    frames = tables_of(lengths, keys)
+    first_layers = np.cumsum([0, *layers_per_input])[:-1]
+    inputs = np.repeat(np.arange(len(layers_per_input)), layers_per_input)
+    for i, (frame, order) in enumerate(zip(frames, inputs, strict=True)):
+        frame["input"] = np.int32(order)
+        frame["layer"] = np.int32(i - first_layers[order])
+    chunks = pd.concat(frames, ignore_index=True)
+    chunks = chunks.sample(frac=1, random_state=0).reset_index(drop=True)
+    return chunks, first_layers.astype(np.int64)
+
+
+def split_by_fingerprint(chunks, partitions):
+    """As the shuffle does: every occurrence of a fingerprint in the same partition."""
+    which = (chunks["hi"].to_numpy() % np.uint64(partitions)).astype(int)
+    return [chunks[which == p] for p in range(partitions)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_partition_chunk_classes_equal_build_index(seed, partitions):
+    lengths, keys = random_layers(seed)
+    index = build_index(lengths, keys)
+    chunks, layer_base = grouped_tables(lengths, keys, [2, 1, 3])
+    classified = pd.concat(
+        [partition_chunk_classes(part, layer_base) for part in split_by_fingerprint(chunks, 3)],
+        ignore_index=True,
+    ).sort_values(["layer", "offset"])
+    assert classified.dtypes.to_dict() == {k: np.dtype(t) for k, t in CHUNK_CLASS_DTYPES.items()}
+    for i in range(len(lengths)):
+        mine = classified[classified["layer"] == i]
+        assert np.array_equal(mine["offset"], offsets_of(lengths[i]))
+        assert np.array_equal(mine["length"], lengths[i])
+        assert np.array_equal(mine["class"], index.chunk_classes[i])
+        assert np.array_equal(mine["holders"], index.layer_count[index.chunk_ids[i]])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_lanes_drawn_per_partition_equal_one_machine(seed):
+    lengths, keys = random_layers(seed)
+    index = build_index(lengths, keys)
+    sizes = [f.bytes for f in index.layers]
+    widths = lane_widths(sizes, 50)
+    chunks, layer_base = grouped_tables(lengths, keys, [1] * len(lengths))
+    classified = pd.concat(
+        [partition_chunk_classes(part, layer_base) for part in split_by_fingerprint(chunks, 3)],
+        ignore_index=True,
+    ).sample(frac=1, random_state=seed)
+    # Regrouped by layer, as the second shuffle does.
+    by_layer = [classified[classified["layer"] % 2 == p] for p in range(2)]
+    n_layers = len(sizes)
+    pixels = pd.concat(
+        [
+            partition_lane_pixels(part, np.array(sizes), np.array(widths), n_layers)
+            for part in by_layer
+        ],
+        ignore_index=True,
+    )
+    rows = assemble_lane_rows(pixels.sample(frac=1, random_state=seed), sizes, widths)
+    for i, row in enumerate(rows):
+        holders = index.layer_count[index.chunk_ids[i]]
+        expected = lane_row(
+            offsets_of(lengths[i]),
+            lengths[i],
+            index.chunk_classes[i],
+            holders,
+            n_layers,
+            sizes[i],
+            widths[i],
+        )
+        assert row.dtype == np.uint8 and np.array_equal(row, expected)
+    assert sizes[-1] == 0 and rows[-1].shape == (1, 3)  # the empty layer: background
 
 
 # --------------------------------------------------------------------------- on the cluster
@@ -211,6 +306,28 @@ def test_other_parameters_give_the_same_report_too(cluster, good_inputs, params)
 def render_report_single(paths, fmt):
     with analyze(paths, PARAMS) as analysis:
         return render_report(analysis, fmt)
+
+
+def test_html_is_identical_to_the_single_machine_one(cluster, good_inputs, bad_inputs, empty_input):
+    paths = [good_inputs[0], bad_inputs[0], empty_input, *good_inputs[1:], bad_inputs[1]]
+    with analyze_distributed(
+        paths, PARAMS, client=cluster, rows_per_partition=SMALL_PARTITIONS, map_width=MAP_WIDTH
+    ) as result:
+        page = render_report(result, "html")
+        report = report_dict(result)
+    assert page == render_report_single(paths, "html")
+    # What the map draws: shared layers, an identical stream, an empty layer, failures.
+    assert any(layer["shared_bytes"] for layer in report["layers"])
+    assert any(layer["identical_to"] is not None for layer in report["layers"])
+    assert any(layer["bytes"] == 0 for layer in report["layers"])
+    assert len(report["failures"]) == 2
+    assert page.count('<img class="lane"') == len(report["layers"])
+
+
+def test_html_needs_the_map_drawn_on_the_cluster(cluster, good_inputs):
+    result = analyze_distributed(good_inputs[:1], PARAMS, client=cluster)
+    with pytest.raises(RuntimeError, match="map_width=720"):
+        render_report(result, "html")
 
 
 def test_only_failures_give_an_empty_report(cluster, bad_inputs):
@@ -294,16 +411,22 @@ def test_cli_dask_prints_the_summary_and_fails_on_bad_inputs(capsys, cluster, ba
     assert "not analysed" in out and "missing.tar: no such file or directory" in err
 
 
-def test_cli_dask_without_address_starts_a_local_cluster(capsys, good_inputs):
+def test_cli_dask_without_address_starts_a_local_cluster(capsys, good_inputs, tmp_path):
     paths = good_inputs[:2]
-    code, out, err = run(capsys, "report", *paths, *AVG, "--dask", "--workers", "1", "--json", "-")
+    html = ["--html", tmp_path / "dask.html"]
+    code, out, err = run(
+        capsys, "report", *paths, *AVG, "--json", "-", *html, "--dask", "--workers", "1"
+    )
     assert code == 0, err
     assert json.loads(out) == single_machine_report(paths)
+    code, _, err = run(capsys, "report", *paths, *AVG, "--html", tmp_path / "one.html")
+    assert code == 0, err
+    assert (tmp_path / "dask.html").read_bytes() == (tmp_path / "one.html").read_bytes()
 
 
 @pytest.mark.parametrize(
     "options",
-    [["--html", "x.html"], ["--csv-chunks", "-"], ["--sweep-avg", "4K,8K"], ["--files"]],
+    [["--csv-chunks", "-"], ["--sweep-avg", "4K,8K"], ["--files"], ["--versions"]],
 )
 def test_cli_refuses_per_chunk_outputs_with_dask(capsys, good_inputs, options):
     code, _, err = run(capsys, "report", good_inputs[0], "--dask", *options)
