@@ -17,7 +17,6 @@ DASK_LOCAL = "local"  # --dask without an address: a local cluster
 
 # What needs every chunk on this machine, which --dask leaves on the workers.
 DASK_UNSUPPORTED = (
-    ("sweep_avg", "--sweep-avg"),
     ("csv_chunks", "--csv-chunks"),
     ("files", "--files"),
     ("whatif", "--whatif"),
@@ -65,7 +64,8 @@ def _check_dask_address(address: str) -> None:
 def analyze_on_dask(
     paths: list[str], args: argparse.Namespace, progress: TaskState
 ) -> DistributedAnalysis:
-    """The analysis of ``paths`` on the cluster that --dask names."""
+    """The analysis of ``paths`` on the cluster that --dask names, with the sweep that
+    --sweep-avg asks for (cut by the same worker tasks) as its ``sweep``."""
     # Imported here: dask is an optional extra, and slow to import.
     from ..core.distributed import analyze_distributed
     from ..core.html_map import MAP_WIDTH
@@ -79,4 +79,6 @@ def analyze_on_dask(
         state=progress,
         # The HTML map's lanes are drawn where the chunks are, so ask for them up front.
         map_width=MAP_WIDTH if getattr(args, "html", None) else None,
+        sweep_avg=getattr(args, "sweep_avg", None) or None,
+        entry_size=args.entry_size,
     )

@@ -85,7 +85,7 @@ def _run_on_dask(paths: list[str], args: argparse.Namespace, progress: TaskState
     finish_progress(progress)
     for failure in analysis.failures:
         complain(failure)
-    return overall_status(_emit(analysis, args, None, None), analysis.failures)
+    return overall_status(_emit(analysis, args, analysis.sweep, None), analysis.failures)
 
 
 def _run_elsewhere(args: argparse.Namespace) -> RunOnPaths | None:

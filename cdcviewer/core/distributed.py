@@ -12,7 +12,9 @@ share of the figures (per layer, and per set of layers holding a fingerprint), a
 the shares. The client holds per-layer figures, the pairwise matrix and a count of
 chunks per length, never the chunks. When the HTML report's byte-range map is wanted
 (``map_width``), the same shuffled partitions also class every chunk, and the workers
-draw each layer's lane: the client gets one row of pixels per layer.
+draw each layer's lane: the client gets one row of pixels per layer. A sweep of average
+chunk sizes (``sweep_avg``) is cut by the same tasks and reduced to its rows on the
+cluster too (see ``distributed_sweep``).
 
 Inputs are paths every worker can read (shared storage mounted at the same place);
 relative paths are made absolute on the client. An input that cannot be read becomes a
@@ -27,7 +29,6 @@ path runs, so the desktop app never needs it.
 
 from __future__ import annotations
 
-import logging
 import math
 import operator
 import os
@@ -35,24 +36,41 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._version import __version__
-from .analysis import default_workers
 from .cache import CacheDir
 from .dedup import IndexFigures
-from .errors import CdcError, InputError
+from .distributed_client import (  # DaskUnavailable: re-exported, part of this API
+    DaskUnavailable as DaskUnavailable,
+)
+from .distributed_client import (
+    check_workers,
+    compute_all,
+    open_client,
+    require_dask,
+    wait_some,
+)
+from .distributed_sweep import (
+    SweepPlan,
+    assemble_sweep,
+    cut_at_every_point,
+    reduce_sweep_points,
+    sweep_table,
+    tabled_cut,
+)
+from .errors import InputError
 from .input_names import loose_names, make_names_unique, rename_images_across_inputs
 from .layers import Layer
 from .params import ChunkerParams, format_size
-from .pipeline import chunk_layers
 from .progress import NULL_STATE, TaskState
 from .report import chunk_size_histogram
 from .sources import load_inputs
+from .sweep import DEFAULT_ENTRY_SIZE
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -62,67 +80,10 @@ if TYPE_CHECKING:
     from .distributed_index import DistributedIndex
     from .sweep import SweepResult
 
-LOCAL = "local"  # the address meaning "start a LocalCluster here"
 DEFAULT_RETRIES = 2
 # Rows of the chunk table per shuffled partition: 36 bytes each, so ~70 MB of table per
 # task, ~270 MB at the peak of its reduction (bench/dask_vs_threads.py measures it).
 DEFAULT_ROWS_PER_PARTITION = 2_000_000
-POLL_SECONDS = 0.5  # how often a waiting client looks at cancellation
-WORKER_WAIT_SECONDS = 120.0
-INSTALL_HINT = "install cdcviewer[dask] (pip install 'cdcviewer[dask]')"
-
-
-class DaskUnavailable(CdcError):
-    """The Dask path was asked for but dask/distributed are not installed."""
-
-
-def require_dask() -> None:
-    """Raise ``DaskUnavailable`` naming the extra when dask or distributed is missing."""
-    try:
-        import dask.dataframe  # noqa: F401
-        import distributed  # noqa: F401
-    except ImportError as error:
-        raise DaskUnavailable(
-            f"--dask needs dask and distributed ({error}): {INSTALL_HINT}"
-        ) from None
-
-
-@contextmanager
-def open_client(
-    address: str | None = None, workers: int | None = None, **cluster_options: object
-) -> Iterator[Client]:
-    """A client of the scheduler at ``address``, or of a new local cluster of processes.
-
-    ``address`` None or ``"local"`` starts ``workers`` single-threaded worker processes
-    (default: one per core, up to 8) for the life of the block; ``cluster_options`` go to
-    ``LocalCluster`` (e.g. ``memory_limit``).
-    """
-    require_dask()
-    from distributed import Client, LocalCluster
-
-    if address in (None, LOCAL):
-        options: dict[str, object] = {
-            "n_workers": workers or default_workers(),
-            "threads_per_worker": 1,  # hashing is per task; processes scale past the GIL
-            "processes": True,
-            "dashboard_address": None,
-            # The scheduler still serves health checks over HTTP, by default on 8787, which
-            # another cluster may hold: a free local port instead.
-            "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"},
-            # The scheduler runs in this process: keep its routine warnings (p2p shuffle
-            # bookkeeping) off the terminal; failures reach the user as failures.
-            "silence_logs": logging.ERROR,
-        }
-        options.update(cluster_options)
-        with LocalCluster(**options) as cluster, Client(cluster) as client:
-            yield client
-        return
-    try:
-        client = Client(address, timeout=30)
-    except (OSError, TimeoutError) as error:
-        raise CdcError(f"cannot reach the Dask scheduler at {address}: {error}") from None
-    with client:
-        yield client
 
 
 # --------------------------------------------------------------------------- worker side
@@ -141,6 +102,9 @@ class InputSummary:
     load_seconds: float
     chunk_seconds: float
     worker: str
+    # Per sweep point the workers cut (``SweepPlan.extra``), per layer, as above.
+    sweep_chunk_counts: list[list[int]] = field(default_factory=list)
+    sweep_stream_keys: list[list[bytes]] = field(default_factory=list)
 
 
 def chunk_input(
@@ -150,14 +114,14 @@ def chunk_input(
     params: ChunkerParams,
     hash_threads: int = 1,
     cache_base: str | None = None,
-) -> tuple[InputSummary, pd.DataFrame]:
-    """The worker task: load ``path``, chunk and fingerprint its layers, table the chunks.
+    sweep_points: Sequence[ChunkerParams] = (),
+) -> tuple[InputSummary, pd.DataFrame, list[pd.DataFrame]]:
+    """The worker task: load ``path``, chunk and fingerprint its layers, table the chunks;
+    the same for each of ``sweep_points``, from the same hashing.
 
     ``source`` is the path as the user gave it, for names and messages. Problems with the
     input come back as failures; anything else raises, for Dask to retry.
     """
-    from .distributed_index import chunk_table, stream_key
-
     started = time.perf_counter()
     failures: list[tuple[str, str]] = []
     # A cache per task: decompressed streams are dropped as soon as the table exists, so a
@@ -168,32 +132,30 @@ def chunk_input(
         layers = loaded.layers
         loaded_at = time.perf_counter()
         try:
-            tables = chunk_layers(
-                layers,
-                params,
-                cached_candidates=lambda _layer: None,
-                store_candidates=lambda _layer, _candidates: None,
-                workers=hash_threads,
-            )
+            cuts = cut_at_every_point(layers, order, [params, *sweep_points], hash_threads)
         except (InputError, OSError) as error:
             # e.g. the file changed or vanished on shared storage while being read
             problem = error.problem if isinstance(error, InputError) else str(error)
             failures.append((source, f"cannot be chunked: {problem}"))
-            layers, tables = [], []
+            layers = []
+            cuts = [tabled_cut(order, []) for _ in range(1 + len(sweep_points))]
     for layer in layers:
         layer.source = source
         layer.members = None  # the client needs names and sizes, not every tar path
+    main, *points = cuts
     summary = InputSummary(
         order=order,
         layers=layers,
-        chunk_counts=[len(t.lengths) for t in tables],
-        stream_keys=[stream_key(t) for t in tables],
+        chunk_counts=main.chunk_counts,
+        stream_keys=main.stream_keys,
         failures=failures,
         load_seconds=loaded_at - started,
         chunk_seconds=time.perf_counter() - loaded_at,
         worker=_worker_address(),
+        sweep_chunk_counts=[cut.chunk_counts for cut in points],
+        sweep_stream_keys=[cut.stream_keys for cut in points],
     )
-    return summary, chunk_table(order, tables)
+    return summary, main.table, [cut.table for cut in points]
 
 
 def _worker_address() -> str:
@@ -203,13 +165,6 @@ def _worker_address() -> str:
         return get_worker().address
     except (ImportError, ValueError):
         return f"pid {os.getpid()}"
-
-
-def _worker_version() -> str:
-    return __version__
-
-
-# --------------------------------------------------------------------------- client side
 
 
 @dataclass(eq=False)
@@ -233,6 +188,7 @@ class JobStats:
     index_seconds: float  # wall time of the dataframe index
     task_load_seconds: list[float]  # per input, on its worker
     task_chunk_seconds: list[float]
+    sweep_seconds: float = 0.0  # wall time of the sweep's reductions, when one was asked
 
 
 class DistributedAnalysis(IndexFigures):
@@ -241,7 +197,8 @@ class DistributedAnalysis(IndexFigures):
 
     Per-chunk tables (``Analysis.chunks``, chunk classes) stayed on the workers, so the
     per-chunk CSV is not available from it; the HTML map's lanes are, when the workers
-    drew them (``analyze_distributed(..., map_width=...)``).
+    drew them (``analyze_distributed(..., map_width=...)``), and so is the sweep
+    (``sweep``, when asked with ``sweep_avg``) for the report writers.
     """
 
     def __init__(
@@ -259,6 +216,7 @@ class DistributedAnalysis(IndexFigures):
         self.failures = failures
         self.stats = stats
         self.lanes = lanes or {}  # map width -> per layer, its lane's (width, 3) pixels
+        self.sweep: SweepResult | None = None
 
     def lane_rows(self, width: int) -> list[np.ndarray]:
         """Each lane's pixels for the HTML map (``html_map.lane_row``), as the workers drew
@@ -316,6 +274,8 @@ def analyze_distributed(
     hash_threads: int = 1,
     cache_base: str | None = None,
     map_width: int | None = None,
+    sweep_avg: Iterable[int] | None = None,
+    entry_size: int = DEFAULT_ENTRY_SIZE,
 ) -> DistributedAnalysis:
     """``analyze(paths, params)`` with the per-layer work and the index on Dask.
 
@@ -325,9 +285,15 @@ def analyze_distributed(
     layer within a task; ``cache_base`` is the workers' cache folder (default: theirs).
     ``map_width`` (e.g. ``html_map.MAP_WIDTH``) has the workers draw the HTML report's
     byte-range map at that width too, which costs a second shuffle, of the classed chunks.
+    ``sweep_avg`` also sweeps these averages: the result's ``sweep`` is then what
+    ``sweep.sweep(analysis, sweep_avg, params, entry_size=entry_size)`` gives on one
+    machine; each average other than ``params``'s own costs a cut of every layer (from the
+    same hashing) and one more shuffle, of its chunk table.
     """
     require_dask()
-    job = _Job(params or ChunkerParams(), state, retries, rows_per_partition, map_width)
+    params = params or ChunkerParams()
+    plan = SweepPlan.of(sweep_avg, params, entry_size) if sweep_avg is not None else None
+    job = _Job(params, state, retries, rows_per_partition, map_width, plan)
     given = [str(p) for p in paths]
     if client is not None:
         return job.run(client, given, hash_threads, cache_base)
@@ -345,12 +311,15 @@ class _Job:
         retries: int,
         rows_per_partition: int,
         map_width: int | None,
+        sweep: SweepPlan | None = None,
     ) -> None:
         self.params = params
         self.state = state
         self.retries = retries
         self.rows_per_partition = max(1, rows_per_partition)
         self.map_width = map_width
+        self.sweep = sweep
+        self.sweep_points = sweep.extra if sweep is not None else []
         # Keys name the job and the input, so the dashboard and logs say what runs where,
         # and two jobs on one scheduler never share results.
         self.name = uuid.uuid4().hex[:8]
@@ -358,10 +327,23 @@ class _Job:
     def run(
         self, client: Client, given: list[str], hash_threads: int, cache_base: str | None
     ) -> DistributedAnalysis:
-        _check_workers(client)
+        check_workers(client)
         started = time.perf_counter()
-        summaries, tables, failures = self.chunk_inputs(client, given, hash_threads, cache_base)
+        summaries, tables, point_tables, failures = self.chunk_inputs(
+            client, given, hash_threads, cache_base
+        )
         chunked = time.perf_counter()
+        # The sweep's tables are reduced (and freed) first, so the heavier index below
+        # runs with only its own tables on the workers.
+        point_figures = reduce_sweep_points(
+            summaries,
+            point_tables,
+            self.rows_per_partition,
+            self.state,
+            partial(compute_all, client),
+        )
+        del point_tables
+        swept = time.perf_counter()
         index, lanes, partitions = index_chunk_tables(
             client,
             summaries,
@@ -377,18 +359,23 @@ class _Job:
             workers=len(client.nthreads()),
             partitions=partitions,
             chunk_seconds=chunked - started,
-            index_seconds=time.perf_counter() - chunked,
+            index_seconds=time.perf_counter() - swept,
             task_load_seconds=[s.load_seconds for s in summaries],
             task_chunk_seconds=[s.chunk_seconds for s in summaries],
+            sweep_seconds=swept - chunked,
         )
         drawn = {self.map_width: lanes} if lanes is not None else None
-        return DistributedAnalysis(self.params, layers, index, failures, stats, drawn)
+        analysis = DistributedAnalysis(self.params, layers, index, failures, stats, drawn)
+        if self.sweep is not None:
+            analysis.sweep = assemble_sweep(self.sweep, analysis, summaries, point_figures)
+        return analysis
 
     def chunk_inputs(
         self, client: Client, given: list[str], hash_threads: int, cache_base: str | None
-    ) -> tuple[list[InputSummary], list[Future], list[InputError]]:
+    ) -> tuple[list[InputSummary], list[Future], list[list[Future]], list[InputError]]:
         """Run ``chunk_input`` for every input; returns the summaries of the inputs that
-        ran (in input order), their table futures, and the failures in input order."""
+        ran (in input order), their table futures, per sweep point their tables' futures,
+        and the failures in input order."""
         tasks, summary_of, table_of = [], {}, {}
         for order, source in enumerate(given):
             task = client.submit(
@@ -399,6 +386,7 @@ class _Job:
                 self.params,
                 hash_threads,
                 cache_base,
+                self.sweep_points,
                 key=f"cdcviewer-input-{self.name}-{order:06d}",
                 retries=self.retries,
                 pure=False,
@@ -406,9 +394,15 @@ class _Job:
             tasks.append(task)
             summary = client.submit(operator.getitem, task, 0, key=f"{task.key}-summary")
             summary_of[summary] = order
-            table_of[order] = client.submit(operator.getitem, task, 1, key=f"{task.key}-table")
-        # The tables now live on as their own futures; the tuples are freed once both
-        # halves are taken.
+            table_of[order] = [
+                client.submit(operator.getitem, task, 1, key=f"{task.key}-table"),
+                *(
+                    client.submit(sweep_table, task, point, key=f"{task.key}-sweep-{point}")
+                    for point in range(len(self.sweep_points))
+                ),
+            ]
+        # The tables now live on as their own futures; the tuples are freed once every
+        # part is taken.
         del tasks
 
         summaries: dict[int, InputSummary] = {}
@@ -417,7 +411,7 @@ class _Job:
         pending = set(summary_of)
         try:
             while pending:
-                done, pending = _wait_some(pending, self.state)
+                done, pending = wait_some(pending, self.state)
                 finished = [f for f in done if f.status == "finished"]
                 for future, summary in zip(finished, client.gather(finished), strict=True):
                     summaries[summary_of[future]] = summary
@@ -434,7 +428,7 @@ class _Job:
                     finished_inputs / max(1, len(given)),
                 )
         except BaseException:
-            client.cancel(list(summary_of) + list(table_of.values()))
+            client.cancel(list(summary_of) + [f for tables in table_of.values() for f in tables])
             raise
         for order in problems:
             del table_of[order]
@@ -447,7 +441,10 @@ class _Job:
                 failures.append(InputError(source, problems[order]))
             elif order in summaries:
                 failures += [InputError(s, problem) for s, problem in summaries[order].failures]
-        return ordered, [table_of[s.order] for s in ordered], failures
+        # Per kind of table (the analysis's, then each sweep point's): one per input.
+        kinds = range(1 + len(self.sweep_points))
+        tables = [[table_of[s.order][k] for s in ordered] for k in kinds]
+        return ordered, tables[0], tables[1:], failures
 
 
 def index_chunk_tables(
@@ -476,6 +473,7 @@ def index_chunk_tables(
         assemble_lane_rows,
         combine_partials,
         empty_frame,
+        first_layer_numbers,
         holder_set_weights,
         partition_figures,
     )
@@ -497,10 +495,8 @@ def index_chunk_tables(
 
     import dask.dataframe as dd
 
-    # Global number of each input's first layer: inputs are numbered in given order.
-    layer_base = np.zeros(max(s.order for s in summaries) + 1, dtype=np.int64)
     layer_counts = [len(s.layers) for s in summaries]
-    layer_base[[s.order for s in summaries]] = np.cumsum([0, *layer_counts])[:-1]
+    layer_base = first_layer_numbers([s.order for s in summaries], layer_counts)
     chunks = dd.from_delayed(tables, meta=empty_frame(TABLE_DTYPES), verify_meta=False)
     partitions = max(1, math.ceil(total_chunks / max(1, rows_per_partition)))
     by_fingerprint = chunks.shuffle(on=["hi", "lo"], npartitions=partitions)
@@ -517,15 +513,7 @@ def index_chunk_tables(
     if widths is not None:
         # Computed with the figures, so both read the one shuffle by fingerprint.
         wanted.append(_lane_pixels(by_fingerprint, layer_base, sizes, widths, partitions))
-    futures = client.compute(wanted)
-    try:
-        pending = set(futures)
-        while pending:
-            _, pending = _wait_some(pending, state)
-        combined, length_counts, *pixels = client.gather(futures)
-    except BaseException:
-        client.cancel(futures)
-        raise
+    combined, length_counts, *pixels = compute_all(client, wanted, state)
     state.progress("fingerprint index", "index", 1.0)
     index = assemble_index(sizes, chunk_counts, keys, combined, length_counts)
     lanes = assemble_lane_rows(pixels[0], sizes, widths) if widths is not None else None
@@ -560,42 +548,6 @@ def _lane_pixels(
         len(sizes),
         meta=empty_frame(LANE_PIXEL_DTYPES),
     )
-
-
-def _wait_some(pending: set[Future], state: TaskState) -> tuple[set[Future], set[Future]]:
-    """(done, still pending) once one of ``pending`` is done; cancellation is looked at
-    every ``POLL_SECONDS`` meanwhile."""
-    from distributed import wait
-
-    while True:
-        state.check()
-        try:
-            done, not_done = wait(
-                list(pending), timeout=POLL_SECONDS, return_when="FIRST_COMPLETED"
-            )
-        except TimeoutError:
-            continue
-        return set(done), set(not_done)
-
-
-def _check_workers(client: Client) -> None:
-    """Fail early and clearly when no worker joins or workers run another cdcviewer."""
-    try:
-        client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
-    except TimeoutError:
-        raise CdcError(
-            f"no Dask worker joined the scheduler within {WORKER_WAIT_SECONDS:.0f} s"
-        ) from None
-    try:
-        versions = client.run(_worker_version)
-    except Exception as error:  # an unpickling error names the module workers lack
-        raise CdcError(f"the Dask workers cannot run cdcviewer ({error}): {INSTALL_HINT}") from None
-    other = sorted({v for v in versions.values() if v != __version__})
-    if other:
-        raise CdcError(
-            f"the Dask workers run cdcviewer {', '.join(other)}, this is {__version__}: "
-            "figures may differ, install the same version on both"
-        )
 
 
 def _task_problem(future: Future) -> str:

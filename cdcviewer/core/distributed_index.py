@@ -17,6 +17,9 @@ equal ``build_index``'s for the same chunks:
   (``pairwise_matrix``), so the work grows with the number of distinct holder sets, not
   with the number of shared chunks.
 
+A sweep point (``distributed_sweep``) needs only the distinct fingerprints and their
+stored bytes, which ``partition_distinct`` gives from the same kind of partitions.
+
 The HTML report's byte-range map needs each chunk's class, which the same shuffled
 partitions give (``partition_chunk_classes``); regrouped by layer, the lanes are drawn
 on the workers (``partition_lane_pixels``) and only their pixels reach the client.
@@ -92,6 +95,15 @@ def chunk_table(input_order: int, tables: list[LayerChunks]) -> pd.DataFrame:
     return pd.DataFrame(
         {name: np.asarray(columns[name]).astype(dtype) for name, dtype in TABLE_DTYPES.items()}
     )
+
+
+def first_layer_numbers(input_orders: list[int], layer_counts: list[int]) -> np.ndarray:
+    """``layer_base`` of the reductions below: indexed by input order, the global number
+    of the input's first layer, for the inputs at ``input_orders`` (ascending) holding
+    ``layer_counts`` layers; layers are numbered in load order."""
+    layer_base = np.zeros(max(input_orders) + 1, dtype=np.int64)
+    layer_base[input_orders] = np.cumsum([0, *layer_counts])[:-1]
+    return layer_base
 
 
 def stream_key(chunks: LayerChunks) -> bytes:
@@ -191,6 +203,28 @@ class _FingerprintOrder:
         self.starts_pair[1:] |= self.layer[1:] != self.layer[:-1]
 
 
+# A partition's distinct fingerprints and their stored bytes: all a sweep point needs
+# beyond chunk counts (``distributed_sweep``), so its reduction skips the holder sets.
+DISTINCT_DTYPES = {"distinct": np.int64, "stored": np.int64}
+
+
+def partition_distinct(chunks: pd.DataFrame, layer_base: np.ndarray) -> pd.DataFrame:
+    """A partition's share of ``distinct_chunks`` and ``stored_bytes``, as one
+    ``DISTINCT_DTYPES`` row: each fingerprint once, with the length of its first
+    occurrence in load order (``build_index``'s stored length).
+
+    ``chunks`` and ``layer_base`` are as for ``partition_figures``.
+    """
+    if chunks.empty:
+        return empty_frame(DISTINCT_DTYPES)
+    rows = _FingerprintOrder(chunks, layer_base)
+    first = rows.starts_fingerprint
+    figures = {"distinct": [int(first.sum())], "stored": [int(rows.length[first].sum())]}
+    return pd.DataFrame(
+        {name: np.array(figures[name], dtype) for name, dtype in DISTINCT_DTYPES.items()}
+    )
+
+
 def _partial(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the columns it lacks as zeros (never NaN: it would turn the 64-bit
     signatures into floats)."""
@@ -239,6 +273,11 @@ def identical_streams(sizes: list[int], keys: list[bytes]) -> list[int | None]:
         result.append(seen.get(key))
         seen.setdefault(key, i)
     return result
+
+
+def layer_level_stored_bytes(sizes: list[int], identical_to: list[int | None]) -> int:
+    """What a store of whole layers keeps: each layer once, but for identical streams."""
+    return sum(size for size, same in zip(sizes, identical_to, strict=True) if same is None)
 
 
 @dataclass
@@ -290,9 +329,7 @@ def assemble_index(
         # Each fingerprint's stored length is counted once, as the new bytes of its layer.
         stored_bytes=int(column["new"].sum()),
         distinct_chunks=int(column["distinct"].sum()),
-        layer_level_stored_bytes=sum(
-            size for size, same in zip(sizes, identical_to, strict=True) if same is None
-        ),
+        layer_level_stored_bytes=layer_level_stored_bytes(sizes, identical_to),
         identical_to=identical_to,
         length_values=lengths.index.to_numpy(np.int64),
         length_counts=lengths.to_numpy(np.int64),

@@ -6,6 +6,7 @@ read; every figure is compared with ``analyze`` on the same paths and parameters
 """
 
 import gzip
+import io
 import json
 import logging
 import os
@@ -18,11 +19,13 @@ import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from cdcviewer.cli import main
-from cdcviewer.core.analysis import analyze
+from cdcviewer.core import pipeline
+from cdcviewer.core.analysis import Workspace, analyze
 from cdcviewer.core.dedup import build_index
 from cdcviewer.core.distributed import DaskUnavailable, analyze_distributed, require_dask
 from cdcviewer.core.distributed_index import (
     CHUNK_CLASS_DTYPES,
+    DISTINCT_DTYPES,
     PARTIAL_DTYPES,
     TABLE_DTYPES,
     assemble_index,
@@ -30,20 +33,28 @@ from cdcviewer.core.distributed_index import (
     combine_partials,
     holder_set_weights,
     partition_chunk_classes,
+    partition_distinct,
     partition_figures,
     partition_lane_pixels,
 )
+from cdcviewer.core.distributed_sweep import cut_at_every_point, tabled_cut
+from cdcviewer.core.errors import Cancelled
 from cdcviewer.core.export import render_report
 from cdcviewer.core.html_map import MAP_WIDTH, lane_row, lane_widths
 from cdcviewer.core.params import ChunkerParams
 from cdcviewer.core.progress import TaskState
 from cdcviewer.core.report import chunk_size_histogram, report_dict
+from cdcviewer.core.sweep import sweep, sweep_params
 from cdcviewer.core.textreport import summary
 from tests.builders import docker_save, layer_tar, real_files, tree_versions
 
 PARAMS = ChunkerParams.for_avg(4096)  # small chunks: small inputs still have many
 AVG = ["--avg", "4K"]
 SMALL_PARTITIONS = 300  # rows per shuffled partition: several partitions even here
+K = 1024
+# 1K needs candidates of its own (its loose mask is narrower than the shared one); 4K is
+# PARAMS, whose row the analysis gives; 16K and 64K are the defaults' region.
+SWEEP_AVGS = [64 * K, 1 * K, 16 * K, 4 * K, 2 * K]
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -261,6 +272,51 @@ def test_lanes_drawn_per_partition_equal_one_machine(seed):
     assert sizes[-1] == 0 and rows[-1].shape == (1, 3)  # the empty layer: background
 
 
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_partition_distinct_sums_to_build_index(seed, partitions):
+    lengths, keys = random_layers(seed)
+    index = build_index(lengths, keys)
+    chunks, layer_base = grouped_tables(lengths, keys, [2, 1, 3])
+    shares = pd.concat(
+        [partition_distinct(part, layer_base) for part in split_by_fingerprint(chunks, partitions)],
+        ignore_index=True,
+    )
+    assert shares.dtypes.to_dict() == {k: np.dtype(t) for k, t in DISTINCT_DTYPES.items()}
+    assert shares["distinct"].sum() == index.distinct_chunks
+    assert shares["stored"].sum() == index.stored_bytes
+    empty = partition_distinct(chunks[:0], layer_base)
+    assert empty.empty and list(empty.columns) == list(DISTINCT_DTYPES)
+
+
+def test_a_task_cuts_every_sweep_point_from_one_scan(good_inputs, empty_input, monkeypatch):
+    """The worker's cuts equal fresh cuts, and the layers are hashed once: the smallest
+    average (1K, whose candidates none of the others would cover) is scanned first."""
+    # As chunk_input gets them: the analysis's parameters, then the other points.
+    points = [PARAMS, *(p for p in sweep_params(SWEEP_AVGS, PARAMS) if p != PARAMS)]
+    with Workspace(workers=1) as workspace:
+        layers = workspace.add([good_inputs[0], good_inputs[2], empty_input])
+        blocks = sum(-(-layer.bytes // pipeline.BLOCK_SIZE) for layer in layers)
+        scanned = []
+        original = pipeline.scan_block
+
+        def counting(*args, **kwargs):
+            scanned.append(args[1:3])
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline, "scan_block", counting)
+        cuts = cut_at_every_point(layers, 3, points, hash_threads=1)
+        assert len(scanned) == blocks
+        monkeypatch.undo()
+        for params, cut in zip(points, cuts, strict=True):
+            fresh = pipeline.chunk_layers(layers, params, lambda _: None, lambda *_: None, 1)
+            expected = tabled_cut(3, fresh)
+            assert cut.chunk_counts == expected.chunk_counts
+            assert cut.stream_keys == expected.stream_keys
+            pd.testing.assert_frame_equal(cut.table, expected.table)
+    assert cuts[0].chunk_counts[-1] == 0  # the empty layer
+
+
 # --------------------------------------------------------------------------- on the cluster
 
 
@@ -324,6 +380,70 @@ def test_html_is_identical_to_the_single_machine_one(cluster, good_inputs, bad_i
     assert page.count('<img class="lane"') == len(report["layers"])
 
 
+def single_machine_sweep(paths, avgs, **options):
+    """The sweep ``report --sweep-avg`` attaches, and the JSON and HTML reports with it."""
+    with analyze(paths, PARAMS) as analysis:
+        swept = sweep(analysis, avgs, PARAMS, **options)
+        return swept, render_report(analysis, "json", swept), render_report(analysis, "html", swept)
+
+
+def test_sweep_is_identical_to_the_single_machine_one(
+    cluster, good_inputs, bad_inputs, empty_input
+):
+    paths = [good_inputs[0], bad_inputs[0], empty_input, *good_inputs[1:], bad_inputs[1]]
+    expected, expected_json, expected_html = single_machine_sweep(paths, SWEEP_AVGS)
+    phases = []
+    state = TaskState(lambda item, phase, fraction: phases.append(phase))
+    with analyze_distributed(
+        paths,
+        PARAMS,
+        client=cluster,
+        state=state,
+        rows_per_partition=SMALL_PARTITIONS,
+        map_width=MAP_WIDTH,
+        sweep_avg=SWEEP_AVGS,
+    ) as result:
+        assert result.sweep.to_dict() == expected.to_dict()
+        assert render_report(result, "json", result.sweep) == expected_json
+        assert render_report(result, "html", result.sweep) == expected_html
+        assert result.stats.sweep_seconds > 0
+    csv_rows = io.StringIO()
+    result.sweep.write_csv(csv_rows)
+    expected_rows = io.StringIO()
+    expected.write_csv(expected_rows)
+    assert csv_rows.getvalue() == expected_rows.getvalue()
+    assert "sweep" in phases and phases[-1] == "index"
+    # What the rows are about: every average, a layer without chunks, shared layers and
+    # an identical stream (the layer-level figure comes from the 64K point's own cut).
+    swept = expected.to_dict()
+    assert [row["avg"] for row in swept["rows"]] == sorted(SWEEP_AVGS)
+    assert len({row["distinct_chunks"] for row in swept["rows"]}) == len(SWEEP_AVGS)
+    report = json.loads(expected_json)
+    assert any(layer["bytes"] == 0 for layer in report["layers"])
+    assert any(layer["identical_to"] is not None for layer in report["layers"])
+    assert swept["totals"]["layer_level_stored_bytes"] < swept["totals"]["bytes"]
+    assert len(report["failures"]) == 2
+
+
+def test_a_sweep_without_the_analysis_parameters(cluster, good_inputs):
+    """Every row cut on the workers, with another index entry size."""
+    paths = good_inputs[:3]
+    expected, _, _ = single_machine_sweep(paths, [8 * K], entry_size=40)
+    result = analyze_distributed(paths, PARAMS, client=cluster, sweep_avg=[8 * K], entry_size=40)
+    assert result.sweep.to_dict() == expected.to_dict()
+    assert analyze_distributed(paths[:1], PARAMS, client=cluster).sweep is None
+
+
+def test_cancelling_during_the_sweep_stops_the_job(cluster, good_inputs):
+    def cancel_at_the_sweep(item, phase, fraction):
+        if phase == "sweep":
+            state.cancel()
+
+    state = TaskState(cancel_at_the_sweep)
+    with pytest.raises(Cancelled):
+        analyze_distributed(good_inputs[:2], PARAMS, client=cluster, state=state, sweep_avg=[8 * K])
+
+
 def test_html_needs_the_map_drawn_on_the_cluster(cluster, good_inputs):
     result = analyze_distributed(good_inputs[:1], PARAMS, client=cluster)
     with pytest.raises(RuntimeError, match="map_width=720"):
@@ -331,9 +451,11 @@ def test_html_needs_the_map_drawn_on_the_cluster(cluster, good_inputs):
 
 
 def test_only_failures_give_an_empty_report(cluster, bad_inputs):
-    result = analyze_distributed(bad_inputs, PARAMS, client=cluster)
+    result = analyze_distributed(bad_inputs, PARAMS, client=cluster, sweep_avg=[2 * K, 8 * K])
     assert report_dict(result) == single_machine_report(bad_inputs)
     assert result.layers == [] and len(result.failures) == 2
+    expected, _, _ = single_machine_sweep(bad_inputs, [2 * K, 8 * K])
+    assert result.sweep.to_dict() == expected.to_dict()
 
 
 def test_progress_counts_inputs_layers_and_bytes(cluster, good_inputs):
@@ -404,6 +526,15 @@ def test_cli_dask_report_equals_the_threaded_one(capsys, cluster, good_inputs, t
     assert [layer["source"] for layer in json.loads(on_dask)["layers"][:2]] == good_inputs[:2]
 
 
+def test_cli_dask_prints_the_same_summary_and_sweep(capsys, cluster, good_inputs):
+    base = ["report", *good_inputs[:3], *AVG, "--sweep-avg", "2K,16K", "--entry-size", "40"]
+    code, threaded, err = run(capsys, *base)
+    assert code == 0, err
+    code, on_dask, err = run(capsys, *base, "--dask", cluster.scheduler.address)
+    assert code == 0, err
+    assert on_dask == threaded and "sweep:" in on_dask
+
+
 def test_cli_dask_prints_the_summary_and_fails_on_bad_inputs(capsys, cluster, bad_inputs):
     # Only failures: the table says so, and so must the exit status.
     code, out, err = run(capsys, "report", *bad_inputs, *AVG, "--dask", cluster.scheduler.address)
@@ -413,20 +544,22 @@ def test_cli_dask_prints_the_summary_and_fails_on_bad_inputs(capsys, cluster, ba
 
 def test_cli_dask_without_address_starts_a_local_cluster(capsys, good_inputs, tmp_path):
     paths = good_inputs[:2]
+    base = ["report", *paths, *AVG, "--sweep-avg", "1K,4K,64K", "--json", "-"]
     html = ["--html", tmp_path / "dask.html"]
-    code, out, err = run(
-        capsys, "report", *paths, *AVG, "--json", "-", *html, "--dask", "--workers", "1"
-    )
+    code, out, err = run(capsys, *base, *html, "--dask", "--workers", "1")
     assert code == 0, err
-    assert json.loads(out) == single_machine_report(paths)
-    code, _, err = run(capsys, "report", *paths, *AVG, "--html", tmp_path / "one.html")
+    code, threaded, err = run(capsys, *base, "--html", tmp_path / "one.html")
     assert code == 0, err
+    assert out == threaded
+    report = json.loads(out)
+    assert report["sweep"]["rows"][1]["stored_bytes"] == report["totals"]["stored_bytes"]
     assert (tmp_path / "dask.html").read_bytes() == (tmp_path / "one.html").read_bytes()
+    assert b'<section id="sweep">' in (tmp_path / "dask.html").read_bytes()
 
 
 @pytest.mark.parametrize(
     "options",
-    [["--csv-chunks", "-"], ["--sweep-avg", "4K,8K"], ["--files"], ["--versions"]],
+    [["--csv-chunks", "-"], ["--whatif"], ["--files"], ["--versions"]],
 )
 def test_cli_refuses_per_chunk_outputs_with_dask(capsys, good_inputs, options):
     code, _, err = run(capsys, "report", good_inputs[0], "--dask", *options)
