@@ -216,16 +216,20 @@ def split_by_fingerprint(chunks, partitions):
     return [chunks[which == p] for p in range(partitions)]
 
 
+def per_partition(function, chunks, layer_base, partitions):
+    """``function`` run on each partition of ``chunks`` split by fingerprint, joined."""
+    parts = split_by_fingerprint(chunks, partitions)
+    return pd.concat([function(part, layer_base) for part in parts], ignore_index=True)
+
+
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("partitions", [1, 3])
 def test_partition_chunk_classes_equal_build_index(seed, partitions):
     lengths, keys = random_layers(seed)
     index = build_index(lengths, keys)
     chunks, layer_base = grouped_tables(lengths, keys, [2, 1, 3])
-    classified = pd.concat(
-        [partition_chunk_classes(part, layer_base) for part in split_by_fingerprint(chunks, 3)],
-        ignore_index=True,
-    ).sort_values(["layer", "offset"])
+    classified = per_partition(partition_chunk_classes, chunks, layer_base, partitions)
+    classified = classified.sort_values(["layer", "offset"])
     assert classified.dtypes.to_dict() == {k: np.dtype(t) for k, t in CHUNK_CLASS_DTYPES.items()}
     for i in range(len(lengths)):
         mine = classified[classified["layer"] == i]
@@ -242,10 +246,8 @@ def test_lanes_drawn_per_partition_equal_one_machine(seed):
     sizes = [f.bytes for f in index.layers]
     widths = lane_widths(sizes, 50)
     chunks, layer_base = grouped_tables(lengths, keys, [1] * len(lengths))
-    classified = pd.concat(
-        [partition_chunk_classes(part, layer_base) for part in split_by_fingerprint(chunks, 3)],
-        ignore_index=True,
-    ).sample(frac=1, random_state=seed)
+    classified = per_partition(partition_chunk_classes, chunks, layer_base, 3)
+    classified = classified.sample(frac=1, random_state=seed)
     # Regrouped by layer, as the second shuffle does.
     by_layer = [classified[classified["layer"] % 2 == p] for p in range(2)]
     n_layers = len(sizes)
@@ -278,10 +280,7 @@ def test_partition_distinct_sums_to_build_index(seed, partitions):
     lengths, keys = random_layers(seed)
     index = build_index(lengths, keys)
     chunks, layer_base = grouped_tables(lengths, keys, [2, 1, 3])
-    shares = pd.concat(
-        [partition_distinct(part, layer_base) for part in split_by_fingerprint(chunks, partitions)],
-        ignore_index=True,
-    )
+    shares = per_partition(partition_distinct, chunks, layer_base, partitions)
     assert shares.dtypes.to_dict() == {k: np.dtype(t) for k, t in DISTINCT_DTYPES.items()}
     assert shares["distinct"].sum() == index.distinct_chunks
     assert shares["stored"].sum() == index.stored_bytes
