@@ -53,10 +53,8 @@ def expand_docker(context: ImageContext, inp: InputFile, store: BlobStore) -> li
     configs: dict[str, DockerConfig | str] = {}
     layers: list[Layer] = []
     for position, entry in enumerate(entries):
-        try:
+        with context.keep_going():
             layers.extend(_docker_image(context, inp, store, entry, position, configs))
-        except InputError as error:
-            context.failures.append(error)
     return layers
 
 
@@ -85,12 +83,10 @@ def _docker_image(
     layers = []
     for index, layer_path in enumerate(layer_paths):
         diff_id = diff_ids[index] if diff_ids else None
-        try:
+        with context.keep_going():
             layers.append(
                 _docker_layer(context, inp, store, image, index, layer_path, diff_id, foreign)
             )
-        except InputError as error:
-            context.failures.append(error)
     return layers
 
 

@@ -10,6 +10,8 @@ bounds their size, checks their digest and turns every kind of malformed JSON in
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,6 +57,15 @@ class ImageContext:
     streams: StreamMaker
     failures: list[InputError] = field(default_factory=list)
     names: ImageNames = field(default_factory=ImageNames)
+
+    @contextmanager
+    def keep_going(self) -> Iterator[None]:
+        """An ``InputError`` in the block becomes one of ``failures``: one bad image or
+        layer of an archive is reported, and its siblings are still read."""
+        try:
+            yield
+        except InputError as error:
+            self.failures.append(error)
 
     def claim_image_name(self, name: str, inp: InputFile) -> str:
         return self.names.claim(name, inp.path.name)

@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .digests import Digest, check_size, require_digest
-from .errors import InputError
 from .images import MAX_JSON_BYTES, ImageContext, InputFile, image_layer, parse_json
 from .input_names import platform_text, short_reference
 from .layers import Layer
@@ -64,11 +63,9 @@ def expand_oci(context: ImageContext, inp: InputFile, store: BlobStore) -> list[
     # read and checked once, however many manifests name it.
     verified_configs: set[tuple[Digest, int | None]] = set()
     for image, name in zip(images, oci_image_names(images), strict=True):
-        try:
+        with context.keep_going():
             claimed = context.claim_image_name(name, inp)
             layers.extend(_oci_image(context, inp, store, image, claimed, verified_configs))
-        except InputError as error:
-            context.failures.append(error)
     return layers
 
 
@@ -100,10 +97,8 @@ def _oci_image(
     if image.platform:
         extra["platform"] = image.platform
     for index, descriptor in enumerate(descriptors):
-        try:
+        with context.keep_going():
             layers.append(_oci_layer(context, inp, store, name, index, descriptor, extra))
-        except InputError as error:
-            context.failures.append(error)
     return layers
 
 
@@ -155,10 +150,8 @@ class IndexWalker:
         for position, descriptor in enumerate(descriptors):
             if not isinstance(descriptor, dict) or is_attestation(descriptor):
                 continue
-            try:
+            with self.context.keep_going():
                 self.walk_descriptor(descriptor, f"{where} manifest {position}", name, stack)
-            except InputError as error:
-                self.context.failures.append(error)
 
     def walk_descriptor(
         self,
