@@ -111,10 +111,15 @@ def set_page_cache(path: Path, state: str) -> None:
 def huge_page_share(path: Path) -> float:
     """The share of ``path`` that a fresh mapping maps with 2 MiB pages."""
     size = path.stat().st_size
+    before = _file_pmd_mapped_kib()  # the process's other mappings, not counted
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, prot=mmap.PROT_READ) as mm:
         view = np.frombuffer(mm, np.uint8)
         view[:: mmap.PAGESIZE].sum()
-        with open("/proc/self/smaps") as smaps:
-            kib = sum(int(line.split()[1]) for line in smaps if line.startswith("FilePmdMapped"))
+        kib = _file_pmd_mapped_kib() - before
         del view
     return min(1.0, kib * 1024 / max(1, size))
+
+
+def _file_pmd_mapped_kib() -> int:
+    with open("/proc/self/smaps") as smaps:
+        return sum(int(line.split()[1]) for line in smaps if line.startswith("FilePmdMapped"))
