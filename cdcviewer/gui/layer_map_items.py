@@ -118,6 +118,7 @@ class LaneAxis(pg.AxisItem):
         self.setPen(pg.mkPen(None))  # names only: no axis line or ticks
         self.setTextPen(TEXT_COLOR)
         self._names: list[str] = []
+        self._longest_px = 0
         self._map_width = 3.0 * self.MAX_WIDTH
         self._label_width = self.MAX_WIDTH
         self.setWidth(self._label_width)
@@ -127,22 +128,27 @@ class LaneAxis(pg.AxisItem):
         return self._label_width
 
     def fit_to(self, total_width: float) -> None:
+        """Follow the map's width; names are fitted again only if their room changes."""
         self._map_width = total_width
-        self.set_lanes(self._names)
+        if self._fitting_width() != self._label_width:
+            self.set_lanes(self._names)
 
     def set_lanes(self, names: list[str]) -> None:
-        """Room for the longest name, within ``MIN_WIDTH``..``MAX_WIDTH`` and a third of
-        the map; names that still do not fit are shortened (``lane_labels``)."""
         self._names = list(names)
         metrics = QFontMetrics(map_font())
-        longest = max((metrics.horizontalAdvance(name) for name in self._names), default=0)
-        room = min(self.MAX_WIDTH, self._map_width / 3)
-        width = int(max(self.MIN_WIDTH, min(longest + 16, room)))
+        self._longest_px = max((metrics.horizontalAdvance(name) for name in names), default=0)
+        width = self._fitting_width()
         if width != self._label_width:
             self._label_width = width
             self.setWidth(width)
         self._labels = tuple(lane_labels(self._names, self._label_width - 16, metrics))
         self._place_labels()
+
+    def _fitting_width(self) -> int:
+        """Room for the longest name, within ``MIN_WIDTH``..``MAX_WIDTH`` and a third of
+        the map; names that still do not fit are shortened (``lane_labels``)."""
+        room = min(self.MAX_WIDTH, self._map_width / 3)
+        return int(max(self.MIN_WIDTH, min(self._longest_px + 16, room)))
 
     def resizeEvent(self, event: object = None) -> None:
         super().resizeEvent(event)
