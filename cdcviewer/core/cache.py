@@ -107,17 +107,27 @@ def _lock_is_held(pid_file: Path) -> bool | None:
     return False
 
 
+def _older_than_orphan_age(run_dir: Path) -> bool:
+    try:
+        age = time.time() - run_dir.stat().st_mtime
+    except OSError:
+        return False
+    return age > ORPHAN_AGE_SECONDS
+
+
 def _run_is_stale(run_dir: Path) -> bool:
     pid_file = run_dir / PID_FILE
     try:
-        pid = int(pid_file.read_text().strip() or "0")
+        text = pid_file.read_text().strip()
     except FileNotFoundError:
-        try:
-            age = time.time() - run_dir.stat().st_mtime
-        except OSError:
-            return False
-        return age > ORPHAN_AGE_SECONDS
-    except (OSError, ValueError):
+        text = ""
+    except OSError:
+        text = "unreadable"
+    if not text:  # no owner yet: perhaps being created right now
+        return _older_than_orphan_age(run_dir)
+    try:
+        pid = int(text)
+    except ValueError:
         pid = 0
     if not _pid_alive(pid):
         return True
@@ -183,11 +193,16 @@ class CacheDir:
         self._finalizer = weakref.finalize(self, _cleanup, self.path, self._lock_handle)
 
     def _write_pid_file(self) -> BinaryIO:
-        handle = open(self.path / PID_FILE, "wb")  # noqa: SIM115 - held open for the lock
+        # Filled and locked under another name, then renamed into place: another process
+        # sweeping stale runs must never see an owner.pid that is empty or unlocked, or it
+        # would take this live folder for a dead one.
+        partial = self.path / f"{PID_FILE}.partial"
+        handle = open(partial, "wb")  # noqa: SIM115 - held open for the lock
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         handle.write(f"{os.getpid()}\n".encode())
         handle.flush()
+        os.replace(partial, self.path / PID_FILE)
         return handle
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -108,6 +109,46 @@ def test_stale_runs_are_removed_live_ones_kept(tmp_path):
         assert live.path.exists(), "a live run's folder must survive a newer CacheDir"
         assert newer.path.exists()
         assert remove_stale_runs(tmp_path) == []
+
+
+def test_a_run_whose_pid_file_is_still_empty_is_being_created_not_stale(tmp_path):
+    # Another process may be between creating its pid file and writing its pid.
+    young = fake_run(tmp_path, "run-young-empty", None)
+    (young / PID_FILE).write_text("")
+    old = fake_run(tmp_path, "run-old-empty", None)
+    (old / PID_FILE).write_text("")
+    past = time.time() - 2 * cache_module.ORPHAN_AGE_SECONDS
+    os.utime(old, (past, past))
+    assert remove_stale_runs(tmp_path) == [old]
+    assert young.exists()
+
+
+def test_the_pid_file_appears_whole_and_locked(tmp_path):
+    with CacheDir(tmp_path) as cache:
+        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
+        assert (cache.path / PID_FILE).read_text() == f"{os.getpid()}\n"
+        assert cache_module._lock_is_held(cache.path / PID_FILE) is True
+
+
+def _create_caches_and_write(base: str, rounds: int) -> int:
+    lost = 0
+    for _ in range(rounds):
+        with CacheDir(Path(base)) as cache:
+            try:
+                with cache.stream_writer("s", "source") as writer:
+                    writer.write(b"bytes")
+            except InputError:
+                lost += 1
+    return lost
+
+
+def test_processes_creating_caches_at_once_never_remove_each_others(tmp_path):
+    # Dask workers each make a cache per task in the same base; a sweep that mistook a
+    # folder being created for a dead one removed it under its owner's feet.
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        lost = pool.starmap(_create_caches_and_write, [(str(tmp_path), 1500)] * 3)
+    assert lost == [0, 0, 0]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_writer_keeps_a_finished_stream(tmp_path):
