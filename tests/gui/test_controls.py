@@ -130,7 +130,7 @@ def test_tied_sizes_follow_avg(controls):
 def test_changes_are_debounced_into_one_signal(qtbot, controls):
     emitted = []
     controls.paramsChanged.connect(emitted.append)
-    with qtbot.waitSignal(controls.paramsChanged, timeout=2000):
+    with qtbot.waitSignal(controls.paramsChanged, timeout=10_000):
         for exponent in (15, 14, 13, 12):
             controls.avg_control.slider.setValue(exponent)
     assert [p.avg_size for p in emitted] == [4 * KiB]

@@ -117,7 +117,7 @@ def test_the_filter_narrows_rows_to_matching_paths(qtbot, insight):
     panel.set_insight(insight)
     everything = panel.model.rowCount()
     panel.search.setText("shared-blob")  # a substring, debounced
-    qtbot.waitUntil(lambda: panel.model.rowCount() < everything, timeout=2000)
+    qtbot.waitUntil(lambda: panel.model.rowCount() < everything, timeout=10_000)
     assert shown_paths(panel) == [SHARED_PATH, SHARED_PATH]
     assert "2 of" in panel.summary.text()
     panel.search.setText("USR/*.PY")  # a glob over the whole path, any case
@@ -163,7 +163,7 @@ def test_selecting_a_row_emits_the_members_span(qtbot, insight):
 def show_files(qtbot, window) -> None:
     window.docks["files"].show()
     window.docks["files"].raise_()
-    qtbot.waitUntil(lambda: window.files_wanted, timeout=2000)
+    qtbot.waitUntil(lambda: window.files_wanted, timeout=10_000)
     wait_idle(qtbot, window)
 
 

@@ -153,7 +153,7 @@ def test_window_export_with_every_section_equals_the_cli(qtbot, capsys, window, 
     params = ChunkerParams()  # the window's and the command line's defaults
     load(qtbot, window, images, params)
     window.docks["files"].raise_()
-    qtbot.waitUntil(lambda: window.files_wanted, timeout=2000)
+    qtbot.waitUntil(lambda: window.files_wanted, timeout=10_000)
     wait_idle(qtbot, window)
     window.run_sweep()
     wait_idle(qtbot, window)
