@@ -20,7 +20,6 @@ DASK_UNSUPPORTED = (
     ("csv_chunks", "--csv-chunks"),
     ("files", "--files"),
     ("whatif", "--whatif"),
-    ("versions", "--versions"),
 )
 
 

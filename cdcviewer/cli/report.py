@@ -13,6 +13,7 @@ from ..core.progress import TaskState
 from ..core.report import ReportSections, report_dict
 from ..core.sweep import DEFAULT_ENTRY_SIZE, SweepResult, sweep, sweep_params
 from ..core.textreport import summary, sweep_table
+from ..core.versions import image_versions
 from .command import Command, RunOnPaths
 from .dask import add_dask_option, analyze_on_dask, check_dask_options
 from .exits import EXIT_GATE, EXIT_OK, complain, overall_status
@@ -85,7 +86,9 @@ def _run_on_dask(paths: list[str], args: argparse.Namespace, progress: TaskState
     finish_progress(progress)
     for failure in analysis.failures:
         complain(failure)
-    return overall_status(_emit(analysis, args, analysis.sweep, None), analysis.failures)
+    # Versions need only per-layer figures; the other sections are refused up front.
+    sections = ReportSections(versions=image_versions(analysis)) if args.versions else None
+    return overall_status(_emit(analysis, args, analysis.sweep, sections), analysis.failures)
 
 
 def _run_elsewhere(args: argparse.Namespace) -> RunOnPaths | None:

@@ -16,8 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .dedup import DedupIndex
+from .errors import CdcError
+
 if TYPE_CHECKING:
     from .analysis import Analysis
+    from .distributed import DistributedAnalysis
 
 
 @dataclass(frozen=True)
@@ -89,25 +93,30 @@ def image_of(layer_image: str | None, layer_name: str) -> str:
     return layer_image if layer_image is not None else layer_name
 
 
-def image_versions(analysis: Analysis) -> ImageVersions:
+def image_versions(analysis: Analysis | DistributedAnalysis) -> ImageVersions:
     """Per image, in load order: its bytes, what it adds to a chunk store given the images
-    before it, and what it adds at the layer level; with the same per layer."""
+    before it, and what it adds at the layer level; with the same per layer.
+
+    Needs the per-chunk index only when some image's layers are not contiguous; otherwise
+    the index's per-layer ``new_bytes`` are the answer, which is all a Dask analysis has.
+    """
     layers = analysis.layers
     index = analysis.index
-    groups: dict[str, list[int]] = {}
+    # Keyed apart from image names: a loose file named like an image is not part of it.
+    groups: dict[tuple[bool, str], list[int]] = {}
     for i, layer in enumerate(layers):
-        groups.setdefault(image_of(layer.image, layer.name), []).append(i)
+        groups.setdefault((layer.image is None, image_of(layer.image, layer.name)), []).append(i)
     # Position of each layer when layers are taken image by image.
     grouped = [i for members in groups.values() for i in members]
-    rank = np.empty(len(layers), dtype=np.int64)
-    rank[grouped] = np.arange(len(grouped))
-
-    new_bytes = np.zeros(len(layers), dtype=np.int64)
-    if index.distinct_chunks:
-        # First holder of each chunk id in grouped order: minimum rank over its CSR segment.
-        first_rank = np.minimum.reduceat(rank[index.id_layers], index.id_layers_indptr[:-1])
-        first_layer = np.asarray(grouped, dtype=np.int64)[first_rank]
-        new_bytes = np.bincount(first_layer, weights=index.id_length, minlength=len(layers))
+    if grouped == list(range(len(layers))):
+        new_bytes = np.array([figures.new_bytes for figures in index.layers], dtype=np.int64)
+    elif isinstance(index, DedupIndex):
+        new_bytes = _first_holder_bytes(index, grouped)
+    else:
+        raise CdcError(
+            "image versions need every chunk on this machine when an image's layers are "
+            "not loaded one after another"
+        )
 
     # Layer level: a stream counts once, for the first layer (in grouped order) holding it.
     seen: set[int] = set()
@@ -121,7 +130,7 @@ def image_versions(analysis: Analysis) -> ImageVersions:
 
     images = []
     stored = layer_stored = 0
-    for image, members in groups.items():
+    for (_, image), members in groups.items():
         steps = [
             LayerStep(layers[i].name, index.layers[i].bytes, int(new_bytes[i]), int(layer_level[i]))
             for i in members
@@ -130,3 +139,17 @@ def image_versions(analysis: Analysis) -> ImageVersions:
         layer_stored += sum(step.layer_level_new_bytes for step in steps)
         images.append(ImageStep(image, steps, stored, layer_stored))
     return ImageVersions(images)
+
+
+def _first_holder_bytes(index: DedupIndex, grouped: list[int]) -> np.ndarray:
+    """Per layer, the bytes of the chunk ids it is the first holder of, taking layers in
+    ``grouped`` order."""
+    rank = np.empty(len(grouped), dtype=np.int64)
+    rank[grouped] = np.arange(len(grouped))
+    if not index.distinct_chunks:
+        return np.zeros(len(grouped), dtype=np.int64)
+    # First holder of each chunk id in grouped order: minimum rank over its CSR segment.
+    first_rank = np.minimum.reduceat(rank[index.id_layers], index.id_layers_indptr[:-1])
+    first_layer = np.asarray(grouped, dtype=np.int64)[first_rank]
+    weights = np.bincount(first_layer, weights=index.id_length, minlength=len(grouped))
+    return weights.astype(np.int64)

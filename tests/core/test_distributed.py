@@ -556,10 +556,30 @@ def test_cli_dask_without_address_starts_a_local_cluster(capsys, good_inputs, tm
     assert b'<section id="sweep">' in (tmp_path / "dask.html").read_bytes()
 
 
-@pytest.mark.parametrize(
-    "options",
-    [["--csv-chunks", "-"], ["--whatif"], ["--files"], ["--versions"]],
-)
+def test_cli_dask_versions_equal_the_threaded_ones(capsys, cluster, good_inputs, tmp_path):
+    # The docker-save archives hold images sharing a base layer, and one image name twice.
+    base = ["report", *good_inputs, *AVG, "--versions"]
+    files = {"json": tmp_path / "{}.json", "html": tmp_path / "{}.html"}
+    outputs = {
+        where: [arg for fmt, path in files.items() for arg in (f"--{fmt}", str(path).format(where))]
+        for where in ("threads", "dask")
+    }
+    code, threaded, err = run(capsys, *base, *outputs["threads"])
+    assert code == 0, err
+    code, on_dask, err = run(capsys, *base, *outputs["dask"], "--dask", cluster.scheduler.address)
+    assert code == 0, err
+    assert on_dask == threaded and "what each adds given the ones before" in on_dask
+    for path in files.values():
+        assert (
+            Path(str(path).format("dask")).read_bytes()
+            == Path(str(path).format("threads")).read_bytes()
+        )
+    images = json.loads(Path(str(files["json"]).format("dask")).read_text())["versions"]["images"]
+    assert len(images) > len(good_inputs)  # the archives' images, not one per input
+    assert any(image["new_bytes"] < image["bytes"] for image in images)
+
+
+@pytest.mark.parametrize("options", [["--csv-chunks", "-"], ["--whatif"], ["--files"]])
 def test_cli_refuses_per_chunk_outputs_with_dask(capsys, good_inputs, options):
     code, _, err = run(capsys, "report", good_inputs[0], "--dask", *options)
     assert code == 2

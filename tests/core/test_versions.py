@@ -1,9 +1,12 @@
 """Image versions: what each image adds given the ones before it, per image and layer."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from cdcviewer.core.analysis import Workspace
+from cdcviewer.core.errors import CdcError
 from cdcviewer.core.params import ChunkerParams
 from cdcviewer.core.versions import image_versions
 from tests.builders import docker_save, layer_tar, real_files
@@ -94,3 +97,25 @@ def test_loose_layer_files_are_images_of_their_own(tmp_path):
     figures = versions.to_dict()["images"][1]
     assert figures["reused_bytes"] == v2.bytes - v2.new_bytes
     assert np.isclose(figures["stored_bytes_after"], analysis.stored_bytes)
+
+
+def test_a_loose_file_named_like_an_image_is_an_image_of_its_own(saved, tmp_path):
+    loose = layer_tar(tmp_path / "app:1", real_files(50_000, seed=9))
+    with Workspace(workers=2) as workspace:
+        workspace.add([saved, loose])
+        analysis = workspace.analyze(PARAMS)
+        versions = image_versions(analysis)
+    assert [image.image for image in versions.images] == ["app:1", "app:2", "app:3", "app:1"]
+    assert [len(image.layers) for image in versions.images] == [2, 2, 2, 1]
+    # Layers taken image by image are the load order: the figures are the index's.
+    per_layer = [step.new_bytes for image in versions.images for step in image.layers]
+    assert per_layer == [figures.new_bytes for figures in analysis.index.layers]
+
+
+def test_scattered_images_without_the_chunk_index_are_refused_by_name():
+    # What a Dask analysis holds: per-layer figures only.
+    layers = [SimpleNamespace(image=image, name=f"{image}-{i}") for i, image in enumerate("aba")]
+    figures = [SimpleNamespace(bytes=10, new_bytes=10) for _ in layers]
+    analysis = SimpleNamespace(layers=layers, index=SimpleNamespace(layers=figures))
+    with pytest.raises(CdcError, match="not loaded one after another"):
+        image_versions(analysis)
