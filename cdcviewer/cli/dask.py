@@ -15,9 +15,8 @@ if TYPE_CHECKING:
 
 DASK_LOCAL = "local"  # --dask without an address: a local cluster
 
-# What needs every chunk on this machine, which --dask leaves on the workers.
+# What reads tar members next to their chunks, which --dask leaves on the workers.
 DASK_UNSUPPORTED = (
-    ("csv_chunks", "--csv-chunks"),
     ("files", "--files"),
     ("whatif", "--whatif"),
 )
@@ -44,8 +43,13 @@ def check_dask_options(args: argparse.Namespace) -> None:
     asked = [flag for attr, flag in DASK_UNSUPPORTED if getattr(args, attr, None)]
     if asked:
         raise UsageError(
-            f"{', '.join(asked)} cannot be used with --dask: they need every chunk on "
-            "this machine, and --dask keeps the chunks on the workers"
+            f"{', '.join(asked)} cannot be used with --dask: each tar member is read next "
+            "to its chunks on this machine, and --dask keeps the chunks on the workers"
+        )
+    if getattr(args, "csv_chunks", None) and args.hash != "xxh3":
+        raise UsageError(
+            f"--csv-chunks with --dask needs --hash xxh3: the workers keep the first 128 "
+            f"bits of each fingerprint, and a {args.hash} fingerprint has more"
         )
 
 
@@ -80,4 +84,5 @@ def analyze_on_dask(
         map_width=MAP_WIDTH if getattr(args, "html", None) else None,
         sweep_avg=getattr(args, "sweep_avg", None) or None,
         entry_size=args.entry_size,
+        chunk_csv=bool(getattr(args, "csv_chunks", None)),
     )

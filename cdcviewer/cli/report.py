@@ -82,13 +82,14 @@ def _run(workspace: Workspace, args: argparse.Namespace, progress: TaskState) ->
 
 def _run_on_dask(paths: list[str], args: argparse.Namespace, progress: TaskState) -> int:
     """The same figures and files, computed on a Dask cluster."""
-    analysis = analyze_on_dask(paths, args, progress)
-    finish_progress(progress)
-    for failure in analysis.failures:
-        complain(failure)
-    # Versions need only per-layer figures; the other sections are refused up front.
-    sections = ReportSections(versions=image_versions(analysis)) if args.versions else None
-    return overall_status(_emit(analysis, args, analysis.sweep, sections), analysis.failures)
+    with analyze_on_dask(paths, args, progress) as analysis:
+        finish_progress(progress)
+        for failure in analysis.failures:
+            complain(failure)
+        # Versions need only per-layer figures; the other sections are refused up front.
+        sections = ReportSections(versions=image_versions(analysis)) if args.versions else None
+        status = _emit(analysis, args, analysis.sweep, sections)
+    return overall_status(status, analysis.failures)
 
 
 def _run_elsewhere(args: argparse.Namespace) -> RunOnPaths | None:

@@ -29,9 +29,11 @@ path runs, so the desktop app never needs it.
 
 from __future__ import annotations
 
+import io
 import math
 import operator
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,7 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
@@ -84,6 +86,7 @@ DEFAULT_RETRIES = 2
 # Rows of the chunk table per shuffled partition: 36 bytes each, so ~70 MB of table per
 # task, ~270 MB at the peak of its reduction (bench/dask_vs_threads.py measures it).
 DEFAULT_ROWS_PER_PARTITION = 2_000_000
+CSV_COPY_CHARS = 1 << 20
 
 
 # --------------------------------------------------------------------------- worker side
@@ -195,10 +198,10 @@ class DistributedAnalysis(IndexFigures):
     """The figures of an ``Analysis`` computed on a cluster, with the attributes that
     ``report_dict``, ``textreport.summary`` and the JSON/CSV/HTML exports read.
 
-    Per-chunk tables (``Analysis.chunks``, chunk classes) stayed on the workers, so the
-    per-chunk CSV is not available from it; the HTML map's lanes are, when the workers
-    drew them (``analyze_distributed(..., map_width=...)``), and so is the sweep
-    (``sweep``, when asked with ``sweep_avg``) for the report writers.
+    Per-chunk tables (``Analysis.chunks``, chunk classes) stayed on the workers. What the
+    report writers need of them was made there when asked of ``analyze_distributed``: the
+    HTML map's lanes (``map_width``), the per-chunk CSV rows (``chunk_csv``, held in a
+    temporary file until ``close()``) and the sweep (``sweep_avg``, as ``sweep``).
     """
 
     def __init__(
@@ -209,6 +212,7 @@ class DistributedAnalysis(IndexFigures):
         failures: list[InputError],
         stats: JobStats,
         lanes: dict[int, list[np.ndarray]] | None = None,
+        chunk_csv: TextIO | None = None,
     ) -> None:
         self.params = params
         self.layers = layers
@@ -217,6 +221,7 @@ class DistributedAnalysis(IndexFigures):
         self.stats = stats
         self.lanes = lanes or {}  # map width -> per layer, its lane's (width, 3) pixels
         self.sweep: SweepResult | None = None
+        self._chunk_csv = chunk_csv
 
     def lane_rows(self, width: int) -> list[np.ndarray]:
         """Each lane's pixels for the HTML map (``html_map.lane_row``), as the workers drew
@@ -251,8 +256,21 @@ class DistributedAnalysis(IndexFigures):
 
         return report_dict(self, sweep)  # type: ignore[arg-type]
 
+    def copy_chunk_csv_rows(self, handle: TextIO) -> None:
+        """Every chunk's row of the per-chunk CSV, as the workers wrote them, to ``handle``."""
+        if self._chunk_csv is None:
+            raise RuntimeError(
+                "the per-chunk CSV was not written on the Dask workers: "
+                "pass chunk_csv=True to analyze_distributed"
+            )
+        self._chunk_csv.seek(0)
+        shutil.copyfileobj(self._chunk_csv, handle, CSV_COPY_CHARS)
+
     def close(self) -> None:
-        """Nothing to release: the chunk tables were freed on the workers."""
+        """Drop the per-chunk CSV rows, if any (the chunk tables were freed on the
+        workers)."""
+        if self._chunk_csv is not None:
+            self._chunk_csv.close()
 
     def __enter__(self) -> DistributedAnalysis:
         return self
@@ -276,6 +294,7 @@ def analyze_distributed(
     map_width: int | None = None,
     sweep_avg: Iterable[int] | None = None,
     entry_size: int = DEFAULT_ENTRY_SIZE,
+    chunk_csv: bool = False,
 ) -> DistributedAnalysis:
     """``analyze(paths, params)`` with the per-layer work and the index on Dask.
 
@@ -288,12 +307,19 @@ def analyze_distributed(
     ``sweep_avg`` also sweeps these averages: the result's ``sweep`` is then what
     ``sweep.sweep(analysis, sweep_avg, params, entry_size=entry_size)`` gives on one
     machine; each average other than ``params``'s own costs a cut of every layer (from the
-    same hashing) and one more shuffle, of its chunk table.
+    same hashing) and one more shuffle, of its chunk table. ``chunk_csv`` has the workers
+    write every chunk's row of the per-chunk CSV (xxh3 only: the chunk tables keep 128
+    bits of each fingerprint), into a temporary file the result holds until closed.
     """
     require_dask()
     params = params or ChunkerParams()
+    if chunk_csv and params.hash != "xxh3":
+        raise ValueError(
+            f"the per-chunk CSV on Dask needs xxh3 fingerprints, not {params.hash}: "
+            "the workers keep the first 128 bits of each fingerprint"
+        )
     plan = SweepPlan.of(sweep_avg, params, entry_size) if sweep_avg is not None else None
-    job = _Job(params, state, retries, rows_per_partition, map_width, plan)
+    job = _Job(params, state, retries, rows_per_partition, map_width, plan, chunk_csv)
     given = [str(p) for p in paths]
     if client is not None:
         return job.run(client, given, hash_threads, cache_base)
@@ -312,8 +338,10 @@ class _Job:
         rows_per_partition: int,
         map_width: int | None,
         sweep: SweepPlan | None = None,
+        chunk_csv: bool = False,
     ) -> None:
         self.params = params
+        self.chunk_csv = chunk_csv
         self.state = state
         self.retries = retries
         self.rows_per_partition = max(1, rows_per_partition)
@@ -344,28 +372,31 @@ class _Job:
         )
         del point_tables
         swept = time.perf_counter()
-        index, lanes, partitions = index_chunk_tables(
+        indexed = index_chunk_tables(
             client,
             summaries,
             tables,
             state=self.state,
             rows_per_partition=self.rows_per_partition,
             map_width=self.map_width,
+            chunk_csv=self.chunk_csv,
         )
         del tables  # frees the chunk tables on the workers
         layers = [RemoteLayer(**_layer_fields(layer)) for s in summaries for layer in s.layers]
         stats = JobStats(
             inputs=len(given),
             workers=len(client.nthreads()),
-            partitions=partitions,
+            partitions=indexed.partitions,
             chunk_seconds=chunked - started,
             index_seconds=time.perf_counter() - swept,
             task_load_seconds=[s.load_seconds for s in summaries],
             task_chunk_seconds=[s.chunk_seconds for s in summaries],
             sweep_seconds=swept - chunked,
         )
-        drawn = {self.map_width: lanes} if lanes is not None else None
-        analysis = DistributedAnalysis(self.params, layers, index, failures, stats, drawn)
+        drawn = {self.map_width: indexed.lanes} if indexed.lanes is not None else None
+        analysis = DistributedAnalysis(
+            self.params, layers, indexed.index, failures, stats, drawn, indexed.chunk_csv
+        )
         if self.sweep is not None:
             analysis.sweep = assemble_sweep(self.sweep, analysis, summaries, point_figures)
         return analysis
@@ -447,6 +478,16 @@ class _Job:
         return ordered, tables[0], tables[1:], failures
 
 
+@dataclass
+class IndexedTables:
+    """What ``index_chunk_tables`` computed on the workers."""
+
+    index: DistributedIndex
+    lanes: list[np.ndarray] | None  # html_map.lane_row per layer, when a width was given
+    partitions: int  # shuffled partitions, about rows_per_partition rows each
+    chunk_csv: TextIO | None  # every chunk's CSV row (no header), rewound, when asked
+
+
 def index_chunk_tables(
     client: Client,
     summaries: Sequence[InputSummary],
@@ -455,13 +496,13 @@ def index_chunk_tables(
     state: TaskState = NULL_STATE,
     rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
     map_width: int | None = None,
-) -> tuple[DistributedIndex, list[np.ndarray] | None, int]:
+    chunk_csv: bool = False,
+) -> IndexedTables:
     """The index of chunk tables on the workers, as one dask computation.
 
     ``tables[k]`` is the chunk table (``distributed_index.TABLE_DTYPES``) of the input
-    ``summaries[k]`` describes, both in input order. Returns the index, the lanes of the
-    byte-range map at ``map_width`` (``html_map.lane_row`` per layer; None without a width) and the
-    number of shuffled partitions (about ``rows_per_partition`` rows each).
+    ``summaries[k]`` describes, both in input order. With ``map_width`` the lanes of the
+    byte-range map are drawn too, and with ``chunk_csv`` every chunk's CSV row written.
     """
     import pandas as pd
 
@@ -491,7 +532,8 @@ def index_chunk_tables(
         index = assemble_index(sizes, chunk_counts, keys, nothing, no_lengths)
         no_pixels = empty_frame(LANE_PIXEL_DTYPES)
         lanes = assemble_lane_rows(no_pixels, sizes, widths) if widths is not None else None
-        return index, lanes, 0
+        no_rows = io.StringIO() if chunk_csv else None
+        return IndexedTables(index, lanes, 0, no_rows)
 
     import dask.dataframe as dd
 
@@ -517,7 +559,13 @@ def index_chunk_tables(
     state.progress("fingerprint index", "index", 1.0)
     index = assemble_index(sizes, chunk_counts, keys, combined, length_counts)
     lanes = assemble_lane_rows(pixels[0], sizes, widths) if widths is not None else None
-    return index, lanes, partitions
+    rows = None
+    if chunk_csv:
+        names = [layer.name for s in summaries for layer in s.layers]
+        from .distributed_csv import spool_chunk_csv
+
+        rows = spool_chunk_csv(client, by_fingerprint, layer_base, names, chunk_counts, state)
+    return IndexedTables(index, lanes, partitions, rows)
 
 
 def _lane_pixels(

@@ -193,7 +193,7 @@ class _FingerprintOrder:
         layer = layer_base[chunks["input"].to_numpy(np.int64)] + chunks["layer"].to_numpy(np.int64)
         offset = chunks["offset"].to_numpy(np.int64)
         order = np.lexsort((offset, layer, lo, hi))
-        hi, lo = hi[order], lo[order]
+        self.hi, self.lo = hi, lo = hi[order], lo[order]
         self.layer = layer[order]
         self.offset = offset[order]
         self.length = chunks["length"].to_numpy(np.int64)[order]
@@ -360,15 +360,23 @@ LANE_PIXEL_DTYPES = {
 RGB_COLUMNS = ["red", "green", "blue"]
 
 
-def partition_chunk_classes(chunks: pd.DataFrame, layer_base: np.ndarray) -> pd.DataFrame:
+# With the per-chunk CSV the classed rows also carry their fingerprints.
+FINGERPRINT_DTYPES = {"hi": np.uint64, "lo": np.uint64}
+
+
+def partition_chunk_classes(
+    chunks: pd.DataFrame, layer_base: np.ndarray, fingerprints: bool = False
+) -> pd.DataFrame:
     """Each chunk of a partition as ``CHUNK_CLASS_DTYPES``, classed as ``build_index``
     classes it: SHARED when its fingerprint is in two or more layers, otherwise UNIQUE
     for the fingerprint's first occurrence in load order and DUPLICATE for the rest.
+    With ``fingerprints``, also its ``FINGERPRINT_DTYPES`` columns.
 
     ``chunks`` and ``layer_base`` are as for ``partition_figures``.
     """
+    dtypes = CHUNK_CLASS_DTYPES | FINGERPRINT_DTYPES if fingerprints else CHUNK_CLASS_DTYPES
     if chunks.empty:
-        return empty_frame(CHUNK_CLASS_DTYPES)
+        return empty_frame(dtypes)
     rows = _FingerprintOrder(chunks, layer_base)
     fingerprint = np.cumsum(rows.starts_fingerprint) - 1
     first_rows = np.flatnonzero(rows.starts_fingerprint)
@@ -380,10 +388,10 @@ def partition_chunk_classes(chunks: pd.DataFrame, layer_base: np.ndarray) -> pd.
         "length": rows.length,
         "class": np.where(holders > 1, SHARED, lone_class),
         "holders": holders,
+        "hi": rows.hi,
+        "lo": rows.lo,
     }
-    return pd.DataFrame(
-        {name: columns[name].astype(dtype) for name, dtype in CHUNK_CLASS_DTYPES.items()}
-    )
+    return pd.DataFrame({name: columns[name].astype(dtype) for name, dtype in dtypes.items()})
 
 
 def partition_lane_pixels(

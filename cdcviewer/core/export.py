@@ -13,14 +13,17 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .atomic import atomic_writer
 from .dedup import CLASS_NAMES
 from .report import report_dict
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .analysis import Analysis
+    from .distributed import DistributedAnalysis
     from .report import ReportSections
     from .sweep import SweepResult
 
@@ -112,26 +115,53 @@ def chunk_rows(analysis: Analysis) -> Iterator[tuple[str, int, int, str, str, in
     """(layer, offset, length, fingerprint hex, class, number of layers holding it)."""
     index = analysis.index
     for i, (layer, chunks) in enumerate(zip(analysis.layers, analysis.chunks, strict=True)):
-        width = 2 * chunks.fingerprints.shape[1] if chunks.fingerprints.ndim == 2 else 32
-        # One hex conversion per layer instead of one per chunk.
-        hexed = chunks.fingerprints.tobytes().hex()
-        holders = index.layer_count[index.chunk_ids[i]].tolist()
-        classes = index.chunk_classes[i].tolist()
-        for k, (offset, length) in enumerate(
-            zip(chunks.offsets.tolist(), chunks.lengths.tolist(), strict=True)
-        ):
-            yield (
-                layer.name,
-                offset,
-                length,
-                hexed[k * width : (k + 1) * width],
-                CLASS_NAMES[classes[k]],
-                holders[k],
-            )
+        yield from layer_chunk_rows(
+            layer.name,
+            chunks.offsets,
+            chunks.lengths,
+            chunks.fingerprints,
+            index.chunk_classes[i],
+            index.layer_count[index.chunk_ids[i]],
+        )
 
 
-def write_chunks_csv(analysis: Analysis, handle: TextIO) -> None:
+def layer_chunk_rows(
+    name: str,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    fingerprints: np.ndarray,
+    classes: np.ndarray,
+    holders: np.ndarray,
+) -> Iterator[tuple[str, int, int, str, str, int]]:
+    """``chunk_rows`` of one layer, from its columns (``fingerprints``: one row of digest
+    bytes per chunk); the Dask workers write their rows with it too."""
+    width = 2 * fingerprints.shape[1] if fingerprints.ndim == 2 else 32
+    # One hex conversion per layer instead of one per chunk.
+    hexed = fingerprints.tobytes().hex()
+    class_of = classes.tolist()
+    held = holders.tolist()
+    for k, (offset, length) in enumerate(zip(offsets.tolist(), lengths.tolist(), strict=True)):
+        yield (
+            name,
+            offset,
+            length,
+            hexed[k * width : (k + 1) * width],
+            CLASS_NAMES[class_of[k]],
+            held[k],
+        )
+
+
+def chunk_csv_writer(handle: TextIO) -> Any:  # csv's writer type is private
+    """The writer of every per-chunk CSV row, here and on the Dask workers."""
+    return csv.writer(handle, lineterminator="\n")
+
+
+def write_chunks_csv(analysis: Analysis | DistributedAnalysis, handle: TextIO) -> None:
     """One row per chunk, in layer order then offset order."""
-    writer = csv.writer(handle, lineterminator="\n")
+    writer = chunk_csv_writer(handle)
     writer.writerow(CHUNK_CSV_COLUMNS)
-    writer.writerows(chunk_rows(analysis))
+    written_elsewhere = getattr(analysis, "copy_chunk_csv_rows", None)
+    if written_elsewhere is not None:  # a Dask analysis: its workers wrote the rows
+        written_elsewhere(handle)
+    else:
+        writer.writerows(chunk_rows(analysis))

@@ -7,6 +7,7 @@ read; every figure is compared with ``analyze`` on the same paths and parameters
 
 import gzip
 import io
+import itertools
 import json
 import logging
 import os
@@ -19,10 +20,11 @@ import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from cdcviewer.cli import main
-from cdcviewer.core import pipeline
+from cdcviewer.core import distributed_csv, pipeline
 from cdcviewer.core.analysis import Workspace, analyze
 from cdcviewer.core.dedup import build_index
 from cdcviewer.core.distributed import DaskUnavailable, analyze_distributed, require_dask
+from cdcviewer.core.distributed_csv import layer_divisions, partition_chunk_csv
 from cdcviewer.core.distributed_index import (
     CHUNK_CLASS_DTYPES,
     DISTINCT_DTYPES,
@@ -39,7 +41,7 @@ from cdcviewer.core.distributed_index import (
 )
 from cdcviewer.core.distributed_sweep import cut_at_every_point, tabled_cut
 from cdcviewer.core.errors import Cancelled
-from cdcviewer.core.export import render_report
+from cdcviewer.core.export import chunk_csv_writer, layer_chunk_rows, render_report
 from cdcviewer.core.html_map import MAP_WIDTH, lane_row, lane_widths
 from cdcviewer.core.params import ChunkerParams
 from cdcviewer.core.progress import TaskState
@@ -288,6 +290,61 @@ def test_partition_distinct_sums_to_build_index(seed, partitions):
     assert empty.empty and list(empty.columns) == list(DISTINCT_DTYPES)
 
 
+@pytest.mark.parametrize(
+    ("counts", "rows", "divisions"),
+    [
+        ([5, 5, 5], 5, [0, 1, 2, 2]),
+        ([5, 5, 5], 10, [0, 2, 2]),
+        ([3, 0, 0, 9, 1], 4, [0, 4, 4]),
+        ([3, 0, 9, 0, 1], 3, [0, 1, 3, 4]),
+        ([7], 3, [0, 0]),
+        ([], 3, [0, 0]),
+    ],
+)
+def test_layer_divisions_hold_whole_layers(counts, rows, divisions):
+    assert layer_divisions(counts, rows) == divisions
+
+
+def by_layer_ranges(classed, divisions):
+    """As ``set_index("layer", divisions=...)`` partitions: ranges of layers, indexed by
+    layer, rows in any order."""
+    layer = classed["layer"].to_numpy()
+    bounds = [*divisions[:-1], divisions[-1] + 1]
+    return [
+        classed[(layer >= low) & (layer < high)].set_index("layer")
+        for low, high in itertools.pairwise(bounds)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("rows", [1, 40, 10_000])
+def test_chunk_csv_written_per_partition_equals_one_machine(seed, rows):
+    lengths, keys = random_layers(seed)
+    index = build_index(lengths, keys)
+    names = [f"layer, {i}" for i in range(len(lengths))]  # a comma: quoted alike
+    chunks, layer_base = grouped_tables(lengths, keys, [2, 1, 3])
+    classed = per_partition(
+        lambda part, base: partition_chunk_classes(part, base, True), chunks, layer_base, 3
+    ).sample(frac=1, random_state=seed)
+    divisions = layer_divisions([len(n) for n in lengths], rows)
+    text = "".join(partition_chunk_csv(part, names) for part in by_layer_ranges(classed, divisions))
+    expected = io.StringIO(newline="")
+    writer = chunk_csv_writer(expected)
+    for i in range(len(lengths)):
+        words = np.column_stack(keys[i]).astype(">u8")
+        writer.writerows(
+            layer_chunk_rows(
+                names[i],
+                offsets_of(lengths[i]),
+                lengths[i],
+                words.view(np.uint8).reshape(-1, 16),
+                index.chunk_classes[i],
+                index.layer_count[index.chunk_ids[i]],
+            )
+        )
+    assert text == expected.getvalue() and text.count("\n") == sum(map(len, lengths))
+
+
 def test_a_task_cuts_every_sweep_point_from_one_scan(good_inputs, empty_input, monkeypatch):
     """The worker's cuts equal fresh cuts, and the layers are hashed once: the smallest
     average (1K, whose candidates none of the others would cover) is scanned first."""
@@ -377,6 +434,57 @@ def test_html_is_identical_to_the_single_machine_one(cluster, good_inputs, bad_i
     assert any(layer["bytes"] == 0 for layer in report["layers"])
     assert len(report["failures"]) == 2
     assert page.count('<img class="lane"') == len(report["layers"])
+
+
+@pytest.mark.parametrize("csv_rows", [50, 200_000])
+def test_chunk_csv_is_identical_to_the_single_machine_one(
+    cluster, good_inputs, bad_inputs, empty_input, monkeypatch, csv_rows
+):
+    # 50 rows: many partitions of whole layers, fetched a few at a time, in order.
+    monkeypatch.setattr(distributed_csv, "CSV_ROWS_PER_PARTITION", csv_rows)
+    paths = [good_inputs[0], bad_inputs[0], empty_input, *good_inputs[1:]]
+    with analyze_distributed(
+        paths, PARAMS, client=cluster, rows_per_partition=SMALL_PARTITIONS, chunk_csv=True
+    ) as result:
+        text = render_report(result, "csv-chunks")
+    expected = render_report_single(paths, "csv-chunks")
+    assert text == expected and text.count("\n") > 500
+
+
+def test_chunk_csv_of_no_chunks_is_the_header(cluster, empty_input, bad_inputs):
+    with analyze_distributed(
+        [empty_input, *bad_inputs], PARAMS, client=cluster, chunk_csv=True
+    ) as result:
+        assert render_report(result, "csv-chunks") == render_report_single(
+            [empty_input, *bad_inputs], "csv-chunks"
+        )
+
+
+def test_chunk_csv_must_be_asked_of_the_cluster_and_needs_xxh3(cluster, good_inputs):
+    with (
+        analyze_distributed(good_inputs[:1], PARAMS, client=cluster) as result,
+        pytest.raises(RuntimeError, match="chunk_csv=True"),
+    ):
+        render_report(result, "csv-chunks")
+    with pytest.raises(ValueError, match="needs xxh3"):
+        analyze_distributed(
+            good_inputs[:1], PARAMS.with_(hash="sha256"), client=cluster, chunk_csv=True
+        )
+
+
+def test_cancelling_while_the_chunk_csv_is_written_stops_the_job(cluster, good_inputs, monkeypatch):
+    monkeypatch.setattr(distributed_csv, "CSV_ROWS_PER_PARTITION", 50)
+    written = []
+
+    def cancel_at_the_csv(item, phase, fraction):
+        if phase == "write":
+            written.append(fraction)
+            state.cancel()
+
+    state = TaskState(cancel_at_the_csv)
+    with pytest.raises(Cancelled):
+        analyze_distributed(good_inputs, PARAMS, client=cluster, state=state, chunk_csv=True)
+    assert len(written) == 1 and written[0] < 1
 
 
 def single_machine_sweep(paths, avgs, **options):
@@ -579,7 +687,25 @@ def test_cli_dask_versions_equal_the_threaded_ones(capsys, cluster, good_inputs,
     assert any(image["new_bytes"] < image["bytes"] for image in images)
 
 
-@pytest.mark.parametrize("options", [["--csv-chunks", "-"], ["--whatif"], ["--files"]])
+def test_cli_dask_chunk_csv_equals_the_threaded_one(capsys, cluster, good_inputs, tmp_path):
+    base = ["report", *good_inputs, *AVG]
+    code, _, err = run(capsys, *base, "--csv-chunks", tmp_path / "one.csv")
+    assert code == 0, err
+    address = cluster.scheduler.address
+    code, _, err = run(capsys, *base, "--csv-chunks", tmp_path / "dask.csv", "--dask", address)
+    assert code == 0, err
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
+def test_cli_dask_chunk_csv_refuses_sha256(capsys, good_inputs):
+    code, _, err = run(
+        capsys, "report", good_inputs[0], "--hash", "sha256", "--csv-chunks", "-", "--dask"
+    )
+    assert code == 2
+    assert "--csv-chunks with --dask needs --hash xxh3" in err
+
+
+@pytest.mark.parametrize("options", [["--whatif"], ["--files"]])
 def test_cli_refuses_per_chunk_outputs_with_dask(capsys, good_inputs, options):
     code, _, err = run(capsys, "report", good_inputs[0], "--dask", *options)
     assert code == 2
