@@ -506,6 +506,7 @@ def index_chunk_tables(
     """
     import pandas as pd
 
+    from .distributed_csv import spool_chunk_csv
     from .distributed_index import (
         LANE_PIXEL_DTYPES,
         PARTIAL_DTYPES,
@@ -562,8 +563,6 @@ def index_chunk_tables(
     rows = None
     if chunk_csv:
         names = [layer.name for s in summaries for layer in s.layers]
-        from .distributed_csv import spool_chunk_csv
-
         rows = spool_chunk_csv(client, by_fingerprint, layer_base, names, chunk_counts, state)
     return IndexedTables(index, lanes, partitions, rows)
 

@@ -51,12 +51,13 @@ def layer_divisions(chunk_counts: Sequence[int], rows_per_partition: int) -> lis
     return [*starts, max(0, len(chunk_counts) - 1)]
 
 
-def partition_chunk_csv(classed: pd.DataFrame, names: Sequence[str]) -> str:
+def partition_chunk_csv(classed: pd.DataFrame, names: Sequence[str], first_layer: int = 0) -> str:
     """The CSV rows (``export.CHUNK_CSV_COLUMNS``, no header) of the layers in a partition
-    of classed rows indexed by global layer, in layer then offset order."""
+    of classed rows indexed by global layer, in layer then offset order; ``names[k]`` is
+    the name of layer ``first_layer + k``."""
     if classed.empty:
         return ""
-    layer = classed.index.to_numpy(np.int64)
+    layer = classed.index.to_numpy(np.int64) - first_layer
     offset = classed["offset"].to_numpy(np.int64)
     order = np.lexsort((offset, layer))
     layer, offset = layer[order], offset[order]
@@ -101,7 +102,12 @@ def spool_chunk_csv(
     )
     divisions = layer_divisions(chunk_counts, CSV_ROWS_PER_PARTITION)
     by_layer = client.persist(classed.set_index("layer", divisions=divisions))
-    texts = [dask.delayed(partition_chunk_csv)(part, list(names)) for part in by_layer.to_delayed()]
+    # Each range gets only its own layers' names: the graph stays small with many layers.
+    bounds = [*divisions[:-1], divisions[-1] + 1]
+    texts = [
+        dask.delayed(partition_chunk_csv)(part, list(names[first:end]), first)
+        for part, first, end in zip(by_layer.to_delayed(), bounds[:-1], bounds[1:], strict=True)
+    ]
     spool = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115 - returned
     pending = [client.compute(text) for text in texts[:PARTS_IN_FLIGHT]]
     try:

@@ -306,12 +306,12 @@ def test_layer_divisions_hold_whole_layers(counts, rows, divisions):
 
 
 def by_layer_ranges(classed, divisions):
-    """As ``set_index("layer", divisions=...)`` partitions: ranges of layers, indexed by
-    layer, rows in any order."""
+    """As ``set_index("layer", divisions=...)`` partitions: (rows indexed by layer in any
+    order, first layer, end layer) per range of layers."""
     layer = classed["layer"].to_numpy()
     bounds = [*divisions[:-1], divisions[-1] + 1]
     return [
-        classed[(layer >= low) & (layer < high)].set_index("layer")
+        (classed[(layer >= low) & (layer < high)].set_index("layer"), low, high)
         for low, high in itertools.pairwise(bounds)
     ]
 
@@ -327,7 +327,10 @@ def test_chunk_csv_written_per_partition_equals_one_machine(seed, rows):
         lambda part, base: partition_chunk_classes(part, base, True), chunks, layer_base, 3
     ).sample(frac=1, random_state=seed)
     divisions = layer_divisions([len(n) for n in lengths], rows)
-    text = "".join(partition_chunk_csv(part, names) for part in by_layer_ranges(classed, divisions))
+    text = "".join(
+        partition_chunk_csv(part, names[low:high], low)
+        for part, low, high in by_layer_ranges(classed, divisions)
+    )
     expected = io.StringIO(newline="")
     writer = chunk_csv_writer(expected)
     for i in range(len(lengths)):
