@@ -35,18 +35,17 @@ import pandas as pd
 from common import BENCH_DIR, MB, best_of, real_tar
 
 from cdcviewer import ChunkerParams, Workspace
-from cdcviewer.core.distributed import (
-    DEFAULT_ROWS_PER_PARTITION,
-    InputSummary,
-    analyze_distributed,
-    index_chunk_tables,
-    open_client,
-)
+from cdcviewer.core.distributed import InputSummary, analyze_distributed, open_client
 from cdcviewer.core.distributed_index import (
     TABLE_DTYPES,
     TABLE_ROW_BYTES,
     holder_set_weights,
     partition_figures,
+)
+from cdcviewer.core.distributed_reduce import (
+    DEFAULT_ROWS_PER_PARTITION,
+    TableLayout,
+    index_chunk_tables,
 )
 from cdcviewer.core.layers import Layer
 from cdcviewer.core.report import report_dict
@@ -131,7 +130,7 @@ def index_seconds(client, inputs: int, rows: int) -> float:
     wait(tables)
     del tasks
     started = time.perf_counter()
-    index_chunk_tables(client, summaries, tables)
+    index_chunk_tables(client, TableLayout.of(summaries), tables)
     return time.perf_counter() - started
 
 

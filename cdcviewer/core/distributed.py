@@ -29,8 +29,6 @@ path runs, so the desktop app never needs it.
 
 from __future__ import annotations
 
-import io
-import math
 import operator
 import os
 import shutil
@@ -57,6 +55,7 @@ from .distributed_client import (
     require_dask,
     wait_some,
 )
+from .distributed_reduce import DEFAULT_ROWS_PER_PARTITION, TableLayout, index_chunk_tables
 from .distributed_sweep import (
     SweepPlan,
     assemble_sweep,
@@ -75,7 +74,6 @@ from .sources import load_inputs
 from .sweep import DEFAULT_ENTRY_SIZE
 
 if TYPE_CHECKING:
-    import dask.dataframe as dd
     import pandas as pd
     from distributed import Client, Future
 
@@ -83,9 +81,6 @@ if TYPE_CHECKING:
     from .sweep import SweepResult
 
 DEFAULT_RETRIES = 2
-# Rows of the chunk table per shuffled partition: 36 bytes each, so ~70 MB of table per
-# task, ~270 MB at the peak of its reduction (bench/dask_vs_threads.py measures it).
-DEFAULT_ROWS_PER_PARTITION = 2_000_000
 CSV_COPY_CHARS = 1 << 20
 
 
@@ -374,7 +369,7 @@ class _Job:
         swept = time.perf_counter()
         indexed = index_chunk_tables(
             client,
-            summaries,
+            TableLayout.of(summaries),
             tables,
             state=self.state,
             rows_per_partition=self.rows_per_partition,
@@ -476,125 +471,6 @@ class _Job:
         kinds = range(1 + len(self.sweep_points))
         tables = [[table_of[s.order][k] for s in ordered] for k in kinds]
         return ordered, tables[0], tables[1:], failures
-
-
-@dataclass
-class IndexedTables:
-    """What ``index_chunk_tables`` computed on the workers."""
-
-    index: DistributedIndex
-    lanes: list[np.ndarray] | None  # html_map.lane_row per layer, when a width was given
-    partitions: int  # shuffled partitions, about rows_per_partition rows each
-    chunk_csv: TextIO | None  # every chunk's CSV row (no header), rewound, when asked
-
-
-def index_chunk_tables(
-    client: Client,
-    summaries: Sequence[InputSummary],
-    tables: Sequence[Future],
-    *,
-    state: TaskState = NULL_STATE,
-    rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
-    map_width: int | None = None,
-    chunk_csv: bool = False,
-) -> IndexedTables:
-    """The index of chunk tables on the workers, as one dask computation.
-
-    ``tables[k]`` is the chunk table (``distributed_index.TABLE_DTYPES``) of the input
-    ``summaries[k]`` describes, both in input order. With ``map_width`` the lanes of the
-    byte-range map are drawn too, and with ``chunk_csv`` every chunk's CSV row written.
-    """
-    import pandas as pd
-
-    from .distributed_csv import spool_chunk_csv
-    from .distributed_index import (
-        LANE_PIXEL_DTYPES,
-        PARTIAL_DTYPES,
-        TABLE_DTYPES,
-        assemble_index,
-        assemble_lane_rows,
-        combine_partials,
-        empty_frame,
-        first_layer_numbers,
-        holder_set_weights,
-        partition_figures,
-    )
-    from .html_map import lane_widths
-
-    sizes = [layer.bytes for s in summaries for layer in s.layers]
-    chunk_counts = [n for s in summaries for n in s.chunk_counts]
-    keys = [k for s in summaries for k in s.stream_keys]
-    widths = lane_widths(sizes, map_width) if map_width is not None else None
-    total_chunks = sum(chunk_counts)
-    state.progress("fingerprint index", "index", 0.0)
-    if not total_chunks:
-        nothing = combine_partials(empty_frame(PARTIAL_DTYPES))
-        no_lengths = pd.Series([], dtype=np.int64)
-        index = assemble_index(sizes, chunk_counts, keys, nothing, no_lengths)
-        no_pixels = empty_frame(LANE_PIXEL_DTYPES)
-        lanes = assemble_lane_rows(no_pixels, sizes, widths) if widths is not None else None
-        no_rows = io.StringIO() if chunk_csv else None
-        return IndexedTables(index, lanes, 0, no_rows)
-
-    import dask.dataframe as dd
-
-    layer_counts = [len(s.layers) for s in summaries]
-    layer_base = first_layer_numbers([s.order for s in summaries], layer_counts)
-    chunks = dd.from_delayed(tables, meta=empty_frame(TABLE_DTYPES), verify_meta=False)
-    partitions = max(1, math.ceil(total_chunks / max(1, rows_per_partition)))
-    by_fingerprint = chunks.shuffle(on=["hi", "lo"], npartitions=partitions)
-    partials = by_fingerprint.map_partitions(
-        partition_figures,
-        layer_base,
-        holder_set_weights(len(sizes)),
-        meta=empty_frame(PARTIAL_DTYPES),
-    )
-    # Both results are small and wanted whole on the client: tree reductions, no shuffle
-    # (value_counts would shuffle by default).
-    length_counts = chunks["length"].value_counts(split_out=1)
-    wanted = [combine_partials(partials), length_counts]
-    if widths is not None:
-        # Computed with the figures, so both read the one shuffle by fingerprint.
-        wanted.append(_lane_pixels(by_fingerprint, layer_base, sizes, widths, partitions))
-    combined, length_counts, *pixels = compute_all(client, wanted, state)
-    state.progress("fingerprint index", "index", 1.0)
-    index = assemble_index(sizes, chunk_counts, keys, combined, length_counts)
-    lanes = assemble_lane_rows(pixels[0], sizes, widths) if widths is not None else None
-    rows = None
-    if chunk_csv:
-        names = [layer.name for s in summaries for layer in s.layers]
-        rows = spool_chunk_csv(client, by_fingerprint, layer_base, names, chunk_counts, state)
-    return IndexedTables(index, lanes, partitions, rows)
-
-
-def _lane_pixels(
-    by_fingerprint: dd.DataFrame,
-    layer_base: np.ndarray,
-    sizes: list[int],
-    widths: list[int],
-    partitions: int,
-) -> dd.DataFrame:
-    """The byte-range map's pixels (``distributed_index.LANE_PIXEL_DTYPES``), drawn on
-    the workers: the chunks of the fingerprint partitions are classed there, regrouped by
-    layer, and each layer's lane is drawn where all its chunks meet."""
-    from .distributed_index import (
-        CHUNK_CLASS_DTYPES,
-        LANE_PIXEL_DTYPES,
-        empty_frame,
-        partition_chunk_classes,
-        partition_lane_pixels,
-    )
-
-    classified = by_fingerprint.map_partitions(
-        partition_chunk_classes, layer_base, meta=empty_frame(CHUNK_CLASS_DTYPES)
-    )
-    return classified.shuffle(on="layer", npartitions=partitions).map_partitions(
-        partition_lane_pixels,
-        np.array(sizes, dtype=np.int64),
-        np.array(widths, dtype=np.int64),
-        len(sizes),
-        meta=empty_frame(LANE_PIXEL_DTYPES),
-    )
 
 
 def _task_problem(future: Future) -> str:

@@ -255,6 +255,35 @@ def write_file_contents(layer: Layer, out: Output, state: TaskState = NULL_STATE
 _WRITERS = {DETERMINISTIC: write_deterministic_tar, FILE_CONTENT: write_file_contents}
 
 
+def derive_layer(
+    layer: Layer, variant: str, cache: CacheDir, state: TaskState = NULL_STATE
+) -> Layer:
+    """``layer``'s tar stream written as ``variant`` into a new file of ``cache``."""
+    if variant not in _WRITERS:
+        raise ValueError(f"unknown variant {variant!r} (use one of {tuple(_WRITERS)})")
+    if layer.kind != "tar":
+        raise ValueError(f"{layer.name} is not a tar stream")
+    state.progress(layer.name, LABELS[variant], 0.0)
+    with cache.stream_writer(f"{variant}-{layer.name}", layer.source) as out:
+        batched = BatchedOutput(out)
+        _WRITERS[variant](layer, batched, state)
+        batched.flush()
+        state.check()  # a cancelled stream is discarded, never kept half-useful
+    state.progress(layer.name, LABELS[variant], 1.0)
+    return Layer(
+        name=f"{layer.name} [{LABELS[variant]}]",
+        source=layer.source,
+        path=out.path,
+        offset=0,
+        bytes=out.bytes,
+        compressed_bytes=0,
+        kind="tar" if variant == DETERMINISTIC else "raw",
+        image=layer.image,
+        index=layer.index,
+        extra={"derived_from": layer.name, "variant": variant},
+    )
+
+
 # -- figures -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class VariantFigures:
@@ -384,37 +413,15 @@ class WhatIf:
 
     def derived(self, layer: Layer, variant: str, state: TaskState = NULL_STATE) -> Layer:
         """``layer``'s stream as ``variant``, written into the cache on first use."""
-        if variant not in _WRITERS:
-            raise ValueError(f"unknown variant {variant!r} (use one of {tuple(_WRITERS)})")
-        if layer.kind != "tar":
-            raise ValueError(f"{layer.name} is not a tar stream")
         key = (id(layer), variant)
         with self._lock:
             known = self._derived.get(key)
         if known is not None and known[0] is layer:
             return known[1]
-        state.progress(layer.name, LABELS[variant], 0.0)
-        with self.cache.stream_writer(f"{variant}-{layer.name}", layer.source) as out:
-            batched = BatchedOutput(out)
-            _WRITERS[variant](layer, batched, state)
-            batched.flush()
-            state.check()  # a cancelled stream is discarded, never kept half-useful
-        made = Layer(
-            name=f"{layer.name} [{LABELS[variant]}]",
-            source=layer.source,
-            path=out.path,
-            offset=0,
-            bytes=out.bytes,
-            compressed_bytes=0,
-            kind="tar" if variant == DETERMINISTIC else "raw",
-            image=layer.image,
-            index=layer.index,
-            extra={"derived_from": layer.name, "variant": variant},
-        )
+        made = derive_layer(layer, variant, self.cache, state)
         with self._lock:
             self._derived[key] = (layer, made)
             self._derived_workspace.layers.append(made)
-        state.progress(layer.name, LABELS[variant], 1.0)
         return made
 
     def compare(self, analysis: Analysis, state: TaskState = NULL_STATE) -> WhatIfResult:
