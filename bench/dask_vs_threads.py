@@ -154,6 +154,27 @@ def threaded(paths: list[Path], params: ChunkerParams) -> dict:
         return report_dict(workspace.analyze(params))
 
 
+REPORT_OPTIONS = (  # what each report option costs on the cluster; not measured here
+    "**Report options.** With `--html` the workers also draw each layer's lane of the "
+    "byte-range map (a second shuffle, of 21 bytes per chunk, by layer) and the client "
+    "receives one row of at most 720 pixels per layer. `--sweep-avg` is cut by the same "
+    "tasks from the same hashing, each other average holding its own chunk table (36 B "
+    "per chunk at that average) on the workers until the sweep is summed. `--whatif` has "
+    "each task write both derived streams of its tar layers (deterministic tar, file "
+    "contents) into its own cache, one variant at a time, and keep only their chunk "
+    "tables; each variant then costs an index like the analysis's, and so do the original"
+    " tar layers when some inputs are not tars. `--versions` comes from the per-layer "
+    "figures alone: every image's layers are loaded one after another (an image name seen"
+    " in an earlier input is renamed), so what an image adds is its layers' new bytes. "
+    "With `--csv-chunks` (xxh3 only: the chunk tables keep 128 bits of each fingerprint) "
+    "the classed chunks, with their fingerprints (37 bytes each), are partitioned again "
+    "by ranges of whole layers and held on the workers; each range writes its CSV rows "
+    "there, and the client copies them in order, four ranges ahead, into a temporary file"
+    " the report is written from, so neither side holds more than a few ranges of text. "
+    "`--files` needs every tar member next to its chunks on one machine and is refused."
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -294,6 +315,7 @@ def scale_estimate(costs: Costs, params: ChunkerParams) -> str:
         "and the pairwise matrix, which is what grows with the layer count: 10,000 x 10,000 "
         f"int64 is {TARGET_LAYERS**2 * 8 / 1e9:.1f} GB in memory and several GB as JSON, so "
         "at that scale the per-layer table and the totals are the useful part of the report.",
+        REPORT_OPTIONS,
     ]
     body = "\n\n".join(textwrap.fill(text, 88, break_on_hyphens=False) for text in paragraphs)
     return f"## Scaling to a registry: 10,000 layers, 10 TB\n\n{body}"

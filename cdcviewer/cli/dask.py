@@ -16,10 +16,7 @@ if TYPE_CHECKING:
 DASK_LOCAL = "local"  # --dask without an address: a local cluster
 
 # What reads tar members next to their chunks, which --dask leaves on the workers.
-DASK_UNSUPPORTED = (
-    ("files", "--files"),
-    ("whatif", "--whatif"),
-)
+DASK_UNSUPPORTED = (("files", "--files"),)
 
 
 def add_dask_option(parser: argparse.ArgumentParser) -> None:
@@ -85,4 +82,5 @@ def analyze_on_dask(
         sweep_avg=getattr(args, "sweep_avg", None) or None,
         entry_size=args.entry_size,
         chunk_csv=bool(getattr(args, "csv_chunks", None)),
+        whatif=bool(getattr(args, "whatif", False)),
     )

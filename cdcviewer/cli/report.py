@@ -86,8 +86,11 @@ def _run_on_dask(paths: list[str], args: argparse.Namespace, progress: TaskState
         finish_progress(progress)
         for failure in analysis.failures:
             complain(failure)
-        # Versions need only per-layer figures; the other sections are refused up front.
-        sections = ReportSections(versions=image_versions(analysis)) if args.versions else None
+        # --files is refused up front; the what-ifs were made on the cluster.
+        sections = ReportSections(
+            versions=image_versions(analysis) if args.versions else None,
+            whatif=analysis.whatif,
+        )
         status = _emit(analysis, args, analysis.sweep, sections)
     return overall_status(status, analysis.failures)
 

@@ -64,6 +64,14 @@ from .distributed_sweep import (
     sweep_table,
     tabled_cut,
 )
+from .distributed_whatif import (
+    VARIANTS,
+    VariantCut,
+    cut_variants,
+    index_variants,
+    variant_table,
+    what_if_result,
+)
 from .errors import InputError
 from .input_names import loose_names, make_names_unique, rename_images_across_inputs
 from .layers import Layer
@@ -79,6 +87,7 @@ if TYPE_CHECKING:
 
     from .distributed_index import DistributedIndex
     from .sweep import SweepResult
+    from .whatif import WhatIfResult
 
 DEFAULT_RETRIES = 2
 CSV_COPY_CHARS = 1 << 20
@@ -103,6 +112,13 @@ class InputSummary:
     # Per sweep point the workers cut (``SweepPlan.extra``), per layer, as above.
     sweep_chunk_counts: list[list[int]] = field(default_factory=list)
     sweep_stream_keys: list[list[bytes]] = field(default_factory=list)
+    # The layers that are tars (local numbers); with what-ifs, per variant of
+    # ``distributed_whatif.VARIANTS``, per tar layer: its derived stream's size, chunk
+    # count and stream key.
+    tar_layers: list[int] = field(default_factory=list)
+    variant_sizes: list[list[int]] = field(default_factory=list)
+    variant_chunk_counts: list[list[int]] = field(default_factory=list)
+    variant_stream_keys: list[list[bytes]] = field(default_factory=list)
 
 
 def chunk_input(
@@ -113,9 +129,11 @@ def chunk_input(
     hash_threads: int = 1,
     cache_base: str | None = None,
     sweep_points: Sequence[ChunkerParams] = (),
-) -> tuple[InputSummary, pd.DataFrame, list[pd.DataFrame]]:
+    whatif: bool = False,
+) -> tuple[InputSummary, pd.DataFrame, list[pd.DataFrame], list[pd.DataFrame]]:
     """The worker task: load ``path``, chunk and fingerprint its layers, table the chunks;
-    the same for each of ``sweep_points``, from the same hashing.
+    the same for each of ``sweep_points``, from the same hashing, and with ``whatif`` for
+    each derived variant of the tar layers (``distributed_whatif.cut_variants``).
 
     ``source`` is the path as the user gave it, for names and messages. Problems with the
     input come back as failures; anything else raises, for Dask to retry.
@@ -131,12 +149,14 @@ def chunk_input(
         loaded_at = time.perf_counter()
         try:
             cuts = cut_at_every_point(layers, order, [params, *sweep_points], hash_threads)
+            variants = cut_variants(layers, order, params, hash_threads, cache) if whatif else []
         except (InputError, OSError) as error:
             # e.g. the file changed or vanished on shared storage while being read
             problem = error.problem if isinstance(error, InputError) else str(error)
             failures.append((source, f"cannot be chunked: {problem}"))
             layers = []
             cuts = [tabled_cut(order, []) for _ in range(1 + len(sweep_points))]
+            variants = [VariantCut([], tabled_cut(order, [])) for _ in VARIANTS] if whatif else []
     for layer in layers:
         layer.source = source
         layer.members = None  # the client needs names and sizes, not every tar path
@@ -152,8 +172,17 @@ def chunk_input(
         worker=_worker_address(),
         sweep_chunk_counts=[cut.chunk_counts for cut in points],
         sweep_stream_keys=[cut.stream_keys for cut in points],
+        tar_layers=[i for i, layer in enumerate(layers) if layer.kind == "tar"],
+        variant_sizes=[variant.sizes for variant in variants],
+        variant_chunk_counts=[variant.cut.chunk_counts for variant in variants],
+        variant_stream_keys=[variant.cut.stream_keys for variant in variants],
     )
-    return summary, main.table, [cut.table for cut in points]
+    return (
+        summary,
+        main.table,
+        [cut.table for cut in points],
+        [variant.cut.table for variant in variants],
+    )
 
 
 def _worker_address() -> str:
@@ -216,6 +245,7 @@ class DistributedAnalysis(IndexFigures):
         self.stats = stats
         self.lanes = lanes or {}  # map width -> per layer, its lane's (width, 3) pixels
         self.sweep: SweepResult | None = None
+        self.whatif: WhatIfResult | None = None
         self._chunk_csv = chunk_csv
 
     def lane_rows(self, width: int) -> list[np.ndarray]:
@@ -290,6 +320,7 @@ def analyze_distributed(
     sweep_avg: Iterable[int] | None = None,
     entry_size: int = DEFAULT_ENTRY_SIZE,
     chunk_csv: bool = False,
+    whatif: bool = False,
 ) -> DistributedAnalysis:
     """``analyze(paths, params)`` with the per-layer work and the index on Dask.
 
@@ -305,6 +336,9 @@ def analyze_distributed(
     same hashing) and one more shuffle, of its chunk table. ``chunk_csv`` has the workers
     write every chunk's row of the per-chunk CSV (xxh3 only: the chunk tables keep 128
     bits of each fingerprint), into a temporary file the result holds until closed.
+    ``whatif`` also compares the tar layers written deterministically and as file
+    contents (the result's ``whatif``, as ``whatif.what_if`` gives it): each task writes
+    and cuts both derived streams of its tar layers, and each variant costs an index.
     """
     require_dask()
     params = params or ChunkerParams()
@@ -314,12 +348,41 @@ def analyze_distributed(
             "the workers keep the first 128 bits of each fingerprint"
         )
     plan = SweepPlan.of(sweep_avg, params, entry_size) if sweep_avg is not None else None
-    job = _Job(params, state, retries, rows_per_partition, map_width, plan, chunk_csv)
+    extras = JobExtras(map_width, plan, chunk_csv, whatif)
+    job = _Job(params, state, retries, rows_per_partition, extras)
     given = [str(p) for p in paths]
     if client is not None:
         return job.run(client, given, hash_threads, cache_base)
     with open_client(address, workers) as opened:
         return job.run(opened, given, hash_threads, cache_base)
+
+
+@dataclass(frozen=True)
+class JobExtras:
+    """What a job makes besides the figures, for the report writers."""
+
+    map_width: int | None = None  # the byte-range map's lanes, drawn at this width
+    sweep: SweepPlan | None = None
+    chunk_csv: bool = False  # every chunk's CSV row
+    whatif: bool = False  # the what-if comparison of the tar layers
+
+    @property
+    def sweep_points(self) -> list[ChunkerParams]:
+        """The parameter sets the workers cut besides the analysis's."""
+        return self.sweep.extra if self.sweep is not None else []
+
+
+@dataclass
+class ChunkedInputs:
+    """The inputs once every worker task ended: the summaries of those that ran (in input
+    order), their chunk tables' futures (per sweep point and per what-if variant too,
+    one per input each) and the failures in input order."""
+
+    summaries: list[InputSummary]
+    tables: list[Future]
+    point_tables: list[list[Future]]
+    variant_tables: list[list[Future]]
+    failures: list[InputError]
 
 
 class _Job:
@@ -331,18 +394,13 @@ class _Job:
         state: TaskState,
         retries: int,
         rows_per_partition: int,
-        map_width: int | None,
-        sweep: SweepPlan | None = None,
-        chunk_csv: bool = False,
+        extras: JobExtras,
     ) -> None:
         self.params = params
-        self.chunk_csv = chunk_csv
         self.state = state
         self.retries = retries
         self.rows_per_partition = max(1, rows_per_partition)
-        self.map_width = map_width
-        self.sweep = sweep
-        self.sweep_points = sweep.extra if sweep is not None else []
+        self.extras = extras
         # Keys name the job and the input, so the dashboard and logs say what runs where,
         # and two jobs on one scheduler never share results.
         self.name = uuid.uuid4().hex[:8]
@@ -352,31 +410,41 @@ class _Job:
     ) -> DistributedAnalysis:
         check_workers(client)
         started = time.perf_counter()
-        summaries, tables, point_tables, failures = self.chunk_inputs(
-            client, given, hash_threads, cache_base
-        )
+        chunked_inputs = self.chunk_inputs(client, given, hash_threads, cache_base)
+        summaries = chunked_inputs.summaries
         chunked = time.perf_counter()
-        # The sweep's tables are reduced (and freed) first, so the heavier index below
-        # runs with only its own tables on the workers.
+        # The sweep's and the what-ifs' tables are reduced (and freed) first, so the
+        # heavier index below runs with only its own tables on the workers.
         point_figures = reduce_sweep_points(
             summaries,
-            point_tables,
+            chunked_inputs.point_tables,
             self.rows_per_partition,
             self.state,
             partial(compute_all, client),
         )
-        del point_tables
+        chunked_inputs.point_tables = []
+        variant_indexes = None
+        if self.extras.whatif:
+            variant_indexes = index_variants(
+                client,
+                summaries,
+                chunked_inputs.tables,
+                chunked_inputs.variant_tables,
+                self.state,
+                self.rows_per_partition,
+            )
+            chunked_inputs.variant_tables = []
         swept = time.perf_counter()
         indexed = index_chunk_tables(
             client,
             TableLayout.of(summaries),
-            tables,
+            chunked_inputs.tables,
             state=self.state,
             rows_per_partition=self.rows_per_partition,
-            map_width=self.map_width,
-            chunk_csv=self.chunk_csv,
+            map_width=self.extras.map_width,
+            chunk_csv=self.extras.chunk_csv,
         )
-        del tables  # frees the chunk tables on the workers
+        chunked_inputs.tables = []  # frees the chunk tables on the workers
         layers = [RemoteLayer(**_layer_fields(layer)) for s in summaries for layer in s.layers]
         stats = JobStats(
             inputs=len(given),
@@ -388,20 +456,27 @@ class _Job:
             task_chunk_seconds=[s.chunk_seconds for s in summaries],
             sweep_seconds=swept - chunked,
         )
-        drawn = {self.map_width: indexed.lanes} if indexed.lanes is not None else None
+        width = self.extras.map_width
+        drawn = {width: indexed.lanes} if indexed.lanes is not None else None
         analysis = DistributedAnalysis(
-            self.params, layers, indexed.index, failures, stats, drawn, indexed.chunk_csv
+            self.params,
+            layers,
+            indexed.index,
+            chunked_inputs.failures,
+            stats,
+            drawn,
+            indexed.chunk_csv,
         )
-        if self.sweep is not None:
-            analysis.sweep = assemble_sweep(self.sweep, analysis, summaries, point_figures)
+        if self.extras.sweep is not None:
+            analysis.sweep = assemble_sweep(self.extras.sweep, analysis, summaries, point_figures)
+        if variant_indexes is not None:
+            analysis.whatif = what_if_result(self.params, summaries, variant_indexes, indexed.index)
         return analysis
 
     def chunk_inputs(
         self, client: Client, given: list[str], hash_threads: int, cache_base: str | None
-    ) -> tuple[list[InputSummary], list[Future], list[list[Future]], list[InputError]]:
-        """Run ``chunk_input`` for every input; returns the summaries of the inputs that
-        ran (in input order), their table futures, per sweep point their tables' futures,
-        and the failures in input order."""
+    ) -> ChunkedInputs:
+        """Run ``chunk_input`` for every input and wait for them all."""
         tasks, summary_of, table_of = [], {}, {}
         for order, source in enumerate(given):
             task = client.submit(
@@ -412,7 +487,8 @@ class _Job:
                 self.params,
                 hash_threads,
                 cache_base,
-                self.sweep_points,
+                self.extras.sweep_points,
+                self.extras.whatif,
                 key=f"cdcviewer-input-{self.name}-{order:06d}",
                 retries=self.retries,
                 pure=False,
@@ -424,7 +500,11 @@ class _Job:
                 client.submit(operator.getitem, task, 1, key=f"{task.key}-table"),
                 *(
                     client.submit(sweep_table, task, point, key=f"{task.key}-sweep-{point}")
-                    for point in range(len(self.sweep_points))
+                    for point in range(len(self.extras.sweep_points))
+                ),
+                *(
+                    client.submit(variant_table, task, v, key=f"{task.key}-{variant}")
+                    for v, variant in enumerate(VARIANTS if self.extras.whatif else ())
                 ),
             ]
         # The tables now live on as their own futures; the tuples are freed once every
@@ -468,9 +548,14 @@ class _Job:
             elif order in summaries:
                 failures += [InputError(s, problem) for s, problem in summaries[order].failures]
         # Per kind of table (the analysis's, then each sweep point's): one per input.
-        kinds = range(1 + len(self.sweep_points))
-        tables = [[table_of[s.order][k] for s in ordered] for k in kinds]
-        return ordered, tables[0], tables[1:], failures
+        # Per kind of table (the analysis's, each sweep point's, each what-if variant's):
+        # one per input.
+        points = len(self.extras.sweep_points)
+        kinds = 1 + points + (len(VARIANTS) if self.extras.whatif else 0)
+        tables = [[table_of[s.order][k] for s in ordered] for k in range(kinds)]
+        return ChunkedInputs(
+            ordered, tables[0], tables[1 : 1 + points], tables[1 + points :], failures
+        )
 
 
 def _task_problem(future: Future) -> str:

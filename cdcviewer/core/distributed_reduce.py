@@ -76,12 +76,14 @@ def index_chunk_tables(
     rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
     map_width: int | None = None,
     chunk_csv: bool = False,
+    label: str = "fingerprint index",
 ) -> IndexedTables:
     """The index of chunk tables on the workers, as one dask computation.
 
     ``tables[k]`` is the chunk table (``distributed_index.TABLE_DTYPES``) of the k-th
     input of ``layout``. With ``map_width`` the lanes of the
     byte-range map are drawn too, and with ``chunk_csv`` every chunk's CSV row written.
+    Progress is reported as ``label``.
     """
     import pandas as pd
 
@@ -103,7 +105,7 @@ def index_chunk_tables(
     sizes, chunk_counts, keys = layout.sizes, layout.chunk_counts, layout.stream_keys
     widths = lane_widths(sizes, map_width) if map_width is not None else None
     total_chunks = sum(chunk_counts)
-    state.progress("fingerprint index", "index", 0.0)
+    state.progress(label, "index", 0.0)
     if not total_chunks:
         nothing = combine_partials(empty_frame(PARTIAL_DTYPES))
         no_lengths = pd.Series([], dtype=np.int64)
@@ -133,7 +135,7 @@ def index_chunk_tables(
         # Computed with the figures, so both read the one shuffle by fingerprint.
         wanted.append(_lane_pixels(by_fingerprint, layer_base, sizes, widths, partitions))
     combined, length_counts, *pixels = compute_all(client, wanted, state)
-    state.progress("fingerprint index", "index", 1.0)
+    state.progress(label, "index", 1.0)
     index = assemble_index(sizes, chunk_counts, keys, combined, length_counts)
     lanes = assemble_lane_rows(pixels[0], sizes, widths) if widths is not None else None
     rows = None

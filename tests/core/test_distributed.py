@@ -40,12 +40,18 @@ from cdcviewer.core.distributed_index import (
     partition_lane_pixels,
 )
 from cdcviewer.core.distributed_sweep import cut_at_every_point, tabled_cut
+from cdcviewer.core.distributed_whatif import tar_rows
 from cdcviewer.core.errors import Cancelled
 from cdcviewer.core.export import chunk_csv_writer, layer_chunk_rows, render_report
 from cdcviewer.core.html_map import MAP_WIDTH, lane_row, lane_widths
 from cdcviewer.core.params import ChunkerParams
 from cdcviewer.core.progress import TaskState
-from cdcviewer.core.report import chunk_size_histogram, report_dict
+from cdcviewer.core.report import (
+    ReportSections,
+    chunk_size_histogram,
+    compute_sections,
+    report_dict,
+)
 from cdcviewer.core.sweep import sweep, sweep_params
 from cdcviewer.core.textreport import summary
 from tests.builders import docker_save, layer_tar, real_files, tree_versions
@@ -490,6 +496,56 @@ def test_cancelling_while_the_chunk_csv_is_written_stops_the_job(cluster, good_i
     assert len(written) == 1 and written[0] < 1
 
 
+def single_machine_whatif(paths):
+    with analyze(paths, PARAMS) as analysis:
+        return report_dict(analysis, sections=compute_sections(analysis, whatif=True))["whatif"]
+
+
+@pytest.fixture(scope="module")
+def raw_input(tmp_path_factory):
+    """Not a tar: left out of the what-ifs, so the original tars need their own index."""
+    path = tmp_path_factory.mktemp("dask-raw") / "blob.bin"
+    path.write_bytes(np.random.default_rng(11).bytes(300_000))
+    return str(path)
+
+
+@pytest.mark.parametrize("with_other_layers", [False, True])
+def test_whatif_is_identical_to_the_single_machine_one(
+    cluster, good_inputs, bad_inputs, empty_input, raw_input, with_other_layers
+):
+    paths = list(good_inputs)
+    if with_other_layers:
+        paths = [raw_input, *paths[:2], bad_inputs[1], empty_input, *paths[2:]]
+    with analyze_distributed(
+        paths, PARAMS, client=cluster, rows_per_partition=SMALL_PARTITIONS, whatif=True
+    ) as result:
+        sections = ReportSections(whatif=result.whatif)
+        whatif = report_dict(result, sections=sections)["whatif"]
+        report = report_dict(result)
+    assert whatif == single_machine_whatif(paths)
+    assert report == single_machine_report(paths)  # the what-ifs change nothing else
+    assert (whatif["skipped"] != []) == with_other_layers
+    # Derived streams were made and cut: file contents lack the tar headers.
+    assert 0 < whatif["file_content"]["bytes"] < whatif["original"]["bytes"]
+
+
+def test_tar_rows_renumber_the_tar_layers():
+    table = pd.DataFrame(
+        {
+            "hi": np.arange(6),
+            "lo": np.arange(6),
+            "length": 1,
+            "layer": [0, 1, 2, 2, 3, 1],
+            "input": 0,
+            "offset": np.arange(6),
+        }
+    ).astype(TABLE_DTYPES)
+    kept = tar_rows(table, [1, 2])
+    assert kept["layer"].tolist() == [0, 1, 1, 0] and kept["offset"].tolist() == [1, 2, 3, 5]
+    assert kept.dtypes.equals(table.dtypes)
+    assert tar_rows(table, []).empty
+
+
 def single_machine_sweep(paths, avgs, **options):
     """The sweep ``report --sweep-avg`` attaches, and the JSON and HTML reports with it."""
     with analyze(paths, PARAMS) as analysis:
@@ -561,8 +617,12 @@ def test_html_needs_the_map_drawn_on_the_cluster(cluster, good_inputs):
 
 
 def test_only_failures_give_an_empty_report(cluster, bad_inputs):
-    result = analyze_distributed(bad_inputs, PARAMS, client=cluster, sweep_avg=[2 * K, 8 * K])
+    result = analyze_distributed(
+        bad_inputs, PARAMS, client=cluster, sweep_avg=[2 * K, 8 * K], whatif=True
+    )
     assert report_dict(result) == single_machine_report(bad_inputs)
+    whatif = report_dict(result, sections=ReportSections(whatif=result.whatif))["whatif"]
+    assert whatif == single_machine_whatif(bad_inputs)
     assert result.layers == [] and len(result.failures) == 2
     expected, _, _ = single_machine_sweep(bad_inputs, [2 * K, 8 * K])
     assert result.sweep.to_dict() == expected.to_dict()
@@ -708,7 +768,16 @@ def test_cli_dask_chunk_csv_refuses_sha256(capsys, good_inputs):
     assert "--csv-chunks with --dask needs --hash xxh3" in err
 
 
-@pytest.mark.parametrize("options", [["--whatif"], ["--files"]])
+def test_cli_dask_whatif_equals_the_threaded_one(capsys, cluster, good_inputs, empty_input):
+    base = ["report", *good_inputs[:3], empty_input, *AVG, "--whatif", "--versions"]
+    code, threaded, err = run(capsys, *base)
+    assert code == 0, err
+    code, on_dask, err = run(capsys, *base, "--dask", cluster.scheduler.address)
+    assert code == 0, err
+    assert on_dask == threaded and "deterministic tar" in on_dask
+
+
+@pytest.mark.parametrize("options", [["--files"], ["--files", "--whatif"]])
 def test_cli_refuses_per_chunk_outputs_with_dask(capsys, good_inputs, options):
     code, _, err = run(capsys, "report", good_inputs[0], "--dask", *options)
     assert code == 2
