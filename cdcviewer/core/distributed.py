@@ -216,6 +216,7 @@ class JobStats:
     task_load_seconds: list[float]  # per input, on its worker
     task_chunk_seconds: list[float]
     sweep_seconds: float = 0.0  # wall time of the sweep's reductions, when one was asked
+    whatif_seconds: float = 0.0  # wall time of the what-if variants' indexes, when asked
 
 
 class DistributedAnalysis(IndexFigures):
@@ -423,6 +424,7 @@ class _Job:
             partial(compute_all, client),
         )
         chunked_inputs.point_tables = []
+        swept = time.perf_counter()
         variant_indexes = None
         if self.extras.whatif:
             variant_indexes = index_variants(
@@ -434,7 +436,7 @@ class _Job:
                 self.rows_per_partition,
             )
             chunked_inputs.variant_tables = []
-        swept = time.perf_counter()
+        compared = time.perf_counter()
         indexed = index_chunk_tables(
             client,
             TableLayout.of(summaries),
@@ -451,10 +453,11 @@ class _Job:
             workers=len(client.nthreads()),
             partitions=indexed.partitions,
             chunk_seconds=chunked - started,
-            index_seconds=time.perf_counter() - swept,
+            index_seconds=time.perf_counter() - compared,
             task_load_seconds=[s.load_seconds for s in summaries],
             task_chunk_seconds=[s.chunk_seconds for s in summaries],
             sweep_seconds=swept - chunked,
+            whatif_seconds=compared - swept,
         )
         width = self.extras.map_width
         drawn = {width: indexed.lanes} if indexed.lanes is not None else None
