@@ -41,6 +41,7 @@ from .tarmap import MemberTable, index_members
 
 if TYPE_CHECKING:
     from .cache import CacheDir, StreamWriter
+    from .distributed_index import DistributedIndex
     from .params import ChunkerParams
 
 ORIGINAL, DETERMINISTIC, FILE_CONTENT = "original", "deterministic", "file_content"
@@ -297,7 +298,9 @@ class VariantFigures:
     layer_level_stored_bytes: int
 
     @classmethod
-    def from_index(cls, variant: str, names: list[str], index: DedupIndex) -> VariantFigures:
+    def from_index(
+        cls, variant: str, names: list[str], index: DedupIndex | DistributedIndex
+    ) -> VariantFigures:
         return cls(
             variant,
             names,
