@@ -77,26 +77,25 @@ def compute_sections(
 def files_section(attributions: list[FileAttribution], top: int) -> dict[str, object]:
     """Per layer: members, bytes outside member data, and the top files by unique bytes
     (what defeats dedup) and by shared bytes (what it finds)."""
+    return {"top": top, "layers": [files_section_layer(a, top) for a in attributions]}
+
+
+def files_section_layer(attribution: FileAttribution, top: int) -> dict[str, object]:
+    """One layer's entry of ``files_section`` (the Dask workers write theirs with it)."""
     from .attribution import REGULAR_TYPES, top_files
 
     regular = np.array(sorted(REGULAR_TYPES), dtype=np.uint8)
     return {
-        "top": top,
-        "layers": [
-            {
-                "name": attribution.layer,
-                "tar": attribution.is_tar,
-                "members": len(attribution),
-                "regular_files": int(np.isin(attribution.members.type, regular).sum()),
-                "outside_files": attribution.outside_dict(),
-                "top_unique": [
-                    row.to_dict() for row in attribution.rows(top_files(attribution, "unique", top))
-                ],
-                "top_shared": [
-                    row.to_dict() for row in attribution.rows(top_files(attribution, "shared", top))
-                ],
-            }
-            for attribution in attributions
+        "name": attribution.layer,
+        "tar": attribution.is_tar,
+        "members": len(attribution),
+        "regular_files": int(np.isin(attribution.members.type, regular).sum()),
+        "outside_files": attribution.outside_dict(),
+        "top_unique": [
+            row.to_dict() for row in attribution.rows(top_files(attribution, "unique", top))
+        ],
+        "top_shared": [
+            row.to_dict() for row in attribution.rows(top_files(attribution, "shared", top))
         ],
     }
 

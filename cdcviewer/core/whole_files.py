@@ -161,13 +161,12 @@ class WholeFiles:
                 for k in files[:PATHS_PER_DUPLICATE].tolist()
             ]
             result.append(
-                {
-                    "size": int(self.content_size[content]),
-                    "copies": int(self.content_copies[content]),
-                    "layers": int(self.content_layers[content]),
-                    "wasted_bytes": int(wasted[content]),
-                    "files": examples,
-                }
+                duplicate_dict(
+                    int(self.content_size[content]),
+                    int(self.content_copies[content]),
+                    int(self.content_layers[content]),
+                    examples,
+                )
             )
         return result
 
@@ -182,45 +181,114 @@ class WholeFiles:
         new_bytes = np.bincount(
             self.file_layer[first], weights=self.file_size[first], minlength=n_layers
         )
-        return [
-            {
-                "layer": name,
-                "files": int(files[i]),
-                "file_bytes": int(file_bytes[i]),
-                "new_files": int(new_files[i]),
-                "new_file_bytes": int(new_bytes[i]),
-            }
-            for i, name in enumerate(self.layer_names)
-        ]
+        return layer_files_dicts(self.layer_names, files, file_bytes, new_files, new_bytes)
 
-    def to_dict(self, top: int = 10) -> dict[str, object]:
+    def counts(self) -> FileCounts:
         repeats = self.repeat_mask
         cross = self.cross_layer_mask
         within = repeats & ~cross
-        total = self.total_bytes
-        file_level = self.file_level_stored_bytes
-        return {
-            "files": self.files,
-            "file_bytes": self.file_bytes,
-            "distinct_files": self.distinct_files,
-            "distinct_bytes": self.distinct_bytes,
-            "duplicate_files": int(repeats.sum()),
-            "duplicate_bytes": self.file_bytes - self.distinct_bytes,
-            "cross_layer_duplicate_files": int(cross.sum()),
-            "cross_layer_duplicate_bytes": int(self.file_size[cross].sum()),
-            "within_layer_duplicate_files": int(within.sum()),
-            "within_layer_duplicate_bytes": int(self.file_size[within].sum()),
-            "total_bytes": total,
-            "file_level_stored_bytes": file_level,
-            "chunk_level_stored_bytes": self.chunk_stored_bytes,
-            "file_level_savings": 1 - file_level / total if total else 0.0,
-            "chunk_level_savings": 1 - self.chunk_stored_bytes / total if total else 0.0,
-            "chunk_beyond_file_level": 1 - self.chunk_stored_bytes / file_level
-            if file_level
-            else 0.0,
-            "layers": self.per_layer(),
-            "top_duplicates": self.top_duplicates(top),
+        return FileCounts(
+            files=self.files,
+            file_bytes=self.file_bytes,
+            distinct_files=self.distinct_files,
+            distinct_bytes=self.distinct_bytes,
+            duplicate_files=int(repeats.sum()),
+            cross_layer_files=int(cross.sum()),
+            cross_layer_bytes=int(self.file_size[cross].sum()),
+            within_layer_files=int(within.sum()),
+            within_layer_bytes=int(self.file_size[within].sum()),
+        )
+
+    def to_dict(self, top: int = 10) -> dict[str, object]:
+        return whole_files_dict(
+            self.counts(),
+            self.total_bytes,
+            self.chunk_stored_bytes,
+            self.per_layer(),
+            self.top_duplicates(top),
+        )
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """The whole-file totals: regular files with data, distinct contents, and the
+    repeats of a content seen in an earlier file (of another layer, or of the same)."""
+
+    files: int
+    file_bytes: int
+    distinct_files: int
+    distinct_bytes: int
+    duplicate_files: int
+    cross_layer_files: int
+    cross_layer_bytes: int
+    within_layer_files: int
+    within_layer_bytes: int
+
+
+def duplicate_dict(
+    size: int, copies: int, layers: int, files: list[dict[str, str]]
+) -> dict[str, object]:
+    """One entry of ``top_duplicates``: a content, its copies and some of its files."""
+    return {
+        "size": size,
+        "copies": copies,
+        "layers": layers,
+        "wasted_bytes": size * (copies - 1),
+        "files": files,
+    }
+
+
+def layer_files_dicts(
+    names: Sequence[str],
+    files: np.ndarray,
+    file_bytes: np.ndarray,
+    new_files: np.ndarray,
+    new_bytes: np.ndarray,
+) -> list[dict[str, object]]:
+    """The ``layers`` of the section: per layer its files, and the files (bytes) a
+    file-level store adds for it."""
+    return [
+        {
+            "layer": name,
+            "files": int(files[i]),
+            "file_bytes": int(file_bytes[i]),
+            "new_files": int(new_files[i]),
+            "new_file_bytes": int(new_bytes[i]),
         }
+        for i, name in enumerate(names)
+    ]
+
+
+def whole_files_dict(
+    counts: FileCounts,
+    total_bytes: int,
+    chunk_stored_bytes: int,
+    layers: list[dict[str, object]],
+    top_duplicates: list[dict[str, object]],
+) -> dict[str, object]:
+    """The ``whole_files`` report section (``WholeFiles.per_layer`` and
+    ``top_duplicates`` give ``layers`` and ``top_duplicates``)."""
+    file_level = total_bytes - counts.file_bytes + counts.distinct_bytes
+    return {
+        "files": counts.files,
+        "file_bytes": counts.file_bytes,
+        "distinct_files": counts.distinct_files,
+        "distinct_bytes": counts.distinct_bytes,
+        "duplicate_files": counts.duplicate_files,
+        "duplicate_bytes": counts.file_bytes - counts.distinct_bytes,
+        "cross_layer_duplicate_files": counts.cross_layer_files,
+        "cross_layer_duplicate_bytes": counts.cross_layer_bytes,
+        "within_layer_duplicate_files": counts.within_layer_files,
+        "within_layer_duplicate_bytes": counts.within_layer_bytes,
+        "total_bytes": total_bytes,
+        "file_level_stored_bytes": file_level,
+        "chunk_level_stored_bytes": chunk_stored_bytes,
+        "file_level_savings": 1 - file_level / total_bytes if total_bytes else 0.0,
+        "chunk_level_savings": 1 - chunk_stored_bytes / total_bytes if total_bytes else 0.0,
+        "chunk_beyond_file_level": 1 - chunk_stored_bytes / file_level if file_level else 0.0,
+        "layers": layers,
+        "top_duplicates": top_duplicates,
+    }
 
 
 def group_contents(

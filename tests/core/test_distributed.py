@@ -24,7 +24,7 @@ from cdcviewer.core import distributed_csv, pipeline
 from cdcviewer.core.analysis import Workspace, analyze
 from cdcviewer.core.dedup import build_index
 from cdcviewer.core.distributed import DaskUnavailable, analyze_distributed, require_dask
-from cdcviewer.core.distributed_csv import layer_divisions, partition_chunk_csv
+from cdcviewer.core.distributed_csv import partition_chunk_csv
 from cdcviewer.core.distributed_index import (
     CHUNK_CLASS_DTYPES,
     DISTINCT_DTYPES,
@@ -39,6 +39,7 @@ from cdcviewer.core.distributed_index import (
     partition_figures,
     partition_lane_pixels,
 )
+from cdcviewer.core.distributed_ranges import layer_divisions
 from cdcviewer.core.distributed_sweep import cut_at_every_point, tabled_cut
 from cdcviewer.core.distributed_whatif import tar_rows
 from cdcviewer.core.errors import Cancelled
