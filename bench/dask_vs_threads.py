@@ -171,7 +171,11 @@ REPORT_OPTIONS = (  # what each report option costs on the cluster; not measured
     "by ranges of whole layers and held on the workers; each range writes its CSV rows "
     "there, and the client copies them in order, four ranges ahead, into a temporary file"
     " the report is written from, so neither side holds more than a few ranges of text. "
-    "`--files` needs every tar member next to its chunks on one machine and is refused."
+    "With `--files` each task also hashes its regular files (a 40-byte row per file) and "
+    "keeps its member tables; the classed chunks, regrouped by ranges of whole layers, "
+    "meet their layers' member tables in one task per range, which keeps only the top "
+    "files; the hashed files are shuffled by content, each partition keeps its counts and"
+    " its top duplicated contents, and the client reads the paths of just those."
 )
 
 

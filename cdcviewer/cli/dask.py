@@ -15,9 +15,6 @@ if TYPE_CHECKING:
 
 DASK_LOCAL = "local"  # --dask without an address: a local cluster
 
-# What reads tar members next to their chunks, which --dask leaves on the workers.
-DASK_UNSUPPORTED = (("files", "--files"),)
-
 
 def add_dask_option(parser: argparse.ArgumentParser) -> None:
     cluster = parser.add_argument_group("cluster (pip install 'cdcviewer[dask]')")
@@ -33,16 +30,10 @@ def add_dask_option(parser: argparse.ArgumentParser) -> None:
 
 
 def check_dask_options(args: argparse.Namespace) -> None:
-    """With --dask: a plausible address, and no option that needs the chunks here."""
+    """With --dask: a plausible address, and xxh3 for a per-chunk CSV."""
     if not args.dask:
         return
     _check_dask_address(args.dask)
-    asked = [flag for attr, flag in DASK_UNSUPPORTED if getattr(args, attr, None)]
-    if asked:
-        raise UsageError(
-            f"{', '.join(asked)} cannot be used with --dask: each tar member is read next "
-            "to its chunks on this machine, and --dask keeps the chunks on the workers"
-        )
     if getattr(args, "csv_chunks", None) and args.hash != "xxh3":
         raise UsageError(
             f"--csv-chunks with --dask needs --hash xxh3: the workers keep the first 128 "
@@ -83,4 +74,5 @@ def analyze_on_dask(
         entry_size=args.entry_size,
         chunk_csv=bool(getattr(args, "csv_chunks", None)),
         whatif=bool(getattr(args, "whatif", False)),
+        files_top=max(0, args.top_files) if getattr(args, "files", False) else None,
     )

@@ -86,10 +86,13 @@ def _run_on_dask(paths: list[str], args: argparse.Namespace, progress: TaskState
         finish_progress(progress)
         for failure in analysis.failures:
             complain(failure)
-        # --files is refused up front; the what-ifs were made on the cluster.
+        # The files sections and the what-ifs were made on the cluster, when asked.
         sections = ReportSections(
-            versions=image_versions(analysis) if args.versions else None,
+            top_files=max(0, args.top_files),
             whatif=analysis.whatif,
+            versions=image_versions(analysis) if args.versions else None,
+            files_dict=analysis.files_section,
+            whole_files_dict=analysis.whole_files_section,
         )
         status = _emit(analysis, args, analysis.sweep, sections)
     return overall_status(status, analysis.failures)

@@ -55,6 +55,16 @@ from .distributed_client import (
     require_dask,
     wait_some,
 )
+from .distributed_files import (
+    FILES_PARTS,
+    FilesRequest,
+    InputFiles,
+    WholeFilesPart,
+    files_part,
+    hash_input_files,
+    whole_files_parts,
+    whole_files_section,
+)
 from .distributed_reduce import DEFAULT_ROWS_PER_PARTITION, TableLayout, index_chunk_tables
 from .distributed_sweep import (
     SweepPlan,
@@ -119,6 +129,7 @@ class InputSummary:
     variant_sizes: list[list[int]] = field(default_factory=list)
     variant_chunk_counts: list[list[int]] = field(default_factory=list)
     variant_stream_keys: list[list[bytes]] = field(default_factory=list)
+    files: int = 0  # with the files sections: its regular files with data, hashed
 
 
 def chunk_input(
@@ -130,10 +141,12 @@ def chunk_input(
     cache_base: str | None = None,
     sweep_points: Sequence[ChunkerParams] = (),
     whatif: bool = False,
-) -> tuple[InputSummary, pd.DataFrame, list[pd.DataFrame], list[pd.DataFrame]]:
+    files: bool = False,
+) -> tuple[InputSummary, pd.DataFrame, list[pd.DataFrame], list[pd.DataFrame], InputFiles | None]:
     """The worker task: load ``path``, chunk and fingerprint its layers, table the chunks;
     the same for each of ``sweep_points``, from the same hashing, and with ``whatif`` for
-    each derived variant of the tar layers (``distributed_whatif.cut_variants``).
+    each derived variant of the tar layers (``distributed_whatif.cut_variants``); with
+    ``files``, the member tables and the hashed files (``distributed_files``).
 
     ``source`` is the path as the user gave it, for names and messages. Problems with the
     input come back as failures; anything else raises, for Dask to retry.
@@ -150,6 +163,7 @@ def chunk_input(
         try:
             cuts = cut_at_every_point(layers, order, [params, *sweep_points], hash_threads)
             variants = cut_variants(layers, order, params, hash_threads, cache) if whatif else []
+            found = hash_input_files(layers, order) if files else None
         except (InputError, OSError) as error:
             # e.g. the file changed or vanished on shared storage while being read
             problem = error.problem if isinstance(error, InputError) else str(error)
@@ -157,6 +171,7 @@ def chunk_input(
             layers = []
             cuts = [tabled_cut(order, []) for _ in range(1 + len(sweep_points))]
             variants = [VariantCut([], tabled_cut(order, [])) for _ in VARIANTS] if whatif else []
+            found = hash_input_files([], order) if files else None
     for layer in layers:
         layer.source = source
         layer.members = None  # the client needs names and sizes, not every tar path
@@ -176,12 +191,14 @@ def chunk_input(
         variant_sizes=[variant.sizes for variant in variants],
         variant_chunk_counts=[variant.cut.chunk_counts for variant in variants],
         variant_stream_keys=[variant.cut.stream_keys for variant in variants],
+        files=len(found.table) if found is not None else 0,
     )
     return (
         summary,
         main.table,
         [cut.table for cut in points],
         [variant.cut.table for variant in variants],
+        found,
     )
 
 
@@ -247,6 +264,9 @@ class DistributedAnalysis(IndexFigures):
         self.lanes = lanes or {}  # map width -> per layer, its lane's (width, 3) pixels
         self.sweep: SweepResult | None = None
         self.whatif: WhatIfResult | None = None
+        # The files and whole_files report sections, when asked (report form).
+        self.files_section: dict[str, object] | None = None
+        self.whole_files_section: dict[str, object] | None = None
         self._chunk_csv = chunk_csv
 
     def lane_rows(self, width: int) -> list[np.ndarray]:
@@ -322,6 +342,7 @@ def analyze_distributed(
     entry_size: int = DEFAULT_ENTRY_SIZE,
     chunk_csv: bool = False,
     whatif: bool = False,
+    files_top: int | None = None,
 ) -> DistributedAnalysis:
     """``analyze(paths, params)`` with the per-layer work and the index on Dask.
 
@@ -340,6 +361,9 @@ def analyze_distributed(
     ``whatif`` also compares the tar layers written deterministically and as file
     contents (the result's ``whatif``, as ``whatif.what_if`` gives it): each task writes
     and cuts both derived streams of its tar layers, and each variant costs an index.
+    ``files_top`` makes the files and whole-files report sections with that many top
+    files (``files_section``, ``whole_files_section``): each task hashes its regular files
+    and keeps its member tables until the end of the job.
     """
     require_dask()
     params = params or ChunkerParams()
@@ -349,7 +373,7 @@ def analyze_distributed(
             "the workers keep the first 128 bits of each fingerprint"
         )
     plan = SweepPlan.of(sweep_avg, params, entry_size) if sweep_avg is not None else None
-    extras = JobExtras(map_width, plan, chunk_csv, whatif)
+    extras = JobExtras(map_width, plan, chunk_csv, whatif, files_top)
     job = _Job(params, state, retries, rows_per_partition, extras)
     given = [str(p) for p in paths]
     if client is not None:
@@ -366,6 +390,7 @@ class JobExtras:
     sweep: SweepPlan | None = None
     chunk_csv: bool = False  # every chunk's CSV row
     whatif: bool = False  # the what-if comparison of the tar layers
+    files_top: int | None = None  # the files sections, with this many top files
 
     @property
     def sweep_points(self) -> list[ChunkerParams]:
@@ -384,6 +409,8 @@ class ChunkedInputs:
     point_tables: list[list[Future]]
     variant_tables: list[list[Future]]
     failures: list[InputError]
+    members: list[Future] = field(default_factory=list)  # with files: InputFiles.members
+    file_tables: list[Future] = field(default_factory=list)  # and InputFiles.table
 
 
 class _Job:
@@ -437,14 +464,17 @@ class _Job:
             )
             chunked_inputs.variant_tables = []
         compared = time.perf_counter()
+        layout = TableLayout.of(summaries)
+        files_request, whole_parts = self._files_first(client, layout, chunked_inputs)
         indexed = index_chunk_tables(
             client,
-            TableLayout.of(summaries),
+            layout,
             chunked_inputs.tables,
             state=self.state,
             rows_per_partition=self.rows_per_partition,
             map_width=self.extras.map_width,
             chunk_csv=self.extras.chunk_csv,
+            files=files_request,
         )
         chunked_inputs.tables = []  # frees the chunk tables on the workers
         layers = [RemoteLayer(**_layer_fields(layer)) for s in summaries for layer in s.layers]
@@ -474,7 +504,40 @@ class _Job:
             analysis.sweep = assemble_sweep(self.extras.sweep, analysis, summaries, point_figures)
         if variant_indexes is not None:
             analysis.whatif = what_if_result(self.params, summaries, variant_indexes, indexed.index)
+        if files_request is not None:
+            analysis.files_section = {"top": files_request.top, "layers": indexed.files_layers}
+            analysis.whole_files_section = whole_files_section(
+                client,
+                layout,
+                chunked_inputs.members,
+                whole_parts,
+                analysis.total_bytes,
+                analysis.stored_bytes,
+                files_request.top,
+            )
+        chunked_inputs.members = []  # frees the member tables on the workers
         return analysis
+
+    def _files_first(
+        self, client: Client, layout: TableLayout, chunked_inputs: ChunkedInputs
+    ) -> tuple[FilesRequest | None, list[WholeFilesPart]]:
+        """With the files sections: the hashed files grouped by content (their tables
+        freed), and what the index needs to attribute every layer's members."""
+        top = self.extras.files_top
+        if top is None:
+            return None, []
+        summaries = chunked_inputs.summaries
+        parts = whole_files_parts(
+            client,
+            layout,
+            chunked_inputs.file_tables,
+            sum(s.files for s in summaries),
+            top,
+            self.state,
+        )
+        chunked_inputs.file_tables = []
+        is_tar = [layer.kind == "tar" for s in summaries for layer in s.layers]
+        return FilesRequest(chunked_inputs.members, is_tar, top), parts
 
     def chunk_inputs(
         self, client: Client, given: list[str], hash_threads: int, cache_base: str | None
@@ -492,6 +555,7 @@ class _Job:
                 cache_base,
                 self.extras.sweep_points,
                 self.extras.whatif,
+                self.extras.files_top is not None,
                 key=f"cdcviewer-input-{self.name}-{order:06d}",
                 retries=self.retries,
                 pure=False,
@@ -508,6 +572,10 @@ class _Job:
                 *(
                     client.submit(variant_table, task, v, key=f"{task.key}-{variant}")
                     for v, variant in enumerate(VARIANTS if self.extras.whatif else ())
+                ),
+                *(
+                    client.submit(files_part, task, part, key=f"{task.key}-files-{part}")
+                    for part in (FILES_PARTS if self.extras.files_top is not None else ())
                 ),
             ]
         # The tables now live on as their own futures; the tuples are freed once every
@@ -550,14 +618,22 @@ class _Job:
                 failures.append(InputError(source, problems[order]))
             elif order in summaries:
                 failures += [InputError(s, problem) for s, problem in summaries[order].failures]
-        # Per kind of table (the analysis's, then each sweep point's): one per input.
-        # Per kind of table (the analysis's, each sweep point's, each what-if variant's):
-        # one per input.
+        # Per kind of table (the analysis's, each sweep point's, each what-if variant's,
+        # the files parts): one per input.
         points = len(self.extras.sweep_points)
-        kinds = 1 + points + (len(VARIANTS) if self.extras.whatif else 0)
+        variants = len(VARIANTS) if self.extras.whatif else 0
+        files = len(FILES_PARTS) if self.extras.files_top is not None else 0
+        kinds = 1 + points + variants + files
         tables = [[table_of[s.order][k] for s in ordered] for k in range(kinds)]
+        members, file_tables = tables[kinds - files :] if files else ([], [])
         return ChunkedInputs(
-            ordered, tables[0], tables[1 : 1 + points], tables[1 + points :], failures
+            ordered,
+            tables[0],
+            tables[1 : 1 + points],
+            tables[1 + points : 1 + points + variants],
+            failures,
+            members,
+            file_tables,
         )
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
     from .distributed import InputSummary
+    from .distributed_files import FilesRequest
     from .distributed_index import DistributedIndex
 
 # Rows of the chunk table per shuffled partition: 36 bytes each, so ~70 MB of table per
@@ -65,6 +66,7 @@ class IndexedTables:
     lanes: list[np.ndarray] | None  # html_map.lane_row per layer, when a width was given
     partitions: int  # shuffled partitions, about rows_per_partition rows each
     chunk_csv: TextIO | None  # every chunk's CSV row (no header), rewound, when asked
+    files_layers: list[dict[str, object]] | None = None  # the files section's, when asked
 
 
 def index_chunk_tables(
@@ -76,18 +78,21 @@ def index_chunk_tables(
     rows_per_partition: int = DEFAULT_ROWS_PER_PARTITION,
     map_width: int | None = None,
     chunk_csv: bool = False,
+    files: FilesRequest | None = None,
     label: str = "fingerprint index",
 ) -> IndexedTables:
     """The index of chunk tables on the workers, as one dask computation.
 
     ``tables[k]`` is the chunk table (``distributed_index.TABLE_DTYPES``) of the k-th
     input of ``layout``. With ``map_width`` the lanes of the
-    byte-range map are drawn too, and with ``chunk_csv`` every chunk's CSV row written.
-    Progress is reported as ``label``.
+    byte-range map are drawn too, with ``chunk_csv`` every chunk's CSV row written, and
+    with ``files`` the files section's entry of every layer made. Progress is reported as
+    ``label``.
     """
     import pandas as pd
 
     from .distributed_csv import spool_chunk_csv
+    from .distributed_files import files_section_layers
     from .distributed_index import (
         LANE_PIXEL_DTYPES,
         PARTIAL_DTYPES,
@@ -113,7 +118,13 @@ def index_chunk_tables(
         no_pixels = empty_frame(LANE_PIXEL_DTYPES)
         lanes = assemble_lane_rows(no_pixels, sizes, widths) if widths is not None else None
         no_rows = io.StringIO() if chunk_csv else None
-        return IndexedTables(index, lanes, 0, no_rows)
+        no_layer_base = np.zeros(0, dtype=np.int64)
+        entries = (
+            files_section_layers(client, None, no_layer_base, layout, files, state)
+            if files is not None
+            else None
+        )
+        return IndexedTables(index, lanes, 0, no_rows, entries)
 
     import dask.dataframe as dd
 
@@ -143,7 +154,10 @@ def index_chunk_tables(
         rows = spool_chunk_csv(
             client, by_fingerprint, layer_base, layout.names, chunk_counts, state
         )
-    return IndexedTables(index, lanes, partitions, rows)
+    entries = None
+    if files is not None:
+        entries = files_section_layers(client, by_fingerprint, layer_base, layout, files, state)
+    return IndexedTables(index, lanes, partitions, rows, entries)
 
 
 def _lane_pixels(

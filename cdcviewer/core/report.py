@@ -36,11 +36,14 @@ class ReportSections:
     whole_files: WholeFiles | None = None
     whatif: WhatIfResult | None = None
     versions: ImageVersions | None = None
+    # ``files`` and ``whole_files`` already in report form, as a Dask job makes them.
+    files_dict: dict[str, object] | None = None
+    whole_files_dict: dict[str, object] | None = None
 
     def __bool__(self) -> bool:
-        return any(
-            part is not None for part in (self.files, self.whole_files, self.whatif, self.versions)
-        )
+        parts = (self.files, self.whole_files, self.whatif, self.versions)
+        made = (self.files_dict, self.whole_files_dict)
+        return any(part is not None for part in (*parts, *made))
 
 
 def compute_sections(
@@ -212,8 +215,12 @@ def report_dict(
     if sections is not None:
         if sections.files is not None:
             report["files"] = files_section(sections.files, sections.top_files)
+        elif sections.files_dict is not None:
+            report["files"] = sections.files_dict
         if sections.whole_files is not None:
             report["whole_files"] = sections.whole_files.to_dict(sections.top_files)
+        elif sections.whole_files_dict is not None:
+            report["whole_files"] = sections.whole_files_dict
         if sections.whatif is not None:
             report["whatif"] = sections.whatif.to_dict()
         if sections.versions is not None:

@@ -20,7 +20,7 @@ import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from cdcviewer.cli import main
-from cdcviewer.core import distributed_csv, pipeline
+from cdcviewer.core import distributed_csv, distributed_files, pipeline
 from cdcviewer.core.analysis import Workspace, analyze
 from cdcviewer.core.dedup import build_index
 from cdcviewer.core.distributed import DaskUnavailable, analyze_distributed, require_dask
@@ -548,6 +548,44 @@ def test_tar_rows_renumber_the_tar_layers():
     assert tar_rows(table, []).empty
 
 
+@pytest.mark.parametrize("small", [True, False])
+def test_files_sections_are_identical_to_the_single_machine_ones(
+    cluster, good_inputs, bad_inputs, empty_input, raw_input, monkeypatch, small
+):
+    if small:  # many attribution ranges and content partitions, tops merged across them
+        monkeypatch.setattr(distributed_files, "FILES_ROWS_PER_RANGE", 40)
+        monkeypatch.setattr(distributed_files, "FILES_PER_PARTITION", 7)
+    paths = [good_inputs[0], raw_input, bad_inputs[0], *good_inputs[1:], empty_input]
+    with analyze_distributed(
+        paths, PARAMS, client=cluster, rows_per_partition=SMALL_PARTITIONS, files_top=2
+    ) as result:
+        sections = ReportSections(
+            top_files=2,
+            files_dict=result.files_section,
+            whole_files_dict=result.whole_files_section,
+        )
+        got = report_dict(result, sections=sections)
+    with analyze(paths, PARAMS) as analysis:
+        sections = compute_sections(analysis, files=True, top_files=2)
+        expected = report_dict(analysis, sections=sections)
+    assert got["files"] == expected["files"]
+    assert got["whole_files"] == expected["whole_files"]
+    assert len(got["whole_files"]["top_duplicates"]) == 2
+
+
+def test_files_sections_of_no_chunks(cluster, empty_input, bad_inputs):
+    paths = [empty_input, *bad_inputs]
+    with analyze_distributed(paths, PARAMS, client=cluster, files_top=10) as result:
+        sections = ReportSections(
+            files_dict=result.files_section, whole_files_dict=result.whole_files_section
+        )
+        got = report_dict(result, sections=sections)
+    with analyze(paths, PARAMS) as analysis:
+        expected = report_dict(analysis, sections=compute_sections(analysis, files=True))
+    assert got["files"] == expected["files"]
+    assert got["whole_files"] == expected["whole_files"]
+
+
 def single_machine_sweep(paths, avgs, **options):
     """The sweep ``report --sweep-avg`` attaches, and the JSON and HTML reports with it."""
     with analyze(paths, PARAMS) as analysis:
@@ -779,11 +817,27 @@ def test_cli_dask_whatif_equals_the_threaded_one(capsys, cluster, good_inputs, e
     assert on_dask == threaded and "deterministic tar" in on_dask
 
 
-@pytest.mark.parametrize("options", [["--files"], ["--files", "--whatif"]])
-def test_cli_refuses_per_chunk_outputs_with_dask(capsys, good_inputs, options):
-    code, _, err = run(capsys, "report", good_inputs[0], "--dask", *options)
-    assert code == 2
-    assert "cannot be used with --dask" in err
+@pytest.mark.parametrize("top", ["3", "0"])
+def test_cli_dask_files_equal_the_threaded_ones(
+    capsys, cluster, good_inputs, raw_input, empty_input, tmp_path, top
+):
+    paths = [raw_input, *good_inputs, empty_input]
+    base = ["report", *paths, *AVG, "--files", "--top-files", top]
+    outputs = {
+        where: ["--json", tmp_path / f"{where}.json", "--html", tmp_path / f"{where}.html"]
+        for where in ("threads", "dask")
+    }
+    code, threaded, err = run(capsys, *base, *outputs["threads"])
+    assert code == 0, err
+    code, on_dask, err = run(capsys, *base, *outputs["dask"], "--dask", cluster.scheduler.address)
+    assert code == 0, err
+    assert on_dask == threaded and "whole files" in on_dask
+    for suffix in ("json", "html"):
+        dask_file, threads_file = (tmp_path / f"{where}.{suffix}" for where in ("dask", "threads"))
+        assert dask_file.read_bytes() == threads_file.read_bytes()
+    report = json.loads((tmp_path / "dask.json").read_text())
+    assert report["whole_files"]["cross_layer_duplicate_files"] > 0
+    assert (report["whole_files"]["top_duplicates"] != []) == (top != "0")
 
 
 def test_cli_dask_refuses_a_path_taken_for_an_address(capsys, good_inputs):
