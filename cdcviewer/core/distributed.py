@@ -43,7 +43,6 @@ from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
-from .cache import CacheDir
 from .dedup import IndexFigures
 from .distributed_client import (  # DaskUnavailable: re-exported, part of this API
     DaskUnavailable as DaskUnavailable,
@@ -58,10 +57,8 @@ from .distributed_client import (
 from .distributed_files import (
     FILES_PARTS,
     FilesRequest,
-    InputFiles,
     WholeFilesPart,
     files_part,
-    hash_input_files,
     whole_files_parts,
     whole_files_section,
 )
@@ -69,15 +66,12 @@ from .distributed_reduce import DEFAULT_ROWS_PER_PARTITION, TableLayout, index_c
 from .distributed_sweep import (
     SweepPlan,
     assemble_sweep,
-    cut_at_every_point,
     reduce_sweep_points,
     sweep_table,
-    tabled_cut,
 )
+from .distributed_task import InputSummary, chunk_input
 from .distributed_whatif import (
     VARIANTS,
-    VariantCut,
-    cut_variants,
     index_variants,
     variant_table,
     what_if_result,
@@ -88,11 +82,9 @@ from .layers import Layer
 from .params import ChunkerParams, format_size
 from .progress import NULL_STATE, TaskState
 from .report import chunk_size_histogram
-from .sources import load_inputs
 from .sweep import DEFAULT_ENTRY_SIZE
 
 if TYPE_CHECKING:
-    import pandas as pd
     from distributed import Client, Future
 
     from .distributed_index import DistributedIndex
@@ -101,114 +93,6 @@ if TYPE_CHECKING:
 
 DEFAULT_RETRIES = 2
 CSV_COPY_CHARS = 1 << 20
-
-
-# --------------------------------------------------------------------------- worker side
-
-
-@dataclass
-class InputSummary:
-    """What the client learns about one input: its layers with their chunk counts and
-    stream keys, its failures, and where the time went."""
-
-    order: int  # position among the inputs
-    layers: list[Layer]
-    chunk_counts: list[int]
-    stream_keys: list[bytes]  # per layer: distributed_index.stream_key
-    failures: list[tuple[str, str]]  # (source, problem): exceptions do not pickle by fields
-    load_seconds: float
-    chunk_seconds: float
-    worker: str
-    # Per sweep point the workers cut (``SweepPlan.extra``), per layer, as above.
-    sweep_chunk_counts: list[list[int]] = field(default_factory=list)
-    sweep_stream_keys: list[list[bytes]] = field(default_factory=list)
-    # The layers that are tars (local numbers); with what-ifs, per variant of
-    # ``distributed_whatif.VARIANTS``, per tar layer: its derived stream's size, chunk
-    # count and stream key.
-    tar_layers: list[int] = field(default_factory=list)
-    variant_sizes: list[list[int]] = field(default_factory=list)
-    variant_chunk_counts: list[list[int]] = field(default_factory=list)
-    variant_stream_keys: list[list[bytes]] = field(default_factory=list)
-    files: int = 0  # with the files sections: its regular files with data, hashed
-
-
-def chunk_input(
-    path: str,
-    source: str,
-    order: int,
-    params: ChunkerParams,
-    hash_threads: int = 1,
-    cache_base: str | None = None,
-    sweep_points: Sequence[ChunkerParams] = (),
-    whatif: bool = False,
-    files: bool = False,
-) -> tuple[InputSummary, pd.DataFrame, list[pd.DataFrame], list[pd.DataFrame], InputFiles | None]:
-    """The worker task: load ``path``, chunk and fingerprint its layers, table the chunks;
-    the same for each of ``sweep_points``, from the same hashing, and with ``whatif`` for
-    each derived variant of the tar layers (``distributed_whatif.cut_variants``); with
-    ``files``, the member tables and the hashed files (``distributed_files``).
-
-    ``source`` is the path as the user gave it, for names and messages. Problems with the
-    input come back as failures; anything else raises, for Dask to retry.
-    """
-    started = time.perf_counter()
-    failures: list[tuple[str, str]] = []
-    # A cache per task: decompressed streams are dropped as soon as the table exists, so a
-    # worker's disk holds the layers of the inputs it is working on, not of all it has seen.
-    with CacheDir(Path(cache_base) if cache_base else None) as cache:
-        loaded = load_inputs([path], cache)
-        failures += [(source, f.problem) for f in loaded.failures]
-        layers = loaded.layers
-        loaded_at = time.perf_counter()
-        try:
-            cuts = cut_at_every_point(layers, order, [params, *sweep_points], hash_threads)
-            variants = cut_variants(layers, order, params, hash_threads, cache) if whatif else []
-            found = hash_input_files(layers, order) if files else None
-        except (InputError, OSError) as error:
-            # e.g. the file changed or vanished on shared storage while being read
-            problem = error.problem if isinstance(error, InputError) else str(error)
-            failures.append((source, f"cannot be chunked: {problem}"))
-            layers = []
-            cuts = [tabled_cut(order, []) for _ in range(1 + len(sweep_points))]
-            variants = [VariantCut([], tabled_cut(order, [])) for _ in VARIANTS] if whatif else []
-            found = hash_input_files([], order) if files else None
-    for layer in layers:
-        layer.source = source
-        layer.members = None  # the client needs names and sizes, not every tar path
-    main, *points = cuts
-    summary = InputSummary(
-        order=order,
-        layers=layers,
-        chunk_counts=main.chunk_counts,
-        stream_keys=main.stream_keys,
-        failures=failures,
-        load_seconds=loaded_at - started,
-        chunk_seconds=time.perf_counter() - loaded_at,
-        worker=_worker_address(),
-        sweep_chunk_counts=[cut.chunk_counts for cut in points],
-        sweep_stream_keys=[cut.stream_keys for cut in points],
-        tar_layers=[i for i, layer in enumerate(layers) if layer.kind == "tar"],
-        variant_sizes=[variant.sizes for variant in variants],
-        variant_chunk_counts=[variant.cut.chunk_counts for variant in variants],
-        variant_stream_keys=[variant.cut.stream_keys for variant in variants],
-        files=len(found.table) if found is not None else 0,
-    )
-    return (
-        summary,
-        main.table,
-        [cut.table for cut in points],
-        [variant.cut.table for variant in variants],
-        found,
-    )
-
-
-def _worker_address() -> str:
-    try:
-        from distributed import get_worker
-
-        return get_worker().address
-    except (ImportError, ValueError):
-        return f"pid {os.getpid()}"
 
 
 @dataclass(eq=False)

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
     from distributed import Client, Future
 
-    from .distributed import InputSummary
     from .distributed_files import FilesRequest
     from .distributed_index import DistributedIndex
+    from .distributed_task import InputSummary
 
 # Rows of the chunk table per shuffled partition: 36 bytes each, so ~70 MB of table per
 # task, ~270 MB at the peak of its reduction (bench/dask_vs_threads.py measures it).

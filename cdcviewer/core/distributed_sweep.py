@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from distributed import Future
 
-    from .distributed import DistributedAnalysis, InputSummary
+    from .distributed import DistributedAnalysis
+    from .distributed_task import InputSummary
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from distributed import Client, Future
 
     from .cache import CacheDir
-    from .distributed import InputSummary
     from .distributed_index import DistributedIndex
+    from .distributed_task import InputSummary
     from .layers import Layer
     from .params import ChunkerParams
 
