@@ -297,7 +297,7 @@ def scale_estimate(costs: Costs, params: ChunkerParams) -> str:
         "all were in the page cache, so reading them from storage is not in these figures.",
         f"**Time.** 10,000 layers holding 10 TB uncompressed are about {chunks / 1e6:.0f} M "
         f"chunks and {hours:.0f} worker-hours ({chunk_hours:.1f} h chunking, "
-        f"{index_hours:.1f} h index): about {max(1, round(hours))} single-threaded worker "
+        f"{60 * index_hours:.0f} min index): about {max(1, round(hours))} single-threaded worker "
         f"processes finish in an hour, 100 in {60 * hours / 100:.0f} minutes, plus the "
         "start of the job (seconds) and the client's assembly (seconds). Chunking scales "
         "with workers as long as the shared storage keeps up: 10 TB in an hour is "
