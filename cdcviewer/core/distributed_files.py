@@ -29,17 +29,17 @@ from .attribution import attribute_members, layer_members
 from .distributed_client import compute_all
 from .distributed_index import empty_frame
 from .distributed_ranges import layer_runs, persist_layer_ranges
-from .fingerprint import index_keys
 from .progress import TaskState
 from .report import files_section_layer
 from .tarmap import MemberTable
 from .whole_files import (
     PATHS_PER_DUPLICATE,
     FileCounts,
+    HashedFiles,
     duplicate_dict,
-    hash_member_data,
+    group_files,
+    hash_regular_files,
     layer_files_dicts,
-    regular_members,
     whole_files_dict,
 )
 
@@ -81,25 +81,19 @@ def hash_input_files(layers: Sequence[Layer], input_order: int) -> InputFiles:
     import pandas as pd
 
     members = layer_members(layers)
-    frames = []
-    for i, (layer, table) in enumerate(zip(layers, members, strict=True)):
-        chosen = regular_members(table)
-        hi, lo = index_keys(hash_member_data(layer, table, chosen))
-        columns = {
-            "input": input_order,
-            "layer": i,
-            "member": chosen,
-            "length": table.size[chosen],
-            "hi": hi,
-            "lo": lo,
-        }
-        frames.append(
-            pd.DataFrame({name: np.asarray(columns[name]) for name in FILE_DTYPES}).astype(
-                FILE_DTYPES
-            )
-        )
-    table = pd.concat(frames, ignore_index=True) if frames else empty_frame(FILE_DTYPES)
-    return InputFiles(members, table)
+    files = hash_regular_files(layers, members)
+    columns = {
+        "input": input_order,
+        "layer": files.layer,
+        "member": files.member,
+        "length": files.size,
+        "hi": files.hi,
+        "lo": files.lo,
+    }
+    table = pd.DataFrame(
+        {name: columns[name] for name in FILE_DTYPES}, index=range(len(files.size))
+    )
+    return InputFiles(members, table.astype(FILE_DTYPES))
 
 
 FILES_PARTS = ("members", "table")  # the parts of InputFiles kept as futures of their own
@@ -211,91 +205,51 @@ def partition_files_section(
 
 @dataclass
 class WholeFilesPart:
-    """One content partition's share of the whole-files section: per-layer counts,
-    totals, and its top duplicated contents as (wasted, size, hi, lo, copies, layers,
-    [(global layer, member), ...]) in report order."""
+    """One content partition's share of the whole-files section: per-layer counts
+    (``WholeFiles.layer_counts``), totals, and its top duplicated contents as (wasted,
+    size, hi, lo, copies, layers, [(global layer, member), ...]) in report order."""
 
-    files: np.ndarray
-    file_bytes: np.ndarray
-    new_files: np.ndarray
-    new_bytes: np.ndarray
-    counts: np.ndarray  # FileCounts fields, in order
+    layer_counts: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    counts: FileCounts
     top: list[tuple] = field(default_factory=list)
 
 
 def partition_whole_files(
-    files: pd.DataFrame, layer_base: np.ndarray, n_layers: int, top: int
+    rows: pd.DataFrame, layer_base: np.ndarray, names: Sequence[str], top: int
 ) -> WholeFilesPart:
-    """The share of a partition holding every copy of each of its contents."""
-    layer = layer_base[files["input"].to_numpy(np.int64)] + files["layer"].to_numpy(np.int64)
-    member = files["member"].to_numpy(np.int64)
-    size = files["length"].to_numpy(np.int64)
-    hi, lo = files["hi"].to_numpy(np.uint64), files["lo"].to_numpy(np.uint64)
-    # Contents in (size, digest) order, as group_contents numbers them; copies in load order.
-    order = np.lexsort((member, layer, lo, hi, size))
-    layer, member, size, hi, lo = layer[order], member[order], size[order], hi[order], lo[order]
-    n = len(order)
-    starts = np.ones(n, dtype=bool)
-    starts[1:] = (size[1:] != size[:-1]) | (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
-    firsts = np.flatnonzero(starts)
-    content = np.cumsum(starts) - 1
-    copies = np.diff(np.append(firsts, n))
-    new_layer = starts.copy()
-    new_layer[1:] |= layer[1:] != layer[:-1]
-    holders = np.add.reduceat(new_layer.astype(np.int64), firsts) if n else firsts
-    repeat = ~starts
-    cross = repeat & (layer[firsts][content] != layer)
-    within = repeat & ~cross
-    counts = FileCounts(
-        files=n,
-        file_bytes=int(size.sum()),
-        distinct_files=len(firsts),
-        distinct_bytes=int(size[firsts].sum()),
-        duplicate_files=int(repeat.sum()),
-        cross_layer_files=int(cross.sum()),
-        cross_layer_bytes=int(size[cross].sum()),
-        within_layer_files=int(within.sum()),
-        within_layer_bytes=int(size[within].sum()),
+    """The share of a partition holding every copy of each of its contents, grouped by
+    ``whole_files.group_files`` as one machine groups all files (``names``: every
+    layer's; paths are read later, for the top contents only)."""
+    layer = layer_base[rows["input"].to_numpy(np.int64)] + rows["layer"].to_numpy(np.int64)
+    member = rows["member"].to_numpy(np.int64)
+    order = np.lexsort((member, layer))  # load order, as find_whole_files numbers files
+    files = HashedFiles(
+        layer=layer[order],
+        member=member[order],
+        size=rows["length"].to_numpy(np.int64)[order],
+        hi=rows["hi"].to_numpy(np.uint64)[order],
+        lo=rows["lo"].to_numpy(np.uint64)[order],
     )
-    wasted = size[firsts] * (copies - 1)
-    best = np.lexsort((lo[firsts], hi[firsts], size[firsts], -wasted))
-    best = best[wasted[best] > 0][: max(0, top)]
+    whole = group_files(files, list(names), [], 0, 0)
     chosen = []
-    for c in best.tolist():
-        first, shown = int(firsts[c]), min(int(copies[c]), PATHS_PER_DUPLICATE)
-        examples = list(
-            zip(
-                layer[first : first + shown].tolist(),
-                member[first : first + shown].tolist(),
-                strict=True,
-            )
-        )
+    for content in whole.top_contents(top).tolist():
+        first = int(whole.content_first[content])
+        copies = int(whole.content_copies[content])
+        shown = np.flatnonzero(whole.file_content == content)[:PATHS_PER_DUPLICATE]
+        examples = zip(files.layer[shown].tolist(), files.member[shown].tolist(), strict=True)
+        size = int(whole.content_size[content])
         chosen.append(
             (
-                int(wasted[c]),
-                int(size[first]),
-                int(hi[first]),
-                int(lo[first]),
-                int(copies[c]),
-                int(holders[c]),
-                examples,
+                size * (copies - 1),
+                size,
+                int(files.hi[first]),
+                int(files.lo[first]),
+                copies,
+                int(whole.content_layers[content]),
+                list(examples),
             )
         )
-    return WholeFilesPart(
-        files=np.bincount(layer, minlength=n_layers),
-        file_bytes=_bincount_bytes(layer, size, n_layers),
-        new_files=np.bincount(layer[starts], minlength=n_layers),
-        new_bytes=_bincount_bytes(layer[starts], size[starts], n_layers),
-        counts=np.array(astuple(counts), dtype=np.int64),
-        top=chosen,
-    )
-
-
-def _bincount_bytes(layer: np.ndarray, size: np.ndarray, n_layers: int) -> np.ndarray:
-    """Bytes per layer, summed in integers (bincount's weights would go through floats)."""
-    totals = np.zeros(n_layers, dtype=np.int64)
-    np.add.at(totals, layer, size)
-    return totals
+    return WholeFilesPart(whole.layer_counts(), whole.counts(), chosen)
 
 
 def whole_files_parts(
@@ -321,7 +275,7 @@ def whole_files_parts(
     # Equal contents have equal digests: every copy of a content lands in one partition.
     by_content = files.shuffle(on=["hi", "lo"], npartitions=partitions)
     tasks = [
-        dask.delayed(partition_whole_files)(part, layer_base, len(layout.names), top)
+        dask.delayed(partition_whole_files)(part, layer_base, layout.names, top)
         for part in by_content.to_delayed()
     ]
     state.progress("whole files", "group", 0.0)
@@ -341,14 +295,12 @@ def whole_files_section(
 ) -> dict[str, object]:
     """The ``whole_files`` section from the partitions' shares; the paths of the top
     contents' example files are read from the member tables where they are."""
-    n_layers = len(layout.names)
-    nothing = np.zeros(n_layers, dtype=np.int64)
-    per_layer = [
-        sum((getattr(part, name) for part in parts), nothing.copy())
-        for name in ("files", "file_bytes", "new_files", "new_bytes")
-    ]
-    summed = sum((part.counts for part in parts), np.zeros(len(fields(FileCounts)), np.int64))
-    counts = FileCounts(*(int(value) for value in summed))
+    nothing = np.zeros(len(layout.names), dtype=np.int64)
+    per_layer = [sum((part.layer_counts[k] for part in parts), nothing) for k in range(4)]
+    totals = np.zeros(len(fields(FileCounts)), dtype=np.int64)
+    for part in parts:
+        totals += astuple(part.counts)
+    counts = FileCounts(*totals.tolist())
     # Most wasted bytes first; ties in content order: size, then digest.
     candidates = sorted(
         (entry for part in parts for entry in part.top), key=lambda e: (-e[0], e[1], e[2], e[3])

@@ -147,11 +147,8 @@ class WholeFiles:
 
     def top_duplicates(self, n: int = 10) -> list[dict[str, object]]:
         """Contents held by several files, most wasted bytes (size x extra copies) first."""
-        wasted = self.content_size * (self.content_copies - 1)
-        order = np.lexsort((np.arange(len(wasted)), -wasted))
-        order = order[wasted[order] > 0][: max(0, n)]
         result = []
-        for content in order.tolist():
+        for content in self.top_contents(n).tolist():
             files = np.flatnonzero(self.file_content == content)
             examples = [
                 {
@@ -170,18 +167,32 @@ class WholeFiles:
             )
         return result
 
-    def per_layer(self) -> list[dict[str, object]]:
-        """Per layer: its files, and the files (bytes) a file-level store adds for it in
-        load order: first copies of a content, repeats anywhere cost nothing more."""
+    def top_contents(self, n: int = 10) -> np.ndarray:
+        """Ids of the ``n`` contents held by several files, most wasted bytes (size x extra
+        copies) first; ties in content id order (size, then digest)."""
+        wasted = self.content_size * (self.content_copies - 1)
+        order = np.lexsort((np.arange(len(wasted)), -wasted))
+        return order[wasted[order] > 0][: max(0, n)]
+
+    def layer_counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Per layer: files, their bytes, and the files (bytes) a file-level store adds for
+        it in load order: first copies of a content, repeats anywhere cost nothing more."""
         n_layers = len(self.layer_names)
         first = ~self.repeat_mask
-        files = np.bincount(self.file_layer, minlength=n_layers)
-        file_bytes = np.bincount(self.file_layer, weights=self.file_size, minlength=n_layers)
-        new_files = np.bincount(self.file_layer[first], minlength=n_layers)
-        new_bytes = np.bincount(
-            self.file_layer[first], weights=self.file_size[first], minlength=n_layers
+
+        def per_layer(layer: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            return np.bincount(layer, weights=weights, minlength=n_layers).astype(np.int64)
+
+        return (
+            per_layer(self.file_layer),
+            per_layer(self.file_layer, self.file_size),
+            per_layer(self.file_layer[first]),
+            per_layer(self.file_layer[first], self.file_size[first]),
         )
-        return layer_files_dicts(self.layer_names, files, file_bytes, new_files, new_bytes)
+
+    def per_layer(self) -> list[dict[str, object]]:
+        """``layer_counts`` with the layers' names, as the report lists them."""
+        return layer_files_dicts(self.layer_names, *self.layer_counts())
 
     def counts(self) -> FileCounts:
         repeats = self.repeat_mask
@@ -295,11 +306,18 @@ def group_contents(
     digests: np.ndarray, sizes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Content id per file (equal digest and size), and per id its first file and size."""
+    hi, lo = index_keys(digests) if len(sizes) else (np.zeros(0, np.uint64),) * 2
+    return group_keys(hi, lo, sizes)
+
+
+def group_keys(
+    hi: np.ndarray, lo: np.ndarray, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``group_contents`` from the digests' ``index_keys`` columns."""
     n = len(sizes)
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy(), empty.copy()
-    hi, lo = index_keys(digests)
     # Stable: within a group the first element is the earliest file.
     order = np.lexsort((lo, hi, sizes))
     s_hi, s_lo, s_size = hi[order], lo[order], sizes[order]
@@ -311,6 +329,71 @@ def group_contents(
     return ids, first.astype(np.int64), sizes[first].astype(np.int64)
 
 
+@dataclass(frozen=True)
+class HashedFiles:
+    """Regular files with data, numbered in load order (layer, then stream order): where
+    each is, its size, and its xxh3-128 digest as ``index_keys`` columns."""
+
+    layer: np.ndarray
+    member: np.ndarray
+    size: np.ndarray
+    hi: np.ndarray
+    lo: np.ndarray
+
+
+def hash_regular_files(
+    layers: Sequence[Layer], tables: Sequence[MemberTable], state: TaskState = NULL_STATE
+) -> HashedFiles:
+    """Hash the regular files with data of ``layers`` (``tables``: their member tables)."""
+    layer_of, member_of, sizes, keys = [], [], [], []
+    for i, (layer, table) in enumerate(zip(layers, tables, strict=True)):
+        chosen = regular_members(table)
+        keys.append(index_keys(hash_member_data(layer, table, chosen, state)))
+        layer_of.append(np.full(len(chosen), i, dtype=np.int64))
+        member_of.append(chosen)
+        sizes.append(table.size[chosen])
+
+    def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+    return HashedFiles(
+        layer=joined(layer_of, np.int64),
+        member=joined(member_of, np.int64),
+        size=joined(sizes, np.int64),
+        hi=joined([hi for hi, _ in keys], np.uint64),
+        lo=joined([lo for _, lo in keys], np.uint64),
+    )
+
+
+def group_files(
+    files: HashedFiles,
+    layer_names: list[str],
+    member_paths: list[list[str]],
+    total_bytes: int,
+    chunk_stored_bytes: int,
+) -> WholeFiles:
+    """``files`` grouped by content; the other arguments are kept as ``WholeFiles`` holds
+    them (``member_paths`` may be empty where ``top_duplicates`` is not wanted)."""
+    ids, first, content_size = group_keys(files.hi, files.lo, files.size)
+    n_contents = len(first)
+    n_layers = max(1, len(layer_names))
+    pairs = np.unique(ids * n_layers + files.layer)
+    return WholeFiles(
+        layer_names=layer_names,
+        member_paths=member_paths,
+        file_layer=files.layer,
+        file_member=files.member,
+        file_size=files.size,
+        file_content=ids,
+        content_size=content_size,
+        content_copies=np.bincount(ids, minlength=n_contents).astype(np.int64),
+        content_layers=np.bincount(pairs // n_layers, minlength=n_contents).astype(np.int64),
+        content_first=first,
+        total_bytes=total_bytes,
+        chunk_stored_bytes=chunk_stored_bytes,
+    )
+
+
 def find_whole_files(
     analysis: Analysis,
     state: TaskState = NULL_STATE,
@@ -318,36 +401,10 @@ def find_whole_files(
 ) -> WholeFiles:
     """Hash and group the regular files of every tar layer of ``analysis``."""
     tables = list(members) if members is not None else layer_members(analysis.layers, state)
-    layer_of, member_of, sizes, digests = [], [], [], []
-    for i, (layer, table) in enumerate(zip(analysis.layers, tables, strict=True)):
-        chosen = regular_members(table)
-        digests.append(hash_member_data(layer, table, chosen, state))
-        layer_of.append(np.full(len(chosen), i, dtype=np.int64))
-        member_of.append(chosen)
-        sizes.append(table.size[chosen].astype(np.int64))
-
-    def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
-
-    file_layer = joined(layer_of, np.int64)
-    file_size = joined(sizes, np.int64)
-    all_digests = np.concatenate(digests) if digests else np.zeros((0, 16), np.uint8)
-    ids, first, content_size = group_contents(all_digests, file_size)
-    n_contents = len(first)
-    pairs = np.unique(ids * max(1, len(tables)) + file_layer)
-    return WholeFiles(
-        layer_names=[layer.name for layer in analysis.layers],
-        member_paths=[table.paths for table in tables],
-        file_layer=file_layer,
-        file_member=joined(member_of, np.int64),
-        file_size=file_size,
-        file_content=ids,
-        content_size=content_size,
-        content_copies=np.bincount(ids, minlength=n_contents).astype(np.int64),
-        content_layers=np.bincount(pairs // max(1, len(tables)), minlength=n_contents).astype(
-            np.int64
-        ),
-        content_first=first,
-        total_bytes=analysis.total_bytes,
-        chunk_stored_bytes=analysis.stored_bytes,
+    return group_files(
+        hash_regular_files(analysis.layers, tables, state),
+        [layer.name for layer in analysis.layers],
+        [table.paths for table in tables],
+        analysis.total_bytes,
+        analysis.stored_bytes,
     )
