@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, TextIO
 import numpy as np
 
 from .distributed_client import wait_some
-from .distributed_ranges import layer_runs, persist_layer_ranges
+from .distributed_index import layer_runs
+from .distributed_ranges import persist_layer_ranges
 from .export import chunk_csv_writer, layer_chunk_rows
 from .progress import TaskState
 

@@ -27,8 +27,8 @@ import numpy as np
 
 from .attribution import attribute_members, layer_members
 from .distributed_client import compute_all
-from .distributed_index import empty_frame
-from .distributed_ranges import layer_runs, persist_layer_ranges
+from .distributed_index import empty_frame, layer_runs
+from .distributed_ranges import persist_layer_ranges
 from .progress import TaskState
 from .report import files_section_layer
 from .tarmap import MemberTable

@@ -30,6 +30,7 @@ reduction can be tested without a cluster.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -394,6 +395,22 @@ def partition_chunk_classes(
     return pd.DataFrame({name: columns[name].astype(dtype) for name, dtype in dtypes.items()})
 
 
+def layer_runs(
+    rows: pd.DataFrame, layer: np.ndarray | None = None
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """Each layer of ``rows`` with its rows' columns, in layer then offset order;
+    ``layer`` is each row's layer (default: the index, as ranges by layer hold it)."""
+    if rows.empty:
+        return
+    layer = rows.index.to_numpy(np.int64) if layer is None else layer
+    order = np.lexsort((rows["offset"].to_numpy(np.int64), layer))
+    layer = layer[order]
+    columns = {name: rows[name].to_numpy()[order] for name in rows.columns}
+    starts = np.flatnonzero(np.r_[True, layer[1:] != layer[:-1]])
+    for first, last in zip(starts, [*starts[1:], len(layer)], strict=True):
+        yield int(layer[first]), {name: column[first:last] for name, column in columns.items()}
+
+
 def partition_lane_pixels(
     classified: pd.DataFrame, sizes: np.ndarray, widths: np.ndarray, n_layers: int
 ) -> pd.DataFrame:
@@ -405,29 +422,22 @@ def partition_lane_pixels(
     """
     if classified.empty:
         return empty_frame(LANE_PIXEL_DTYPES)
-    layer = classified["layer"].to_numpy(np.int64)
-    offset = classified["offset"].to_numpy(np.int64)
-    order = np.lexsort((offset, layer))  # lanes are drawn from chunks in offset order
-    layer, offset = layer[order], offset[order]
-    length = classified["length"].to_numpy(np.int64)[order]
-    classes = classified["class"].to_numpy(np.uint8)[order]
-    holders = classified["holders"].to_numpy(np.int64)[order]
-    starts = np.flatnonzero(np.r_[True, layer[1:] != layer[:-1]])
+    runs = list(layer_runs(classified, classified["layer"].to_numpy(np.int64)))
     lanes = [
         lane_row(
-            offset[first:last],
-            length[first:last],
-            classes[first:last],
-            holders[first:last],
+            rows["offset"].astype(np.int64),
+            rows["length"].astype(np.int64),
+            rows["class"].astype(np.uint8),
+            rows["holders"].astype(np.int64),
             n_layers,
-            int(sizes[layer[first]]),
-            int(widths[layer[first]]),
+            int(sizes[layer]),
+            int(widths[layer]),
         )
-        for first, last in zip(starts, [*starts[1:], len(layer)], strict=True)
+        for layer, rows in runs
     ]
     pixels = np.concatenate(lanes)
     columns = {
-        "layer": np.repeat(layer[starts], [len(lane) for lane in lanes]),
+        "layer": np.repeat([layer for layer, _ in runs], [len(lane) for lane in lanes]),
         "x": np.concatenate([np.arange(len(lane)) for lane in lanes]),
         **{name: pixels[:, k] for k, name in enumerate(RGB_COLUMNS)},
     }

@@ -8,7 +8,7 @@ cut where the client's chunk counts say, so no division needs a pass over the da
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,7 +23,6 @@ from .distributed_index import (
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
-    import pandas as pd
     from dask.delayed import Delayed
     from distributed import Client
 
@@ -72,17 +71,3 @@ def persist_layer_ranges(
     divisions = layer_divisions(chunk_counts, rows_per_range)
     by_layer = client.persist(classed.set_index("layer", divisions=divisions))
     return LayerRanges(by_layer.to_delayed(), [*divisions[:-1], divisions[-1] + 1])
-
-
-def layer_runs(part: pd.DataFrame) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    """Each layer of a range partition (rows indexed by layer) with its rows' columns, in
-    layer then offset order."""
-    if part.empty:
-        return
-    layer = part.index.to_numpy(np.int64)
-    order = np.lexsort((part["offset"].to_numpy(np.int64), layer))
-    layer = layer[order]
-    columns = {name: part[name].to_numpy()[order] for name in part.columns}
-    starts = np.flatnonzero(np.r_[True, layer[1:] != layer[:-1]])
-    for first, last in zip(starts, [*starts[1:], len(layer)], strict=True):
-        yield int(layer[first]), {name: column[first:last] for name, column in columns.items()}
