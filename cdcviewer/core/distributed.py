@@ -29,7 +29,6 @@ path runs, so the desktop app never needs it.
 
 from __future__ import annotations
 
-import operator
 import os
 import shutil
 import time
@@ -55,10 +54,8 @@ from .distributed_client import (
     wait_some,
 )
 from .distributed_files import (
-    FILES_PARTS,
     FilesRequest,
     WholeFilesPart,
-    files_part,
     whole_files_parts,
     whole_files_section,
 )
@@ -67,13 +64,11 @@ from .distributed_sweep import (
     SweepPlan,
     assemble_sweep,
     reduce_sweep_points,
-    sweep_table,
 )
-from .distributed_task import InputSummary, chunk_input
+from .distributed_task import InputSummary, chunk_input, result_part
 from .distributed_whatif import (
     VARIANTS,
     index_variants,
-    variant_table,
     what_if_result,
 )
 from .errors import InputError
@@ -445,24 +440,13 @@ class _Job:
                 pure=False,
             )
             tasks.append(task)
-            summary = client.submit(operator.getitem, task, 0, key=f"{task.key}-summary")
+            summary = client.submit(result_part, task, "summary", key=f"{task.key}-summary")
             summary_of[summary] = order
             table_of[order] = [
-                client.submit(operator.getitem, task, 1, key=f"{task.key}-table"),
-                *(
-                    client.submit(sweep_table, task, point, key=f"{task.key}-sweep-{point}")
-                    for point in range(len(self.extras.sweep_points))
-                ),
-                *(
-                    client.submit(variant_table, task, v, key=f"{task.key}-{variant}")
-                    for v, variant in enumerate(VARIANTS if self.extras.whatif else ())
-                ),
-                *(
-                    client.submit(files_part, task, part, key=f"{task.key}-files-{part}")
-                    for part in (FILES_PARTS if self.extras.files_top is not None else ())
-                ),
+                client.submit(result_part, task, *path, key="-".join(map(str, [task.key, *path])))
+                for path in self._table_paths()
             ]
-        # The tables now live on as their own futures; the tuples are freed once every
+        # The tables now live on as their own futures; the results are freed once every
         # part is taken.
         del tasks
 
@@ -502,23 +486,33 @@ class _Job:
                 failures.append(InputError(source, problems[order]))
             elif order in summaries:
                 failures += [InputError(s, problem) for s, problem in summaries[order].failures]
-        # Per kind of table (the analysis's, each sweep point's, each what-if variant's,
-        # the files parts): one per input.
-        points = len(self.extras.sweep_points)
-        variants = len(VARIANTS) if self.extras.whatif else 0
-        files = len(FILES_PARTS) if self.extras.files_top is not None else 0
-        kinds = 1 + points + variants + files
-        tables = [[table_of[s.order][k] for s in ordered] for k in range(kinds)]
-        members, file_tables = tables[kinds - files :] if files else ([], [])
+        # Per kind of table (``_table_paths``): one per input.
+        paths = self._table_paths()
+        tables = {path: [table_of[s.order][k] for s in ordered] for k, path in enumerate(paths)}
+        points = range(len(self.extras.sweep_points))
+        variants = range(len(VARIANTS) if self.extras.whatif else 0)
         return ChunkedInputs(
             ordered,
-            tables[0],
-            tables[1 : 1 + points],
-            tables[1 + points : 1 + points + variants],
+            tables[("table",)],
+            [tables["point_tables", k] for k in points],
+            [tables["variant_tables", v] for v in variants],
             failures,
-            members,
-            file_tables,
+            tables.get(("files", "members"), []),
+            tables.get(("files", "table"), []),
         )
+
+    def _table_paths(self) -> list[tuple[str | int, ...]]:
+        """The parts of each task's ``TaskResult`` kept as futures: the chunk tables (the
+        analysis's, each sweep point's, each what-if variant's), and the files parts."""
+        points = len(self.extras.sweep_points)
+        variants = len(VARIANTS) if self.extras.whatif else 0
+        files = self.extras.files_top is not None
+        return [
+            ("table",),
+            *(("point_tables", k) for k in range(points)),
+            *(("variant_tables", v) for v in range(variants)),
+            *((("files", "members"), ("files", "table")) if files else ()),
+        ]
 
 
 def _task_problem(future: Future) -> str:

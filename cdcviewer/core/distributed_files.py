@@ -96,17 +96,6 @@ def hash_input_files(layers: Sequence[Layer], input_order: int) -> InputFiles:
     return InputFiles(members, table.astype(FILE_DTYPES))
 
 
-FILES_PARTS = ("members", "table")  # the parts of InputFiles kept as futures of their own
-
-
-def files_part(result: tuple[object, ...], part: str) -> object:
-    """From a ``chunk_input`` result, one part of its ``InputFiles`` (a task of its own,
-    run where the result is, so the part stays there)."""
-    found = result[4]
-    assert isinstance(found, InputFiles)
-    return getattr(found, part)
-
-
 # --------------------------------------------------------------------------- files section
 
 

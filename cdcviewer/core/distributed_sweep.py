@@ -124,14 +124,6 @@ def cut_at_every_point(
     return [cuts[position] for position in range(len(params))]
 
 
-def sweep_table(
-    result: tuple[object, pd.DataFrame, list[pd.DataFrame]], point: int
-) -> pd.DataFrame:
-    """From a ``chunk_input`` result, the chunk table of its ``point``-th sweep point (a
-    task of its own, run where the result is, so the table stays there)."""
-    return result[2][point]
-
-
 # --------------------------------------------------------------------------- client side
 
 

@@ -55,6 +55,27 @@ class InputSummary:
     files: int = 0  # with the files sections: its regular files with data, hashed
 
 
+@dataclass
+class TaskResult:
+    """What ``chunk_input`` returns. The client takes each part as a future of its own
+    (``result_part``), so the tables stay on the worker that made them."""
+
+    summary: InputSummary
+    table: pd.DataFrame  # distributed_index.TABLE_DTYPES
+    point_tables: list[pd.DataFrame]  # per extra sweep point
+    variant_tables: list[pd.DataFrame]  # per what-if variant, when asked
+    files: InputFiles | None  # with the files sections
+
+
+def result_part(result: TaskResult, *path: str | int) -> object:
+    """The part of ``result`` at ``path``: attribute names and list positions, e.g.
+    ``("point_tables", 2)`` or ``("files", "members")``."""
+    part: object = result
+    for step in path:
+        part = part[step] if isinstance(step, int) else getattr(part, step)  # type: ignore[index]
+    return part
+
+
 def chunk_input(
     path: str,
     source: str,
@@ -65,7 +86,7 @@ def chunk_input(
     sweep_points: Sequence[ChunkerParams] = (),
     whatif: bool = False,
     files: bool = False,
-) -> tuple[InputSummary, pd.DataFrame, list[pd.DataFrame], list[pd.DataFrame], InputFiles | None]:
+) -> TaskResult:
     """The worker task: load ``path``, chunk and fingerprint its layers, table the chunks;
     the same for each of ``sweep_points``, from the same hashing, and with ``whatif`` for
     each derived variant of the tar layers (``distributed_whatif.cut_variants``); with
@@ -116,7 +137,7 @@ def chunk_input(
         variant_stream_keys=[variant.cut.stream_keys for variant in variants],
         files=len(found.table) if found is not None else 0,
     )
-    return (
+    return TaskResult(
         summary,
         main.table,
         [cut.table for cut in points],

@@ -75,12 +75,6 @@ def cut_variants(
     return cuts
 
 
-def variant_table(result: tuple[object, ...], variant: int) -> pd.DataFrame:
-    """From a ``chunk_input`` result, the chunk table of its ``variant``-th what-if (a task
-    of its own, run where the result is, so the table stays there)."""
-    return result[3][variant]  # type: ignore[index]
-
-
 def tar_rows(table: pd.DataFrame, tar_layers: Sequence[int]) -> pd.DataFrame:
     """The rows of ``table`` (one input's chunk table) of its tar layers, whose local
     numbers ``tar_layers`` become 0, 1, ...: the original variant's table."""
