@@ -19,17 +19,15 @@ import numpy as np
 
 from .distributed_client import wait_some
 from .distributed_index import layer_runs
-from .distributed_ranges import persist_layer_ranges
 from .export import chunk_csv_writer, layer_chunk_rows
 from .progress import TaskState
 
 if TYPE_CHECKING:
-    import dask.dataframe as dd
     import pandas as pd
     from distributed import Client
 
-# Rows of CSV text per partition: about 100 bytes each, so a few MiB of text in flight.
-CSV_ROWS_PER_PARTITION = 200_000
+    from .distributed_ranges import LayerRanges
+
 PARTS_IN_FLIGHT = 4  # texts computed ahead of the one being written
 
 
@@ -56,20 +54,12 @@ def partition_chunk_csv(classed: pd.DataFrame, names: Sequence[str], first_layer
 
 
 def spool_chunk_csv(
-    client: Client,
-    by_fingerprint: dd.DataFrame,
-    layer_base: np.ndarray,
-    names: Sequence[str],
-    chunk_counts: Sequence[int],
-    state: TaskState,
+    client: Client, ranges: LayerRanges, names: Sequence[str], state: TaskState
 ) -> TextIO:
     """The CSV rows of every chunk, in layer then offset order, in a temporary file
-    (rewound); ``by_fingerprint`` holds the chunk tables shuffled by fingerprint."""
+    (rewound); ``ranges`` holds the classed chunks with their fingerprints."""
     import dask
 
-    ranges = persist_layer_ranges(
-        client, by_fingerprint, layer_base, chunk_counts, CSV_ROWS_PER_PARTITION, fingerprints=True
-    )
     # Each range gets only its own layers' names: the graph stays small with many layers.
     texts = [
         dask.delayed(partition_chunk_csv)(part, list(names[first:end]), first)

@@ -28,7 +28,6 @@ import numpy as np
 from .attribution import attribute_members, layer_members
 from .distributed_client import compute_all
 from .distributed_index import empty_frame, layer_runs
-from .distributed_ranges import persist_layer_ranges
 from .progress import TaskState
 from .report import files_section_layer
 from .tarmap import MemberTable
@@ -44,8 +43,8 @@ from .whole_files import (
 )
 
 if TYPE_CHECKING:
-    import dask.dataframe as dd
     import pandas as pd
+    from dask.delayed import Delayed
     from distributed import Client, Future
 
     from .distributed_reduce import TableLayout
@@ -59,7 +58,6 @@ FILE_DTYPES = {
     "hi": np.uint64,  # xxh3-128 of the file's data, as index_keys reads it
     "lo": np.uint64,
 }
-FILES_ROWS_PER_RANGE = 2_000_000  # classed chunks per attribution task (~40 MB)
 FILES_PER_PARTITION = 2_000_000  # hashed files per content partition (~80 MB)
 
 
@@ -111,26 +109,19 @@ class FilesRequest:
 
 def files_section_layers(
     client: Client,
-    by_fingerprint: dd.DataFrame | None,
-    layer_base: np.ndarray,
+    ranges: Sequence[tuple[Delayed | None, int, int]],
     layout: TableLayout,
     request: FilesRequest,
     state: TaskState,
 ) -> list[dict[str, object]]:
-    """The ``layers`` of the files section, one entry per layer in load order;
-    ``by_fingerprint`` holds the chunk tables shuffled by fingerprint (None: no chunks)."""
+    """The ``layers`` of the files section, one entry per layer in load order, from the
+    classed chunks by ranges of layers (``LayerRanges.ranges``; a range without chunks
+    may come as None)."""
     import dask
 
     n_layers = len(layout.names)
     if not n_layers:
         return []
-    if by_fingerprint is None:
-        ranges = [(None, 0, n_layers)]
-    else:
-        persisted = persist_layer_ranges(
-            client, by_fingerprint, layer_base, layout.chunk_counts, FILES_ROWS_PER_RANGE
-        )
-        ranges = persisted.ranges()
     input_starts = np.cumsum([0, *layout.layer_counts]).tolist()
     tasks = []
     for part, first, end in ranges:

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from distributed import Client
 
 
+# Classed chunks per range: about 100 bytes of CSV text or 21-37 bytes of rows each, so a
+# range is a few tens of MB wherever it is held.
+ROWS_PER_RANGE = 200_000
+
+
 def layer_divisions(chunk_counts: Sequence[int], rows_per_partition: int) -> list[int]:
     """Divisions (first global layer of each partition, then the last layer) of a range
     partitioning by layer: whole layers, a new partition once one reaches
@@ -58,16 +63,15 @@ def persist_layer_ranges(
     by_fingerprint: dd.DataFrame,
     layer_base: np.ndarray,
     chunk_counts: Sequence[int],
-    rows_per_range: int,
     fingerprints: bool = False,
 ) -> LayerRanges:
     """The chunks of ``by_fingerprint`` (tables shuffled by fingerprint) classed, with
     their fingerprints if asked, and held on the workers by ranges of layers of about
-    ``rows_per_range`` rows."""
+    ``ROWS_PER_RANGE`` rows."""
     dtypes = CHUNK_CLASS_DTYPES | FINGERPRINT_DTYPES if fingerprints else CHUNK_CLASS_DTYPES
     classed = by_fingerprint.map_partitions(
         partition_chunk_classes, layer_base, fingerprints, meta=empty_frame(dtypes)
     )
-    divisions = layer_divisions(chunk_counts, rows_per_range)
+    divisions = layer_divisions(chunk_counts, ROWS_PER_RANGE)
     by_layer = client.persist(classed.set_index("layer", divisions=divisions))
     return LayerRanges(by_layer.to_delayed(), [*divisions[:-1], divisions[-1] + 1])

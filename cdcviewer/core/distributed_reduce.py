@@ -105,6 +105,7 @@ def index_chunk_tables(
         holder_set_weights,
         partition_figures,
     )
+    from .distributed_ranges import persist_layer_ranges
     from .html_map import lane_widths
 
     sizes, chunk_counts, keys = layout.sizes, layout.chunk_counts, layout.stream_keys
@@ -118,9 +119,9 @@ def index_chunk_tables(
         no_pixels = empty_frame(LANE_PIXEL_DTYPES)
         lanes = assemble_lane_rows(no_pixels, sizes, widths) if widths is not None else None
         no_rows = io.StringIO() if chunk_csv else None
-        no_layer_base = np.zeros(0, dtype=np.int64)
+        no_chunks = [(None, 0, len(sizes))]
         entries = (
-            files_section_layers(client, None, no_layer_base, layout, files, state)
+            files_section_layers(client, no_chunks, layout, files, state)
             if files is not None
             else None
         )
@@ -132,6 +133,9 @@ def index_chunk_tables(
     chunks = dd.from_delayed(tables, meta=empty_frame(TABLE_DTYPES), verify_meta=False)
     partitions = max(1, math.ceil(total_chunks / max(1, rows_per_partition)))
     by_fingerprint = chunks.shuffle(on=["hi", "lo"], npartitions=partitions)
+    by_layer = chunk_csv or files is not None
+    if by_layer:  # the figures, then the ranges by layer, read the one shuffle
+        by_fingerprint = client.persist(by_fingerprint)
     partials = by_fingerprint.map_partitions(
         partition_figures,
         layer_base,
@@ -149,14 +153,15 @@ def index_chunk_tables(
     state.progress(label, "index", 1.0)
     index = assemble_index(sizes, chunk_counts, keys, combined, length_counts)
     lanes = assemble_lane_rows(pixels[0], sizes, widths) if widths is not None else None
-    rows = None
-    if chunk_csv:
-        rows = spool_chunk_csv(
-            client, by_fingerprint, layer_base, layout.names, chunk_counts, state
+    rows = entries = None
+    if by_layer:
+        ranges = persist_layer_ranges(
+            client, by_fingerprint, layer_base, chunk_counts, fingerprints=chunk_csv
         )
-    entries = None
-    if files is not None:
-        entries = files_section_layers(client, by_fingerprint, layer_base, layout, files, state)
+        if chunk_csv:
+            rows = spool_chunk_csv(client, ranges, layout.names, state)
+        if files is not None:
+            entries = files_section_layers(client, ranges.ranges(), layout, files, state)
     return IndexedTables(index, lanes, partitions, rows, entries)
 
 

@@ -20,7 +20,7 @@ import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from cdcviewer.cli import main
-from cdcviewer.core import distributed_csv, distributed_files, pipeline
+from cdcviewer.core import distributed_files, distributed_ranges, pipeline
 from cdcviewer.core.analysis import Workspace, analyze
 from cdcviewer.core.dedup import build_index
 from cdcviewer.core.distributed import DaskUnavailable, analyze_distributed, require_dask
@@ -451,7 +451,7 @@ def test_chunk_csv_is_identical_to_the_single_machine_one(
     cluster, good_inputs, bad_inputs, empty_input, monkeypatch, csv_rows
 ):
     # 50 rows: many partitions of whole layers, fetched a few at a time, in order.
-    monkeypatch.setattr(distributed_csv, "CSV_ROWS_PER_PARTITION", csv_rows)
+    monkeypatch.setattr(distributed_ranges, "ROWS_PER_RANGE", csv_rows)
     paths = [good_inputs[0], bad_inputs[0], empty_input, *good_inputs[1:]]
     with analyze_distributed(
         paths, PARAMS, client=cluster, rows_per_partition=SMALL_PARTITIONS, chunk_csv=True
@@ -483,7 +483,7 @@ def test_chunk_csv_must_be_asked_of_the_cluster_and_needs_xxh3(cluster, good_inp
 
 
 def test_cancelling_while_the_chunk_csv_is_written_stops_the_job(cluster, good_inputs, monkeypatch):
-    monkeypatch.setattr(distributed_csv, "CSV_ROWS_PER_PARTITION", 50)
+    monkeypatch.setattr(distributed_ranges, "ROWS_PER_RANGE", 50)
     written = []
 
     def cancel_at_the_csv(item, phase, fraction):
@@ -553,7 +553,7 @@ def test_files_sections_are_identical_to_the_single_machine_ones(
     cluster, good_inputs, bad_inputs, empty_input, raw_input, monkeypatch, small
 ):
     if small:  # many attribution ranges and content partitions, tops merged across them
-        monkeypatch.setattr(distributed_files, "FILES_ROWS_PER_RANGE", 40)
+        monkeypatch.setattr(distributed_ranges, "ROWS_PER_RANGE", 40)
         monkeypatch.setattr(distributed_files, "FILES_PER_PARTITION", 7)
     paths = [good_inputs[0], raw_input, bad_inputs[0], *good_inputs[1:], empty_input]
     with analyze_distributed(
