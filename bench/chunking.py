@@ -40,8 +40,8 @@ from common import (
 )
 
 from cdcviewer import ChunkerParams, Workspace
-from cdcviewer.core.chunkers import chunk_buffer
-from cdcviewer.core.fingerprint import native_xxh3
+from cdcviewer.kernels.chunkers import chunk_buffer
+from cdcviewer.kernels.fingerprint import native_xxh3
 
 
 def peer(data: bytes, params: ChunkerParams, fingerprints: bool) -> int:

@@ -35,21 +35,17 @@ import pandas as pd
 from common import BENCH_DIR, MB, best_of, real_tar
 
 from cdcviewer import ChunkerParams, Workspace
-from cdcviewer.core.distributed import InputSummary, analyze_distributed, open_client
-from cdcviewer.core.distributed_index import (
+from cdcviewer.distributed.index import (
     TABLE_DTYPES,
     TABLE_ROW_BYTES,
     holder_set_weights,
     partition_figures,
 )
-from cdcviewer.core.distributed_reduce import (
-    DEFAULT_ROWS_PER_PARTITION,
-    TableLayout,
-    index_chunk_tables,
-)
-from cdcviewer.core.layers import Layer
-from cdcviewer.core.report import report_dict
-from cdcviewer.core.sweep import DEFAULT_ENTRY_SIZE
+from cdcviewer.distributed.job import InputSummary, analyze_distributed, open_client
+from cdcviewer.distributed.reduce import DEFAULT_ROWS_PER_PARTITION, TableLayout, index_chunk_tables
+from cdcviewer.insight.sweep import DEFAULT_ENTRY_SIZE
+from cdcviewer.report.document import report_dict
+from cdcviewer.sources.layers import Layer
 
 WORKERS = 2
 TARGET_LAYERS = 10_000

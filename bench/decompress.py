@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH_DIR, MB, best_of, real_tar
 
-from cdcviewer.core.cache import CacheDir
-from cdcviewer.core.sources import load_inputs
+from cdcviewer.sources.cache import CacheDir
+from cdcviewer.sources.loader import load_inputs
 
 BLOCK = 4 << 20
 

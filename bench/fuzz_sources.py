@@ -1,6 +1,6 @@
 """Coverage-guided fuzzing of the input parsers with atheris (not part of the test suite).
 
-The hypothesis tests in ``tests/core/test_fuzz_parsers.py`` run in CI with bounded
+The hypothesis tests in ``tests/sources/test_fuzz_parsers.py`` run in CI with bounded
 examples; this runs for as long as you like and follows the code's branches. Any
 exception other than ``InputError`` (or a cache file left that no layer uses) is a crash
 that atheris reports with the input that caused it.
@@ -28,13 +28,13 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from cdcviewer.core.cache import PID_FILE, CacheDir
-    from cdcviewer.core.decoders import check_zstd_frames
-    from cdcviewer.core.errors import InputError
-    from cdcviewer.core.progress import TaskState
-    from cdcviewer.core.regions import Item
-    from cdcviewer.core.sources import load_inputs
-    from cdcviewer.core.tarmap import index_buffer
+    from cdcviewer.base.errors import InputError
+    from cdcviewer.base.progress import TaskState
+    from cdcviewer.sources.cache import PID_FILE, CacheDir
+    from cdcviewer.sources.decoders import check_zstd_frames
+    from cdcviewer.sources.loader import load_inputs
+    from cdcviewer.sources.regions import Item
+    from cdcviewer.sources.tar.members import index_buffer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.builders import oci_layout_entries, tar_bytes

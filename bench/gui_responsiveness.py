@@ -185,10 +185,10 @@ def measure_stalls(layer_mib: list[int], with_whatif: bool) -> list[Row]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from cdcviewer.core.analysis import Workspace
-    from cdcviewer.core.cache import CacheDir
-    from cdcviewer.core.params import ChunkerParams
+    from cdcviewer.analysis.workspace import Workspace
+    from cdcviewer.base.params import ChunkerParams
     from cdcviewer.gui.app import make_application, warm_up_kernels
+    from cdcviewer.sources.cache import CacheDir
 
     # The middle layer gzip'd, so loading also decompresses.
     layers = [real_tar(mib << 20) for mib in layer_mib]
@@ -270,12 +270,12 @@ def pump(app, seconds: float, until: Callable[[], bool] | None = None) -> None:
 def measure_raster() -> list[Row]:
     import numpy as np
 
-    from cdcviewer.core.analysis import Workspace
-    from cdcviewer.core.cache import CacheDir
-    from cdcviewer.core.params import ChunkerParams
-    from cdcviewer.core.raster import LanePixels, chunk_colors
+    from cdcviewer.analysis.workspace import Workspace
+    from cdcviewer.base.params import ChunkerParams
     from cdcviewer.gui.app import make_application
-    from cdcviewer.gui.layer_map import LayerMapView, prepare_lanes
+    from cdcviewer.gui.map.view import LayerMapView, prepare_lanes
+    from cdcviewer.index.raster import LanePixels, chunk_colors
+    from cdcviewer.sources.cache import CacheDir
 
     rng = np.random.default_rng(1)
     lengths = rng.integers(1024, 7168, LANE_CHUNKS).astype(np.int64)

@@ -61,7 +61,7 @@ def layer_set(total_mib: int) -> list[Path]:
 CHILD = """
 import json, resource, sys, time
 from cdcviewer import ChunkerParams, Workspace
-from cdcviewer.core.chunkers import chunk_buffer
+from cdcviewer.kernels.chunkers import chunk_buffer
 chunk_buffer(b"warm up" * 1000)
 paths, workers = sys.argv[1:-1], int(sys.argv[-1])
 start = time.perf_counter()

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._version import __version__
+from cdcviewer._version import __version__
 
 if TYPE_CHECKING:
-    from .core.analysis import Analysis, Workspace, analyze
-    from .core.chunkers import chunk_buffer
-    from .core.params import ChunkerParams
+    from cdcviewer.analysis.workspace import Analysis, Workspace, analyze
+    from cdcviewer.base.params import ChunkerParams
+    from cdcviewer.kernels.chunkers import chunk_buffer
 
 _PUBLIC = {
-    "Analysis": "core.analysis",
-    "Workspace": "core.analysis",
-    "analyze": "core.analysis",
-    "chunk_buffer": "core.chunkers",
-    "ChunkerParams": "core.params",
+    "Analysis": "analysis.workspace",
+    "Workspace": "analysis.workspace",
+    "analyze": "analysis.workspace",
+    "chunk_buffer": "kernels.chunkers",
+    "ChunkerParams": "base.params",
 }
 
 __all__ = ["Analysis", "ChunkerParams", "Workspace", "__version__", "analyze", "chunk_buffer"]

@@ -5,8 +5,8 @@ import numpy as np
 import pyfastcdc
 import xxhash
 
-from cdcviewer.core.dedup import DUPLICATE, SHARED, UNIQUE, DedupIndex, LayerFigures
-from cdcviewer.core.params import ChunkerParams
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.index.dedup import DUPLICATE, SHARED, UNIQUE, DedupIndex, LayerFigures
 
 
 def oracle_offsets(data: bytes, params: ChunkerParams) -> list[int]:

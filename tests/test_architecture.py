@@ -1,4 +1,4 @@
-"""The engine stays usable without a screen: core/ never imports Qt (import-linter)."""
+"""The engine stays usable without a screen: it never imports Qt (import-linter)."""
 
 import shutil
 import subprocess
@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_core_never_imports_qt_or_the_gui():
+def test_engine_never_imports_qt_or_the_gui():
     lint_imports = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
     result = subprocess.run(
         [lint_imports, str(ROOT / "pyproject.toml")],
@@ -23,7 +23,7 @@ def test_core_never_imports_qt_or_the_gui():
 
 def test_importing_the_engine_loads_no_qt():
     code = (
-        "import sys, cdcviewer.core.analysis, cdcviewer.core.report;"
+        "import sys, cdcviewer.analysis.workspace, cdcviewer.report.document;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'superqt')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.params import ChunkerParams
 from cdcviewer.cli import main
-from cdcviewer.core import html_report
-from cdcviewer.core.analysis import Workspace
-from cdcviewer.core.export import export_report
-from cdcviewer.core.params import ChunkerParams
-from cdcviewer.core.sweep import sweep
+from cdcviewer.insight.sweep import sweep
+from cdcviewer.report.export import export_report
+from cdcviewer.report.html import page as html_report
 from tests.builders import docker_save, layer_tar, tree_versions
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,6 +9,6 @@ parts are ``gates``, ``sections`` and ``dask``. ``gui`` opens the window.
 
 from __future__ import annotations
 
-from .dispatch import main
+from cdcviewer.cli.dispatch import main
 
 __all__ = ["main"]

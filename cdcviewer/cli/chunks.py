@@ -8,14 +8,14 @@ import json
 from collections.abc import Callable
 from typing import TextIO
 
-from ..core.analysis import Workspace
-from ..core.fingerprint import to_hex
-from ..core.progress import TaskState
-from .command import Command
-from .exits import EXIT_OK
-from .output import STDOUT, Outputs, open_output
-from .parser import add_chunker_options, params_from_args
-from .progress import finish_progress
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.progress import TaskState
+from cdcviewer.cli.command import Command
+from cdcviewer.cli.exits import EXIT_OK
+from cdcviewer.cli.output import STDOUT, Outputs, open_output
+from cdcviewer.cli.parser import add_chunker_options, params_from_args
+from cdcviewer.cli.progress import finish_progress
+from cdcviewer.kernels.fingerprint import to_hex
 
 CHUNK_FIELDS = ("layer", "offset", "length", "fingerprint")
 

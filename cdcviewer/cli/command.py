@@ -6,10 +6,10 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..core.analysis import Workspace
-from ..core.progress import TaskState
-from .output import Outputs
-from .parser import params_from_args
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.progress import TaskState
+from cdcviewer.cli.output import Outputs
+from cdcviewer.cli.parser import params_from_args
 
 # A run over the inputs loaded into a workspace on this machine; returns the exit status.
 RunOnWorkspace = Callable[[Workspace, argparse.Namespace, TaskState], int]

@@ -6,12 +6,12 @@ import argparse
 import re
 from typing import TYPE_CHECKING
 
-from ..core.progress import TaskState
-from .exits import UsageError
-from .parser import params_from_args
+from cdcviewer.base.progress import TaskState
+from cdcviewer.cli.exits import UsageError
+from cdcviewer.cli.parser import params_from_args
 
 if TYPE_CHECKING:
-    from ..core.distributed import DistributedAnalysis
+    from cdcviewer.distributed.job import DistributedAnalysis
 
 DASK_LOCAL = "local"  # --dask without an address: a local cluster
 
@@ -58,8 +58,8 @@ def analyze_on_dask(
     """The analysis of ``paths`` on the cluster that --dask names, with the sweep that
     --sweep-avg asks for (cut by the same worker tasks) as its ``sweep``."""
     # Imported here: dask is an optional extra, and slow to import.
-    from ..core.distributed import analyze_distributed
-    from ..core.html_map import MAP_WIDTH
+    from cdcviewer.distributed.job import analyze_distributed
+    from cdcviewer.report.html.map import MAP_WIDTH
 
     address = None if args.dask == DASK_LOCAL else args.dask
     return analyze_distributed(

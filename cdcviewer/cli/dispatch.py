@@ -8,11 +8,11 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..core.analysis import Workspace
-from ..core.errors import CdcError
-from .chunks import CHUNKS
-from .command import Command
-from .exits import (
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.errors import CdcError
+from cdcviewer.cli.chunks import CHUNKS
+from cdcviewer.cli.command import Command
+from cdcviewer.cli.exits import (
     EXIT_BROKEN_PIPE,
     EXIT_INPUT,
     EXIT_INTERRUPTED,
@@ -20,13 +20,13 @@ from .exits import (
     complain,
     overall_status,
 )
-from .files import FILES
-from .gui import GUI, run_gui
-from .output import check_outputs
-from .parser import build_parser, input_paths
-from .progress import finish_progress, terminal_progress
-from .report import REPORT
-from .sweep import SWEEP
+from cdcviewer.cli.files import FILES
+from cdcviewer.cli.gui import GUI, run_gui
+from cdcviewer.cli.output import check_outputs
+from cdcviewer.cli.parser import build_parser, input_paths
+from cdcviewer.cli.progress import finish_progress, terminal_progress
+from cdcviewer.cli.report import REPORT
+from cdcviewer.cli.sweep import SWEEP
 
 # In the order of the help text.
 COMMANDS: dict[str, Command] = {command.name: command for command in (REPORT, CHUNKS, FILES, SWEEP)}

@@ -7,17 +7,17 @@ import csv
 import json
 from typing import TextIO
 
-from ..core.analysis import Workspace
-from ..core.attribution import SORT_KEYS, attribute_analysis, layer_members
-from ..core.progress import TaskState
-from ..core.report import files_dict
-from ..core.textreport import files_tables, whole_files_summary
-from ..core.whole_files import find_whole_files
-from .command import Command
-from .exits import EXIT_OK, UsageError
-from .output import Outputs, requested_outputs, stdout_is_free, write_outputs
-from .parser import add_chunker_options, params_from_args
-from .progress import finish_progress
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.progress import TaskState
+from cdcviewer.cli.command import Command
+from cdcviewer.cli.exits import EXIT_OK, UsageError
+from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
+from cdcviewer.cli.parser import add_chunker_options, params_from_args
+from cdcviewer.cli.progress import finish_progress
+from cdcviewer.insight.attribution import SORT_KEYS, attribute_analysis, layer_members
+from cdcviewer.insight.whole_files import find_whole_files
+from cdcviewer.report.document import files_dict
+from cdcviewer.report.text import files_tables, whole_files_summary
 
 FILES_TEXT_TOP = 20  # members per layer in the printed table when --top is not given
 FILES_CSV_COLUMNS = (

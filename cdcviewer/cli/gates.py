@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from ..core.gates import Gates, all_passed, evaluate, format_results
-from .parser import percent_option, size_option
+from cdcviewer.cli.parser import percent_option, size_option
+from cdcviewer.report.gates import Gates, all_passed, evaluate, format_results
 
 
 def add_gate_options(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,6 @@ def add_gui_command(subparsers: argparse._SubParsersAction) -> None:
 
 def run_gui(args: argparse.Namespace) -> int:
     # Imported here: the headless commands should not pay for loading Qt.
-    from ..gui.app import run
+    from cdcviewer.gui.app import run
 
     return run(getattr(args, "paths", []))

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from ..core.atomic import atomic_writer
-from .exits import UsageError
+from cdcviewer.base.atomic import atomic_writer
+from cdcviewer.cli.exits import UsageError
 
 STDOUT = "-"
 

@@ -9,15 +9,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .. import __version__
-from ..core.errors import ParameterError
-from ..core.gates import parse_percent
-from ..core.params import ChunkerParams, parse_size
-from .exits import UsageError
-from .gui import add_gui_command
+from cdcviewer._version import __version__
+from cdcviewer.base.errors import ParameterError
+from cdcviewer.base.params import ChunkerParams, parse_size
+from cdcviewer.cli.exits import UsageError
+from cdcviewer.cli.gui import add_gui_command
+from cdcviewer.report.gates import parse_percent
 
 if TYPE_CHECKING:
-    from .command import Command
+    from cdcviewer.cli.command import Command
 
 DEFAULT_AVG = 64 * 1024
 DEFAULT_MIN = 16 * 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ..core.progress import NULL_STATE, TaskState
+from cdcviewer.base.progress import NULL_STATE, TaskState
 
 
 class TerminalProgress(TaskState):

@@ -7,29 +7,29 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from ..core.analysis import Analysis, Workspace
-from ..core.export import FORMATS, write_report
-from ..core.progress import TaskState
-from ..core.report import ReportSections, report_dict
-from ..core.sweep import DEFAULT_ENTRY_SIZE, SweepResult, sweep, sweep_params
-from ..core.textreport import summary, sweep_table
-from ..core.versions import image_versions
-from .command import Command, RunOnPaths
-from .dask import add_dask_option, analyze_on_dask, check_dask_options
-from .exits import EXIT_GATE, EXIT_OK, complain, overall_status
-from .gates import add_gate_options, check_gates
-from .output import Outputs, requested_outputs, stdout_is_free, write_outputs
-from .parser import (
+from cdcviewer.analysis.workspace import Analysis, Workspace
+from cdcviewer.base.progress import TaskState
+from cdcviewer.cli.command import Command, RunOnPaths
+from cdcviewer.cli.dask import add_dask_option, analyze_on_dask, check_dask_options
+from cdcviewer.cli.exits import EXIT_GATE, EXIT_OK, complain, overall_status
+from cdcviewer.cli.gates import add_gate_options, check_gates
+from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
+from cdcviewer.cli.parser import (
     add_chunker_options,
     params_from_args,
     positive_size_option,
     size_list_option,
 )
-from .progress import finish_progress
-from .sections import add_section_options, print_section_texts, report_sections
+from cdcviewer.cli.progress import finish_progress
+from cdcviewer.cli.sections import add_section_options, print_section_texts, report_sections
+from cdcviewer.insight.sweep import DEFAULT_ENTRY_SIZE, SweepResult, sweep, sweep_params
+from cdcviewer.insight.versions import image_versions
+from cdcviewer.report.document import ReportSections, report_dict
+from cdcviewer.report.export import FORMATS, write_report
+from cdcviewer.report.text import summary, sweep_table
 
 if TYPE_CHECKING:
-    from ..core.distributed import DistributedAnalysis
+    from cdcviewer.distributed.job import DistributedAnalysis
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from ..core.analysis import Analysis
-from ..core.progress import TaskState
-from ..core.report import DEFAULT_TOP_FILES, ReportSections, compute_sections
-from ..core.textreport import versions_table, whatif_table, whole_files_summary
+from cdcviewer.analysis.workspace import Analysis
+from cdcviewer.base.progress import TaskState
+from cdcviewer.report.document import DEFAULT_TOP_FILES, ReportSections, compute_sections
+from cdcviewer.report.text import versions_table, whatif_table, whole_files_summary
 
 
 def add_section_options(parser: argparse.ArgumentParser) -> None:

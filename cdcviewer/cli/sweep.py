@@ -6,15 +6,20 @@ import argparse
 import json
 from typing import TextIO
 
-from ..core.analysis import Workspace
-from ..core.progress import TaskState
-from ..core.sweep import DEFAULT_AVGS, DEFAULT_ENTRY_SIZE, sweep, sweep_params
-from ..core.textreport import sweep_table
-from .command import Command
-from .exits import EXIT_OK
-from .output import Outputs, requested_outputs, stdout_is_free, write_outputs
-from .parser import add_chunker_options, params_from_args, positive_size_option, size_list_option
-from .progress import finish_progress
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.progress import TaskState
+from cdcviewer.cli.command import Command
+from cdcviewer.cli.exits import EXIT_OK
+from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
+from cdcviewer.cli.parser import (
+    add_chunker_options,
+    params_from_args,
+    positive_size_option,
+    size_list_option,
+)
+from cdcviewer.cli.progress import finish_progress
+from cdcviewer.insight.sweep import DEFAULT_AVGS, DEFAULT_ENTRY_SIZE, sweep, sweep_params
+from cdcviewer.report.text import sweep_table
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

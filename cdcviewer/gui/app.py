@@ -55,11 +55,11 @@ def warm_up_kernels() -> threading.Thread:
         try:
             import numpy as np
 
-            from ..core.chunkers import chunk_buffer, cut_offsets, find_candidates
-            from ..core.fingerprint import native_xxh3
-            from ..core.gear import CandidateMasks
-            from ..core.params import ChunkerParams
-            from ..core.tarmap import index_buffer
+            from cdcviewer.base.params import ChunkerParams
+            from cdcviewer.kernels.chunkers import chunk_buffer, cut_offsets, find_candidates
+            from cdcviewer.kernels.fingerprint import native_xxh3
+            from cdcviewer.kernels.gear import CandidateMasks
+            from cdcviewer.sources.tar.members import index_buffer
 
             # Both paths of the analysis: a direct cut, and a cut from scanned candidates.
             data = np.frombuffer(bytes(range(256)) * 400, dtype=np.uint8)
@@ -103,7 +103,7 @@ def run(paths: list[str]) -> int:
     """Open the window with ``paths`` loaded; returns the exit status."""
     warm_up_kernels()
     app = make_application()
-    from .main_window import MainWindow  # after the QApplication: pyqtgraph needs one
+    from cdcviewer.gui.main_window import MainWindow  # after the QApplication: pyqtgraph needs one
 
     window = MainWindow()
     window.show()

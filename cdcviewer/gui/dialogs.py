@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from .. import __version__
-from ..core.export import FORMATS
+from cdcviewer._version import __version__
+from cdcviewer.report.export import FORMATS
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from cdcviewer.gui.main_window import MainWindow
 
 EXPORT_FILTERS = {
     "json": "JSON report (*.json)",

@@ -25,21 +25,21 @@ from PySide6.QtCore import QEvent, QObject, QSettings, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QMainWindow
 
-from ..core.analysis import Analysis, Workspace
-from ..core.cache import CacheDir, CacheError
-from ..core.errors import CdcError
-from ..core.layers import Layer
-from ..core.params import ChunkerParams, format_size
-from ..core.progress import TaskState
-from ..core.report import ReportSections
-from ..core.sweep import SweepResult
-from . import dialogs
-from .layer_map import describe_chunk
-from .session import Compared, Computed, Edited, FileInsight, Loaded, Session
-from .window_layout import MAP_PAGE, WELCOME_PAGE, build_layout
-from .window_menus import install_actions
-from .window_settings import WindowSettings
-from .worker import TaskRunner
+from cdcviewer.analysis.workspace import Analysis, Workspace
+from cdcviewer.base.errors import CdcError
+from cdcviewer.base.params import ChunkerParams, format_size
+from cdcviewer.base.progress import TaskState
+from cdcviewer.gui import dialogs
+from cdcviewer.gui.map.view import describe_chunk
+from cdcviewer.gui.session import Compared, Computed, Edited, FileInsight, Loaded, Session
+from cdcviewer.gui.window_layout import MAP_PAGE, WELCOME_PAGE, build_layout
+from cdcviewer.gui.window_menus import install_actions
+from cdcviewer.gui.window_settings import WindowSettings
+from cdcviewer.gui.worker import TaskRunner
+from cdcviewer.insight.sweep import SweepResult
+from cdcviewer.report.document import ReportSections
+from cdcviewer.sources.cache import CacheDir, CacheError
+from cdcviewer.sources.layers import Layer
 
 LAYOUT_VERSION = 2  # bump when the docks change: an older saved layout is then ignored
 JOB_LABELS = {

@@ -19,21 +19,26 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.analysis import Analysis, Workspace
-from ..core.attribution import FileAttribution, attribute_analysis, empty_members, layer_members
-from ..core.demo import build_demo
-from ..core.errors import InputError
-from ..core.export import export_report
-from ..core.layers import Layer
-from ..core.params import ChunkerParams
-from ..core.progress import TaskState
-from ..core.report import ReportSections
-from ..core.sweep import DEFAULT_AVGS, SweepResult, sweep
-from ..core.tarmap import MemberTable
-from ..core.versions import ImageVersions, image_versions
-from ..core.whatif import WhatIf, WhatIfResult
-from ..core.whole_files import WholeFiles, find_whole_files
-from .layer_map import MapModel, prepare_lanes
+from cdcviewer.analysis.workspace import Analysis, Workspace
+from cdcviewer.base.errors import InputError
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.base.progress import TaskState
+from cdcviewer.gui.map.view import MapModel, prepare_lanes
+from cdcviewer.insight.attribution import (
+    FileAttribution,
+    attribute_analysis,
+    empty_members,
+    layer_members,
+)
+from cdcviewer.insight.sweep import DEFAULT_AVGS, SweepResult, sweep
+from cdcviewer.insight.versions import ImageVersions, image_versions
+from cdcviewer.insight.whatif import WhatIf, WhatIfResult
+from cdcviewer.insight.whole_files import WholeFiles, find_whole_files
+from cdcviewer.report.document import ReportSections
+from cdcviewer.report.export import export_report
+from cdcviewer.sources.demo import build_demo
+from cdcviewer.sources.layers import Layer
+from cdcviewer.sources.tar.members import MemberTable
 
 
 @dataclass

@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from ..core.params import ChunkerParams
-from .controls import ChunkerControls
-from .files_panel import FilesPanel
-from .insight_panels import VersionsPanel, WhatIfPanel
-from .layer_map import LayerMapView
-from .layer_table import LayerTable
-from .panels import ChunkDetailsPanel, MessageBar, TotalsPanel
-from .plots import HistogramPlot, PairwiseHeatmap, SweepPanel
-from .welcome import DropOverlay, ProgressStatus, WelcomePage
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.gui.map.view import LayerMapView
+from cdcviewer.gui.panels.common import ChunkDetailsPanel, MessageBar, TotalsPanel
+from cdcviewer.gui.panels.controls import ChunkerControls
+from cdcviewer.gui.panels.files import FilesPanel
+from cdcviewer.gui.panels.insight import VersionsPanel, WhatIfPanel
+from cdcviewer.gui.panels.layer_table import LayerTable
+from cdcviewer.gui.panels.plots import HistogramPlot, PairwiseHeatmap, SweepPanel
+from cdcviewer.gui.panels.welcome import DropOverlay, ProgressStatus, WelcomePage
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from cdcviewer.gui.main_window import MainWindow
 
 Area = Qt.DockWidgetArea
 WELCOME_PAGE, MAP_PAGE = 0, 1

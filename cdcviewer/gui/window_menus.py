@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 if TYPE_CHECKING:
-    from .main_window import MainWindow
+    from cdcviewer.gui.main_window import MainWindow
 
 Key = QKeySequence.StandardKey
 

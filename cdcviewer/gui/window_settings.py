@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from ..core.errors import CdcError
-from ..core.params import ChunkerParams
+from cdcviewer.base.errors import CdcError
+from cdcviewer.base.params import ChunkerParams
 
 MAX_RECENT = 10
 

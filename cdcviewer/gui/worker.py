@@ -25,8 +25,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from ..core.errors import Cancelled, CdcError
-from ..core.progress import TaskState
+from cdcviewer.base.errors import Cancelled, CdcError
+from cdcviewer.base.progress import TaskState
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from cdcviewer.core.analysis import Workspace
-from cdcviewer.core.cache import CacheDir
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.sources.cache import CacheDir
 from tests.builders import layer_tar, real_files, tree_versions
 
 ANALYSIS_TIMEOUT_MS = 60_000  # generous: the first run may compile the numba kernels

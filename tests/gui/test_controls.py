@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QSlider
 
-from cdcviewer.core.params import ChunkerParams
-from cdcviewer.gui.controls import FLASH_STYLE, ChunkerControls, exact_text
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.gui.panels.controls import FLASH_STYLE, ChunkerControls, exact_text
 
 KiB = 1024
 

@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from cdcviewer.core.analysis import Workspace
-from cdcviewer.core.cache import PID_FILE, CacheDir
-from cdcviewer.core.params import ChunkerParams
-from cdcviewer.core.progress import NULL_STATE, TaskState
-from cdcviewer.gui import layer_map_export
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.gui.main_window import MainWindow
+from cdcviewer.gui.map import export as layer_map_export
+from cdcviewer.sources.cache import PID_FILE, CacheDir
 from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, drop_paths, wait_idle
 
 SLIDER_MOVES = 300
@@ -171,7 +171,7 @@ def test_a_failed_map_export_keeps_the_existing_image(qtbot, window, layer_files
 def test_a_failed_report_export_is_shown_and_keeps_the_existing_file(
     qtbot, window, layer_files, monkeypatch
 ):
-    from cdcviewer.core import export
+    from cdcviewer.report import export
 
     drop_paths(window, layer_files)
     wait_idle(qtbot, window)

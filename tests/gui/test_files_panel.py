@@ -16,22 +16,22 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from cdcviewer.core import tarmap
-from cdcviewer.core.analysis import Workspace
-from cdcviewer.core.attribution import (
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.base.progress import NULL_STATE
+from cdcviewer.gui.panels.files import COL, FileRows, FilesPanel
+from cdcviewer.gui.session import FileInsight, Session
+from cdcviewer.insight.attribution import (
     FileAttribution,
     attribute_analysis,
     attribute_members,
     match_paths,
     sort_order,
 )
-from cdcviewer.core.cache import CacheDir
-from cdcviewer.core.params import ChunkerParams
-from cdcviewer.core.progress import NULL_STATE
-from cdcviewer.core.tarmap import MemberTable
-from cdcviewer.core.whole_files import WholeFiles
-from cdcviewer.gui.files_panel import COL, FileRows, FilesPanel
-from cdcviewer.gui.session import FileInsight, Session
+from cdcviewer.insight.whole_files import WholeFiles
+from cdcviewer.sources.cache import CacheDir
+from cdcviewer.sources.tar import members as tarmap
+from cdcviewer.sources.tar.members import MemberTable
 from tests.builders import layer_tar, real_files
 from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, wait_idle
 

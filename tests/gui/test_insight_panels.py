@@ -13,17 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.base.progress import NULL_STATE
 from cdcviewer.cli import main
-from cdcviewer.core.analysis import Workspace
-from cdcviewer.core.cache import CacheDir
-from cdcviewer.core.params import ChunkerParams
-from cdcviewer.core.progress import NULL_STATE
-from cdcviewer.core.sweep import DEFAULT_AVGS
-from cdcviewer.core.versions import image_versions
-from cdcviewer.core.whatif import DETERMINISTIC, FILE_CONTENT, ORIGINAL, WhatIf
-from cdcviewer.core.whole_files import find_whole_files
-from cdcviewer.gui.insight_panels import layout_figures
+from cdcviewer.gui.panels.insight import layout_figures
 from cdcviewer.gui.session import Compared, Session
+from cdcviewer.insight.sweep import DEFAULT_AVGS
+from cdcviewer.insight.versions import image_versions
+from cdcviewer.insight.whatif import DETERMINISTIC, FILE_CONTENT, ORIGINAL, WhatIf
+from cdcviewer.insight.whole_files import find_whole_files
+from cdcviewer.sources.cache import CacheDir
 from tests.builders import docker_save, layer_tar, real_files, tree_versions
 from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, wait_idle
 

@@ -21,17 +21,12 @@ from PySide6.QtGui import QFontMetrics, QHelpEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QToolTip
 
-from cdcviewer.core.dedup import SHARED, build_index
-from cdcviewer.core.errors import Cancelled
-from cdcviewer.core.fingerprint import index_keys, to_hex
-from cdcviewer.core.layers import Layer
-from cdcviewer.core.params import ChunkerParams
-from cdcviewer.core.pipeline import LayerChunks, chunk_layers
-from cdcviewer.core.progress import TaskState
-from cdcviewer.core.raster import BACKGROUND, CLASS_COLORS, SHARED_LIGHT
-from cdcviewer.gui import layer_map_export
-from cdcviewer.gui.layer_map import LayerMapView, MapModel, prepare_lanes
-from cdcviewer.gui.layer_map_items import (
+from cdcviewer.analysis.pipeline import LayerChunks, chunk_layers
+from cdcviewer.base.errors import Cancelled
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.base.progress import TaskState
+from cdcviewer.gui.map import export as layer_map_export
+from cdcviewer.gui.map.items import (
     LaneAxis,
     byte_tick_labels,
     byte_tick_spacing,
@@ -39,8 +34,13 @@ from cdcviewer.gui.layer_map_items import (
     lane_labels,
     map_font,
 )
-from cdcviewer.gui.layer_map_model import boundary_positions, describe_chunk, occurrence_spans
-from cdcviewer.gui.layer_map_overlays import lane_span
+from cdcviewer.gui.map.model import boundary_positions, describe_chunk, occurrence_spans
+from cdcviewer.gui.map.overlays import lane_span
+from cdcviewer.gui.map.view import LayerMapView, MapModel, prepare_lanes
+from cdcviewer.index.dedup import SHARED, build_index
+from cdcviewer.index.raster import BACKGROUND, CLASS_COLORS, SHARED_LIGHT
+from cdcviewer.kernels.fingerprint import index_keys, to_hex
+from cdcviewer.sources.layers import Layer
 
 STDLIB = Path(tarfile.__file__).parent
 
@@ -540,7 +540,7 @@ def test_a_million_chunk_lane_redraws_at_any_zoom(view, tmp_path):
 
 def test_analyze_from_the_public_api_when_sources_exist(view, tmp_path):
     cdcviewer = pytest.importorskip("cdcviewer")
-    pytest.importorskip("cdcviewer.core.sources")
+    pytest.importorskip("cdcviewer.sources.loader")
     a = write_tar(tmp_path / "a.tar", {"x.py": (STDLIB / "tarfile.py").read_bytes()})
     b = write_tar(tmp_path / "b.tar", {"y.py": (STDLIB / "tarfile.py").read_bytes()})
     with cdcviewer.analyze([a, b], cdcviewer.ChunkerParams.for_avg(4096)) as analysis:

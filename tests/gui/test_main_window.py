@@ -23,13 +23,13 @@ from PySide6.QtWidgets import (
     QSlider,
 )
 
-from cdcviewer.core.analysis import Workspace, analyze
-from cdcviewer.core.cache import CacheDir
-from cdcviewer.core.export import render_report
-from cdcviewer.core.fingerprint import to_hex
-from cdcviewer.core.params import ChunkerParams, format_size
+from cdcviewer.analysis.workspace import Workspace, analyze
+from cdcviewer.base.params import ChunkerParams, format_size
 from cdcviewer.gui.main_window import MainWindow
 from cdcviewer.gui.window_layout import MAP_PAGE, WELCOME_PAGE
+from cdcviewer.kernels.fingerprint import to_hex
+from cdcviewer.report.export import render_report
+from cdcviewer.sources.cache import CacheDir
 from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, drag_enter, drop_paths, wait_idle
 
 KiB = 1024

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from cdcviewer.core.errors import InputError
-from cdcviewer.core.progress import TaskState
+from cdcviewer.base.errors import InputError
+from cdcviewer.base.progress import TaskState
 from cdcviewer.gui.worker import TaskRunner, describe_error
 
 

@@ -1,0 +1,235 @@
+"""Analysis orchestration: a workspace of loaded layers, and analyses of it per parameters.
+
+A ``Workspace`` owns the cache folder, the loaded layers and what is worth keeping
+between parameter changes (the hash candidates of each layer, recent chunk tables).
+An ``Analysis`` is an immutable snapshot: layers, their chunks and the dedup index for
+one ``ChunkerParams``; ``rechunk`` asks the workspace for another one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cdcviewer.analysis.pipeline import LayerChunks, chunk_layers
+from cdcviewer.base.errors import InputError
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.base.progress import NULL_STATE, TaskState
+from cdcviewer.index.dedup import DedupIndex, IndexFigures, build_index
+from cdcviewer.kernels.fingerprint import index_keys
+from cdcviewer.kernels.gear import Candidates
+from cdcviewer.report.document import chunk_size_histogram
+from cdcviewer.report.html.map import draw_lane_rows
+from cdcviewer.sources.cache import CacheDir
+from cdcviewer.sources.layers import Layer
+from cdcviewer.sources.loader import load_inputs
+
+CHUNK_TABLES_KEPT = 64  # (layer, params) chunk tables kept for quick switching back
+
+
+def default_workers() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class Workspace:
+    """The loaded layers and their reusable hashing; safe to use from one worker at a time."""
+
+    def __init__(self, cache: CacheDir | None = None, workers: int | None = None) -> None:
+        self.cache = cache if cache is not None else CacheDir()
+        self.workers = workers or default_workers()
+        self.layers: list[Layer] = []
+        self.failures: list[InputError] = []
+        self.last_failures: list[InputError] = []  # those of the latest add()
+        self._lock = threading.Lock()
+        self._candidates: dict[int, Candidates] = {}
+        self._tables: OrderedDict[tuple[int, ChunkerParams], LayerChunks] = OrderedDict()
+
+    # -- loading ---------------------------------------------------------------------
+    def add(self, paths: Iterable[str | Path], state: TaskState = NULL_STATE) -> list[Layer]:
+        """Load inputs; returns the new layers. Failures are appended to ``failures``."""
+        known = {Path(layer.source).resolve() for layer in self.layers}
+        fresh, repeated = [], []
+        for path in paths:
+            resolved = Path(path).resolve()
+            (repeated if resolved in known else fresh).append(path)
+            known.add(resolved)
+        result = load_inputs(fresh, self.cache, state, workers=self.workers)
+        failures = list(result.failures)
+        failures += [InputError(str(p), "already loaded") for p in repeated]
+        with self._lock:
+            taken = {layer.name for layer in self.layers}
+            for layer in result.layers:
+                layer.name = _unique_name(layer.name, taken)
+                taken.add(layer.name)
+            self.layers.extend(result.layers)
+            self.failures.extend(failures)
+        self.last_failures = failures
+        return result.layers
+
+    def remove(self, layers: Iterable[Layer]) -> None:
+        gone = {id(layer) for layer in layers}
+        with self._lock:
+            self.layers = [layer for layer in self.layers if id(layer) not in gone]
+            for key in gone:
+                self._candidates.pop(key, None)
+            for key in [k for k in self._tables if k[0] in gone]:
+                del self._tables[key]
+
+    def reorder(self, layers: Sequence[Layer]) -> None:
+        with self._lock:
+            if {id(x) for x in layers} != {id(x) for x in self.layers}:
+                raise ValueError("reorder needs exactly the loaded layers")
+            self.layers = list(layers)
+
+    # -- analysis --------------------------------------------------------------------
+    def analyze(
+        self,
+        params: ChunkerParams,
+        state: TaskState = NULL_STATE,
+        layers: Sequence[Layer] | None = None,
+    ) -> Analysis:
+        chosen = list(self.layers if layers is None else layers)
+        tables: list[LayerChunks | None] = []
+        with self._lock:
+            for layer in chosen:
+                table = self._tables.get((id(layer), params))
+                if table is not None:
+                    self._tables.move_to_end((id(layer), params))
+                tables.append(table)
+        missing = [layer for layer, table in zip(chosen, tables, strict=True) if table is None]
+        computed = chunk_layers(
+            missing,
+            params,
+            cached_candidates=lambda layer: self._candidates.get(id(layer)),
+            store_candidates=self._store_candidates,
+            workers=self.workers,
+            state=state,
+            previous_table=lambda layer: self._latest_table(layer, params),
+        )
+        fresh = iter(computed)
+        with self._lock:
+            for i, layer in enumerate(chosen):
+                if tables[i] is None:
+                    tables[i] = next(fresh)
+                    self._tables[(id(layer), params)] = tables[i]
+            while len(self._tables) > CHUNK_TABLES_KEPT:
+                self._tables.popitem(last=False)
+        state.progress("all layers", "index", 0.0)
+        done = [t for t in tables if t is not None]
+        index = build_index([t.lengths for t in done], [index_keys(t.fingerprints) for t in done])
+        state.check()
+        return Analysis(self, params, chosen, done, index, list(self.failures))
+
+    def _latest_table(self, layer: Layer, params: ChunkerParams) -> LayerChunks | None:
+        """The layer's most recent chunk table with the same fingerprint hash."""
+        with self._lock:
+            for (layer_id, other), table in reversed(self._tables.items()):
+                if layer_id == id(layer) and other.hash == params.hash:
+                    return table
+        return None
+
+    def _store_candidates(self, layer: Layer, candidates: Candidates) -> None:
+        with self._lock:
+            self._candidates[id(layer)] = candidates
+
+    def candidate_bytes(self) -> int:
+        return sum(c.nbytes for c in self._candidates.values())
+
+    def close(self) -> None:
+        self.cache.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    n = 2
+    while f"{name} #{n}" in taken:
+        n += 1
+    return f"{name} #{n}"
+
+
+class Analysis(IndexFigures):
+    """Layers cut with one ``ChunkerParams``, and every figure of design.md."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        params: ChunkerParams,
+        layers: list[Layer],
+        chunks: list[LayerChunks],
+        index: DedupIndex,
+        failures: list[InputError],
+    ) -> None:
+        self.workspace = workspace
+        self.params = params
+        self.layers = layers
+        self.chunks = chunks
+        self.index = index
+        self.failures = failures
+        self.owns_workspace = False
+
+    def rechunk(self, params: ChunkerParams, state: TaskState = NULL_STATE) -> Analysis:
+        """The same layers cut with ``params``, reusing the cached hashing."""
+        return self.workspace.analyze(params, state, self.layers)
+
+    def all_lengths(self) -> np.ndarray:
+        return (
+            np.concatenate([c.lengths for c in self.chunks])
+            if self.chunks
+            else np.zeros(0, np.int64)
+        )
+
+    def lane_rows(self, width: int) -> list[np.ndarray]:
+        """Each lane's pixels for the HTML map (``html_map.lane_row``), drawn here."""
+        return draw_lane_rows(self, width)
+
+    def chunk_size_histogram(self) -> tuple[list[int], list[int]]:
+        """Bin edges and counts of the chunk lengths (``report.chunk_size_histogram``)."""
+        return chunk_size_histogram(self.all_lengths())
+
+    def to_dict(self) -> dict[str, object]:
+        from cdcviewer.report.document import report_dict
+
+        return report_dict(self)
+
+    def close(self) -> None:
+        """Close the workspace if ``analyze()`` made it for this analysis; an analysis
+        from a workspace you hold (or from ``rechunk``) leaves it open."""
+        if self.owns_workspace:
+            self.workspace.close()
+
+    def __enter__(self) -> Analysis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def analyze(
+    paths: Iterable[str | Path],
+    params: ChunkerParams | None = None,
+    workers: int | None = None,
+    state: TaskState = NULL_STATE,
+    cache: CacheDir | None = None,
+) -> Analysis:
+    """Load ``paths`` and analyse them; close the result (or use ``with``) to drop caches."""
+    workspace = Workspace(cache, workers)
+    try:
+        workspace.add(paths, state)
+        analysis = workspace.analyze(params or ChunkerParams(), state)
+        analysis.owns_workspace = True
+        return analysis
+    except BaseException:
+        workspace.close()
+        raise

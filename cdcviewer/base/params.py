@@ -1,0 +1,133 @@
+"""Chunker parameters: validation, size parsing and the FastCDC 2020 mask choice."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, replace
+
+from cdcviewer.base.errors import ParameterError
+
+KiB = 1024
+MiB = 1024 * KiB
+
+CHUNKERS = ("fastcdc", "fixed")
+HASHES = ("xxh3", "sha256")
+
+# Valid ranges of FastCDC 2020 as fastcdc-rs v2020 enforces them.
+MIN_RANGE = (64, 1 * MiB)
+AVG_RANGE = (256, 4 * MiB)
+MAX_RANGE = (1 * KiB, 16 * MiB)
+NC_RANGE = (0, 3)
+
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b?)\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "k": KiB, "m": MiB, "g": 1024 * MiB}
+
+
+def parse_size(text: str | int) -> int:
+    """Parse ``4096``, ``4K``, ``4KiB``, ``4kb`` or ``1M`` into bytes (binary units)."""
+    if isinstance(text, int):
+        return text
+    match = _SIZE_RE.match(text)
+    if not match:
+        raise ParameterError(f"not a size: {text!r} (use e.g. 4096, 16K, 64KiB, 1M)")
+    number, unit, _ = match.groups()
+    return int(number) * _SIZE_UNITS[unit.lower()]
+
+
+def format_size(n: float) -> str:
+    """``65536`` -> ``'64 KiB'``; exact powers print without decimals."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            if unit == "B":
+                return f"{int(value)} B"
+            if value == int(value):
+                return f"{int(value)} {unit}"
+            return f"{value:.1f} {unit}" if abs(value) >= 10 else f"{value:.2f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class ChunkerParams:
+    """How a stream is cut and fingerprinted. Defaults follow puzzlefs and desync."""
+
+    min_size: int = 16 * KiB
+    avg_size: int = 64 * KiB
+    max_size: int = 256 * KiB
+    normalization: int = 1
+    chunker: str = "fastcdc"
+    hash: str = "xxh3"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self.chunker not in CHUNKERS:
+            raise ParameterError(f"unknown chunker {self.chunker!r} (use one of {CHUNKERS})")
+        if self.hash not in HASHES:
+            raise ParameterError(f"unknown hash {self.hash!r} (use one of {HASHES})")
+        if self.chunker == "fixed":
+            if not AVG_RANGE[0] <= self.avg_size <= AVG_RANGE[1]:
+                raise ParameterError(
+                    f"fixed chunk size {self.avg_size} is outside {AVG_RANGE[0]}..{AVG_RANGE[1]}"
+                )
+            return
+        for label, value, (lo, hi) in (
+            ("min", self.min_size, MIN_RANGE),
+            ("avg", self.avg_size, AVG_RANGE),
+            ("max", self.max_size, MAX_RANGE),
+            ("normalization", self.normalization, NC_RANGE),
+        ):
+            if not isinstance(value, int) or not lo <= value <= hi:
+                raise ParameterError(f"{label} {value!r} is outside {lo}..{hi}")
+        if not self.min_size <= self.avg_size <= self.max_size:
+            raise ParameterError(
+                f"sizes must satisfy min <= avg <= max "
+                f"(got {self.min_size}, {self.avg_size}, {self.max_size})"
+            )
+
+    @classmethod
+    def for_avg(cls, avg_size: int, **kwargs: object) -> ChunkerParams:
+        """min = avg/4 and max = avg*4 unless given, clamped to the valid ranges."""
+        min_size = kwargs.pop("min_size", None) or max(MIN_RANGE[0], avg_size // 4)
+        max_size = kwargs.pop("max_size", None) or min(
+            MAX_RANGE[1], max(MAX_RANGE[0], avg_size * 4)
+        )
+        return cls(min_size=min_size, avg_size=avg_size, max_size=max_size, **kwargs)  # type: ignore[arg-type]
+
+    def with_(self, **changes: object) -> ChunkerParams:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def bits(self) -> int:
+        """round(log2(avg)), as FastCDC 2020 picks its mask width."""
+        return round(math.log2(self.avg_size))
+
+    @property
+    def mask_bits(self) -> tuple[int, int]:
+        """One-bit counts of (strict mask before the centre, loose mask after it)."""
+        return self.bits + self.normalization, self.bits - self.normalization
+
+    def to_dict(self) -> dict[str, object]:
+        """The ``params`` object of the report JSON."""
+        return {
+            "chunker": self.chunker,
+            "min": self.min_size,
+            "avg": self.avg_size,
+            "max": self.max_size,
+            "nc": self.normalization,
+            "hash": self.hash,
+        }
+
+    def describe(self) -> str:
+        if self.chunker == "fixed":
+            return f"fixed {format_size(self.avg_size)}"
+        return (
+            f"FastCDC {format_size(self.min_size)}/{format_size(self.avg_size)}/"
+            f"{format_size(self.max_size)} nc{self.normalization}"
+        )
+
+    def as_kwargs(self) -> dict[str, object]:
+        return asdict(self)

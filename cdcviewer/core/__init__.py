@@ -1,1 +1,0 @@
-"""Qt-free engine: loaders, hash kernels, chunkers, fingerprints, dedup index, reports."""

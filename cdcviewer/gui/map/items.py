@@ -1,0 +1,384 @@
+"""Graphics pieces of the byte-range map: axes, legend, view box and overlay paths."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QLinearGradient, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsPathItem
+
+from cdcviewer.index.dedup import DUPLICATE, UNIQUE
+from cdcviewer.index.raster import CLASS_COLORS, SHARED_DARK, SHARED_LIGHT
+
+TEXT_COLOR = QColor(50, 54, 60)
+AXIS_COLOR = QColor(120, 124, 130)
+SELECTION_COLOR = QColor(214, 0, 120)  # magenta: absent from the class palette
+LABEL_POINT_SIZE = 9.0
+UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+MIN_TICK_GAP_PX = 60  # major ticks never closer than this
+LABEL_PADDING_PX = 28  # blank space between neighbouring axis labels
+
+
+def map_font(bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSizeF(LABEL_POINT_SIZE)
+    font.setBold(bold)
+    return font
+
+
+# -- byte axis -----------------------------------------------------------------------------
+
+
+def byte_tick_spacing(
+    start: float, end: float, size_px: float, text_width: Callable[[str], float] | None = None
+) -> float:
+    """The smallest power-of-two byte spacing whose labels fit between the ticks.
+
+    Powers of two keep labels round in binary units (64 MiB, 0.25 GiB) at every zoom;
+    the labels' measured width decides how dense they can be, so short overview labels
+    come closer together than "17,419,721,368 B" deep inside a big layer.
+    """
+    span = end - start
+    if span <= 0 or size_px <= 0:
+        return 1.0
+    measure = text_width or (lambda text: 7.0 * len(text))
+    spacing = 2.0 ** max(0, math.ceil(math.log2(max(span * MIN_TICK_GAP_PX / size_px, 1.0))))
+    while True:
+        widest = max(abs(start), abs(end))
+        label = byte_tick_labels([math.floor(widest / spacing) * spacing or spacing], spacing)
+        if spacing * size_px / span >= measure(label[0]) + LABEL_PADDING_PX:
+            return spacing
+        spacing *= 2
+
+
+def byte_tick_labels(values: list[float], spacing: float) -> list[str]:
+    """Each label in the largest binary unit that shows it exactly with <= 3 decimals.
+
+    With power-of-two spacings a unit of at most 8 x spacing is exact, so the overview
+    reads "768 KiB, 1 MiB, 1.25 MiB" while a deep zoom far into a layer falls back to
+    small units ("1,572,928 KiB") rather than rounded decimals.
+    """
+    labels = []
+    for value in values:
+        if value == 0:
+            labels.append("0")
+            continue
+        power = 0
+        for k in range(len(UNITS) - 1, 0, -1):
+            unit = 1024.0**k
+            if unit <= abs(value) and unit <= 8 * spacing:
+                power = k
+                break
+        text = f"{value / 1024.0**power:,.3f}".rstrip("0").rstrip(".")
+        labels.append(f"{text} {UNITS[power]}")
+    return labels
+
+
+class ByteAxis(pg.AxisItem):
+    """Bottom axis of byte offsets with binary-unit labels."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self.setStyle(maxTextLevel=0, maxTickLevel=1, tickTextOffset=4)
+        self.setTickFont(map_font())
+        self.setPen(AXIS_COLOR)
+        self.setTextPen(TEXT_COLOR)
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        metrics = QFontMetrics(map_font())
+        major = byte_tick_spacing(minVal, maxVal, size, metrics.horizontalAdvance)
+        levels = [(major, 0.0)]
+        if major >= 4:
+            levels.append((major / 4, 0.0))
+        return levels
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return byte_tick_labels(values, spacing)
+
+
+# -- lane labels ---------------------------------------------------------------------------
+
+
+class LaneAxis(pg.AxisItem):
+    """Left axis naming each lane, names elided in the middle to the axis width."""
+
+    MAX_WIDTH = 190
+    MIN_WIDTH = 100
+    _labels: tuple[str, ...] = ()  # set before Qt's first resizeEvent can ask for them
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        self.setTickFont(map_font())
+        self.setStyle(tickLength=0, tickTextOffset=8, autoExpandTextSpace=False)
+        self.setPen(pg.mkPen(None))  # names only: no axis line or ticks
+        self.setTextPen(TEXT_COLOR)
+        self._names: list[str] = []
+        self._longest_px = 0
+        self._map_width = 3.0 * self.MAX_WIDTH
+        self._label_width = self.MAX_WIDTH
+        self.setWidth(self._label_width)
+
+    @property
+    def label_width(self) -> int:
+        return self._label_width
+
+    def fit_to(self, total_width: float) -> None:
+        """Follow the map's width; names are fitted again only if their room changes."""
+        self._map_width = total_width
+        if self._fitting_width() != self._label_width:
+            self.set_lanes(self._names)
+
+    def set_lanes(self, names: list[str]) -> None:
+        self._names = list(names)
+        metrics = QFontMetrics(map_font())
+        self._longest_px = max((metrics.horizontalAdvance(name) for name in names), default=0)
+        width = self._fitting_width()
+        if width != self._label_width:
+            self._label_width = width
+            self.setWidth(width)
+        self._labels = tuple(lane_labels(self._names, self._label_width - 16, metrics))
+        self._place_labels()
+
+    def _fitting_width(self) -> int:
+        """Room for the longest name, within ``MIN_WIDTH``..``MAX_WIDTH`` and a third of
+        the map; names that still do not fit are shortened (``lane_labels``)."""
+        room = min(self.MAX_WIDTH, self._map_width / 3)
+        return int(max(self.MIN_WIDTH, min(self._longest_px + 16, room)))
+
+    def resizeEvent(self, event: object = None) -> None:
+        super().resizeEvent(event)
+        self._place_labels()
+
+    def _place_labels(self) -> None:
+        """Name every lane that has room; with more lanes than text lines, every k-th
+        (hovering a lane's place on the axis still names it)."""
+        labels = self._labels
+        text_px = QFontMetrics(map_font()).height()
+        stride = label_stride(len(labels), self.size().height(), text_px)
+        self.setTicks([[(i + 0.5, labels[i]) for i in range(0, len(labels), stride)], []])
+
+
+def label_stride(lanes: int, height_px: float, text_px: float) -> int:
+    """Label every k-th of ``lanes`` rows sharing ``height_px`` so names never overlap."""
+    if lanes <= 0 or height_px <= 0:
+        return 1
+    return max(1, math.ceil(text_px / (height_px / lanes)))
+
+
+def lane_labels(names: list[str], room: int, metrics: QFontMetrics) -> list[str]:
+    """Names fitted to ``room`` pixels, keeping apart names that would read the same.
+
+    Each name first drops what matters least: the short digest of an image layer
+    (``app:1.0 #0 (00652d01)`` -> ``app:1.0 #0``), then the registry path of the image
+    (``registry.io/team/app:1.0 #0`` -> ``app:1.0 #0``); only then is it elided in the
+    middle. Names that still clash fall back to dropping their shared prefix.
+    """
+    labels = [_fitted(name, room, metrics) for name in names]
+    clashes: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        clashes.setdefault(label, []).append(i)
+    for group in clashes.values():
+        if len(group) < 2 or len({names[i] for i in group}) < 2:
+            continue
+        prefix = _common_prefix([names[i] for i in group])
+        for i in group:
+            rest = "…" + names[i][len(prefix) :]
+            labels[i] = metrics.elidedText(rest, Qt.TextElideMode.ElideRight, room)
+    return labels
+
+
+_SHORT_DIGEST = re.compile(r" \([0-9a-f]{6,}\)")
+_REGISTRY_PATH = re.compile(r"^[^ #]*/")
+
+
+def _fitted(name: str, room: int, metrics: QFontMetrics) -> str:
+    without_digest = _SHORT_DIGEST.sub("", name)
+    for form in (name, without_digest, _REGISTRY_PATH.sub("", without_digest)):
+        if metrics.horizontalAdvance(form) <= room:
+            return form
+    return metrics.elidedText(form, Qt.TextElideMode.ElideMiddle, room)
+
+
+def _common_prefix(texts: list[str]) -> str:
+    first, last = min(texts), max(texts)  # the extremes bound every common prefix
+    size = 0
+    while size < min(len(first), len(last)) and first[size] == last[size]:
+        size += 1
+    return first[:size]
+
+
+# -- legend --------------------------------------------------------------------------------
+
+
+Part = tuple[object, ...]  # ("text", long, short) | ("swatch", brush, pen) | ("gradient",)
+
+
+class ClassLegend(pg.GraphicsWidget):
+    """One row: unique, duplicate, the shared gradient and the selection mark.
+
+    Painted in the scene (not a QWidget) so PNG and SVG exports carry it. On a narrow map
+    it switches to short labels, then gives up its indent, then drops the selection entry.
+    """
+
+    HEIGHT = 26
+    SWATCH = QRectF(0, 0, 14, 10)
+    GRADIENT_WIDTH = 84
+    ENTRY_GAP = 18
+    PART_GAP = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._indent = 0.0
+        self._n_layers = 0
+        self._metrics = QFontMetrics(map_font())
+        self.setMinimumHeight(self.HEIGHT)
+        self.setMaximumHeight(self.HEIGHT)
+
+    def set_layer_count(self, n_layers: int) -> None:
+        self._n_layers = n_layers
+        self.update()
+
+    def set_indent(self, indent: float) -> None:
+        """Start the entries above the lanes rather than above their labels."""
+        self._indent = indent
+        self.update()
+
+    def entries(self) -> list[list[Part]]:
+        edge = QPen(QColor(0, 0, 0, 60), 0)
+        entries = [
+            [("swatch", QBrush(QColor(*CLASS_COLORS[UNIQUE])), edge), ("text", "unique", "unique")],
+            [
+                ("swatch", QBrush(QColor(*CLASS_COLORS[DUPLICATE])), edge),
+                ("text", "duplicate within layer", "duplicate"),
+            ],
+        ]
+        n = self._n_layers
+        if n == 2:
+            light = QBrush(QColor(*SHARED_LIGHT))
+            entries.append([("swatch", light, edge), ("text", "shared by both layers", "shared")])
+        elif n > 2:
+            entries.append(
+                [
+                    ("text", "shared by 2", "shared 2"),
+                    ("gradient",),
+                    ("text", f"{n} layers", f"{n}"),
+                ]
+            )
+        fill = QColor(SELECTION_COLOR)
+        fill.setAlpha(60)
+        entries.append(
+            [
+                ("swatch", QBrush(fill), QPen(SELECTION_COLOR, 2)),
+                ("text", "selected chunk, every occurrence", "selected"),
+            ]
+        )
+        return entries
+
+    def _part_width(self, part: Part, short: bool) -> float:
+        if part[0] == "text":
+            return self._metrics.horizontalAdvance(part[2] if short else part[1])
+        return self.GRADIENT_WIDTH if part[0] == "gradient" else self.SWATCH.width()
+
+    def _layout(self) -> tuple[list[list[Part]], bool, float]:
+        """The entries, whether to use short labels, and the indent that fit the width."""
+        entries = self.entries()
+        available = self.size().width()
+        candidates = [(False, self._indent), (True, self._indent), (True, 8.0)]
+        for short, indent in candidates:
+            width = sum(
+                sum(self._part_width(p, short) + self.PART_GAP for p in entry) + self.ENTRY_GAP
+                for entry in entries
+            )
+            if indent + width <= available:
+                return entries, short, indent
+        return entries[:-1], True, 8.0
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setRenderHint(painter.RenderHint.Antialiasing, True)
+        painter.setFont(map_font())
+        mid = self.HEIGHT / 2
+        entries, short, x = self._layout()
+        for entry in entries:
+            for part in entry:
+                if part[0] == "text":
+                    painter.setPen(TEXT_COLOR)
+                    baseline = mid + self._metrics.ascent() / 2 - 1
+                    painter.drawText(QPointF(x, baseline), part[2] if short else part[1])
+                elif part[0] == "swatch":
+                    painter.setPen(part[2])
+                    painter.setBrush(part[1])
+                    painter.drawRect(self.SWATCH.translated(x, mid - self.SWATCH.height() / 2))
+                else:
+                    rect = QRectF(x, mid - 5, self.GRADIENT_WIDTH, 10)
+                    gradient = QLinearGradient(rect.topLeft(), rect.topRight())
+                    gradient.setColorAt(0, QColor(*SHARED_LIGHT))
+                    gradient.setColorAt(1, QColor(*SHARED_DARK))
+                    painter.setPen(QPen(QColor(0, 0, 0, 60), 0))
+                    painter.setBrush(QBrush(gradient))
+                    painter.drawRect(rect)
+                x += self._part_width(part, short) + self.PART_GAP
+            x += self.ENTRY_GAP
+
+
+# -- view box ------------------------------------------------------------------------------
+
+
+class LaneViewBox(pg.ViewBox):
+    """A view box that reports left clicks and context-menu requests instead of acting.
+
+    Wheel zoom and drag pan come from pyqtgraph (x only: y mouse interaction is off).
+    """
+
+    sigLeftClick = Signal(object, bool)  # view-coordinate QPointF, double click
+    sigMenuRequested = Signal(object)  # screen QPoint
+
+    def __init__(self) -> None:
+        super().__init__(enableMenu=False, invertY=True)
+        self.setMouseEnabled(x=True, y=False)
+        self.setDefaultPadding(0.0)
+
+    def mouseClickEvent(self, ev) -> None:
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.sigLeftClick.emit(self.mapSceneToView(ev.scenePos()), bool(ev.double()))
+        elif ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            self.sigMenuRequested.emit(ev.screenPos().toPoint())
+
+
+# -- overlays ------------------------------------------------------------------------------
+
+
+def overlay_item(pen: QPen, brush: QBrush | None = None, z: float = 10) -> QGraphicsPathItem:
+    """A path item for view-coordinate shapes, with a pen that stays thin at any zoom."""
+    item = QGraphicsPathItem()
+    pen.setCosmetic(True)
+    item.setPen(pen)
+    item.setBrush(brush if brush is not None else QBrush(Qt.BrushStyle.NoBrush))
+    item.setZValue(z)
+    return item
+
+
+def rects_path(x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> QPainterPath:
+    """Closed rectangles ``[x0, x1] x [y0, y1]`` as one path, built without a Python loop."""
+    n = len(x0)
+    if n == 0:
+        return QPainterPath()
+    xs = np.stack([x0, x1, x1, x0, x0], axis=1).ravel().astype(np.float64)
+    ys = np.stack([y0, y0, y1, y1, y0], axis=1).ravel().astype(np.float64)
+    connect = np.tile(np.array([1, 1, 1, 1, 0], dtype=np.int32), n)
+    return pg.arrayToQPath(xs, ys, connect=connect, finiteCheck=False)
+
+
+def vertical_lines_path(x: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> QPainterPath:
+    """Vertical segments ``x`` from ``y0`` to ``y1`` as one path."""
+    if len(x) == 0:
+        return QPainterPath()
+    xs = np.repeat(np.asarray(x, dtype=np.float64), 2)
+    ys = np.stack([y0, y1], axis=1).ravel().astype(np.float64)
+    return pg.arrayToQPath(xs, ys, connect="pairs", finiteCheck=False)

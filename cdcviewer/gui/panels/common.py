@@ -1,0 +1,321 @@
+"""Panels around the map: the layer table, the totals, the chunk details and the messages.
+
+Each panel takes an ``Analysis`` (or a chunk description) that the worker already
+computed and only formats it: nothing here is heavier than a pass over the layers.
+Every size reads in binary units (KiB, MiB, GiB); exact byte counts are in tooltips.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStyle,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cdcviewer.base.params import format_size
+from cdcviewer.index.dedup import DUPLICATE, UNIQUE
+from cdcviewer.index.raster import CLASS_COLORS, SHARED_LIGHT
+
+if TYPE_CHECKING:
+    from cdcviewer.analysis.workspace import Analysis
+    from cdcviewer.gui.map.model import ChunkDetails
+
+INDEX_ENTRY_BYTES = 48  # one chunk-store index entry: 32-byte digest, offset, length
+
+
+def qcolor(rgb: Sequence[int], alpha: int = 255) -> QColor:
+    return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]), alpha)
+
+
+def percent(part: float, whole: float) -> str:
+    if not whole:
+        return "–"
+    value = 100.0 * part / whole
+    return f"{value:.0f}%" if value >= 10 or value == 0 else f"{value:.1f}%"
+
+
+def size_with_share(part: int, whole: int) -> str:
+    return f"{format_size(part)}  ({percent(part, whole)})"
+
+
+class TotalsPanel(QWidget):
+    """The figures over all layers: stored bytes, savings, ratio, chunk and index counts."""
+
+    FIELDS = (
+        ("layers", "Layers", "Layers loaded (and images they came from)"),
+        ("total", "Total bytes", "Sum of every layer's uncompressed stream"),
+        ("compressed", "As given", "Sum of the blobs as loaded (compressed where they were)"),
+        (
+            "layer_level",
+            "Layer-level",
+            "What registries store today: identical layers once (uncompressed)",
+        ),
+        (
+            "stored",
+            "Chunk-level",
+            "Bytes of distinct chunks over all layers: what a chunk store keeps",
+        ),
+        ("ratio", "Dedup ratio", "Total bytes / chunk-level stored bytes"),
+        ("chunks", "Chunks", "All chunks, and distinct fingerprints among them"),
+        ("mean", "Mean chunk", "Total bytes / chunks"),
+        (
+            "index",
+            "Index size",
+            f"Distinct chunks × {INDEX_ENTRY_BYTES} B (digest, offset, length per entry)",
+        ),
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.headline = QLabel("No layers loaded")
+        self.headline.setWordWrap(True)
+        self.headline.setStyleSheet("font-size: 15px; font-weight: 600;")
+        self.headline.setToolTip("Savings of chunk-level over no sharing, and over layer-level")
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(3)
+        self.values: dict[str, QLabel] = {}
+        for row, (key, label, tip) in enumerate(self.FIELDS):
+            caption = QLabel(label)
+            caption.setToolTip(tip)
+            caption.setStyleSheet("color: #555;")
+            value = QLabel("–")
+            value.setToolTip(tip)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(caption, row, 0)
+            grid.addWidget(value, row, 1)
+            self.values[key] = value
+        grid.setColumnStretch(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.headline)
+        layout.addLayout(grid)
+        layout.addStretch(1)
+
+    def set_analysis(self, analysis: Analysis | None) -> None:
+        if analysis is None or not analysis.layers:
+            self.headline.setText("No layers loaded")
+            for value in self.values.values():
+                value.setText("–")
+            return
+        index = analysis.index
+        total = analysis.total_bytes
+        stored = analysis.stored_bytes
+        layer_level = index.layer_level_stored_bytes
+        images = {layer.image for layer in analysis.layers if layer.image}
+        extra_saving = 1 - stored / layer_level if layer_level else 0.0
+        self.headline.setText(
+            f"Chunks save {100 * analysis.savings:.1f}% "
+            f"({100 * extra_saving:.1f}% beyond layer sharing)"
+        )
+        count = len(analysis.layers)
+        self.values["layers"].setText(
+            f"{count}" + (f" in {len(images)} image{'s' * (len(images) != 1)}" if images else "")
+        )
+        self._set("total", total, format_size(total))
+        compressed = sum(layer.compressed_bytes for layer in analysis.layers)
+        self._set("compressed", compressed, format_size(compressed))
+        self._set(
+            "layer_level",
+            layer_level,
+            f"{format_size(layer_level)}  (saves {percent(total - layer_level, total)})",
+        )
+        self._set(
+            "stored", stored, f"{format_size(stored)}  (saves {percent(total - stored, total)})"
+        )
+        self.values["ratio"].setText(f"{analysis.dedup_ratio:.2f}×")
+        chunks = index.total_chunks
+        self.values["chunks"].setText(f"{chunks:,}  ({index.distinct_chunks:,} distinct)")
+        self._set(
+            "mean", total // chunks if chunks else 0, format_size(total / chunks if chunks else 0)
+        )
+        index_bytes = index.distinct_chunks * INDEX_ENTRY_BYTES
+        self._set("index", index_bytes, format_size(index_bytes))
+
+    def _set(self, key: str, exact: float, text: str) -> None:
+        label = self.values[key]
+        label.setText(text)
+        tip = dict((k, t) for k, _, t in self.FIELDS)[key]
+        label.setToolTip(f"{tip}\n{int(exact):,} bytes")
+
+    def text(self) -> str:
+        """Everything shown, as plain text (for tests and copying)."""
+        rows = [self.headline.text()]
+        rows += [f"{label}: {self.values[key].text()}" for key, label, _ in self.FIELDS]
+        return "\n".join(rows)
+
+
+class ChunkDetailsPanel(QTextBrowser):
+    """What is known about the hovered chunk, or the selected one when nothing is hovered."""
+
+    HINT = (
+        "<p style='color:#666'>Hover over the map to see a chunk here; click to pin it. "
+        "A pinned chunk's other occurrences are marked in every lane.</p>"
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setToolTip("Details of the chunk under the mouse, or of the chunk you clicked")
+        self.setMinimumWidth(200)
+        self.hovered: ChunkDetails | None = None
+        self.selected: ChunkDetails | None = None
+        self._render()
+
+    def set_hovered(self, details: ChunkDetails | None) -> None:
+        self.hovered = details
+        self._render()
+
+    def set_selected(self, details: ChunkDetails | None) -> None:
+        self.selected = details
+        self._render()
+
+    def clear_all(self) -> None:
+        self.hovered = self.selected = None
+        self._render()
+
+    def _render(self) -> None:
+        shown = self.hovered or self.selected
+        if shown is None:
+            self.setHtml(self.HINT)
+            return
+        title = "Hovered chunk" if self.hovered is not None else "Selected chunk"
+        self.setHtml(chunk_html(shown, title))
+
+
+def chunk_html(details: ChunkDetails, title: str) -> str:
+    """The details of one chunk as the panel shows them."""
+    start, length = details.offset, details.length
+    colour = {
+        "shared": SHARED_LIGHT,
+        "duplicate": CLASS_COLORS[DUPLICATE],
+        "unique": CLASS_COLORS[UNIQUE],
+    }.get(details.class_name, CLASS_COLORS[UNIQUE])
+    swatch = "#{:02x}{:02x}{:02x}".format(*(int(c) for c in colour))
+    rows = [
+        ("Layer", html.escape(details.layer_name)),
+        ("Chunk", f"{details.chunk_index + 1:,} of {details.chunk_count:,}"),
+        ("Offset", f"{format_size(start)} <span style='color:#777'>({start:,})</span>"),
+        ("Length", f"{format_size(length)} <span style='color:#777'>({length:,} bytes)</span>"),
+        (
+            "End",
+            f"{format_size(start + length)} <span style='color:#777'>({start + length:,})</span>",
+        ),
+        (
+            "Class",
+            f"<span style='background:{swatch}'>&nbsp;&nbsp;&nbsp;</span> "
+            f"{html.escape(details.class_text)}",
+        ),
+        (
+            "Occurrences",
+            f"{details.occurrences:,} in {details.share_count} "
+            f"layer{'s' * (details.share_count != 1)}",
+        ),
+        ("Fingerprint", f"<code>{details.fingerprint}</code>"),
+    ]
+    if details.share_count > 1:
+        names = ", ".join(html.escape(n) for n in details.holder_names)
+        more = details.share_count - len(details.holder_names)
+        rows.append(("In layers", names + (f" and {more} more" if more > 0 else "")))
+    if details.tar is not None:
+        tar = details.tar
+        if tar.paths:
+            files = "<br>".join(html.escape(p) for p in tar.paths)
+            if tar.total > len(tar.paths):
+                files += f"<br><i>and {tar.total - len(tar.paths):,} more</i>"
+        else:
+            files = "<i>no file data (tar headers or padding only)</i>"
+        rows.append((f"Files ({tar.total:,})", files))
+        where = tar.part + (f" of {html.escape(tar.owner)}" if tar.owner else "")
+        rows.append(("Starts in", where))
+    elif details.tar_problem:
+        rows.append(("Files", f"<i>{html.escape(details.tar_problem)}</i>"))
+    body = "".join(
+        f"<tr><td style='color:#555; padding-right:8px; vertical-align:top'>{k}</td>"
+        f"<td>{v}</td></tr>"
+        for k, v in rows
+    )
+    return f"<h3 style='margin:2px 0'>{title}</h3><table cellspacing='2'>{body}</table>"
+
+
+class MessageBar(QFrame):
+    """A non-blocking banner: problems with inputs (warning) or notes (info); dismissable."""
+
+    LEVEL_STYLES: ClassVar[dict[str, str]] = {
+        "warning": "QFrame#MessageBar { background: #fff4d6; border: 1px solid #e0b84a; "
+        "border-radius: 4px; }",
+        "error": "QFrame#MessageBar { background: #fde2e2; border: 1px solid #d77; "
+        "border-radius: 4px; }",
+        "info": "QFrame#MessageBar { background: #e5f0fb; border: 1px solid #8fb5dd; "
+        "border-radius: 4px; }",
+    }
+    MAX_LINES = 6
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MessageBar")
+        self.icon = QLabel()
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.close_button = QToolButton()
+        self.close_button.setAutoRaise(True)
+        self.close_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_TitleBarCloseButton)
+        )
+        self.close_button.setToolTip("Dismiss this message")
+        self.close_button.clicked.connect(self.dismiss)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 4, 4)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.lines: list[str] = []
+        self.level = "info"
+        self.hide()
+
+    def show_message(self, text: str, level: str = "info", append: bool = False) -> None:
+        """Show ``text`` (plain); with ``append`` add it to what is shown (same level wins)."""
+        if append and self.isVisible() and self.level == level:
+            self.lines.append(text)
+        else:
+            self.lines = [text]
+        self.level = level
+        self.setStyleSheet(self.LEVEL_STYLES[level])
+        pixmap = {
+            "info": QStyle.StandardPixmap.SP_MessageBoxInformation,
+            "warning": QStyle.StandardPixmap.SP_MessageBoxWarning,
+            "error": QStyle.StandardPixmap.SP_MessageBoxCritical,
+        }[level]
+        self.icon.setPixmap(self.style().standardIcon(pixmap).pixmap(20, 20))
+        shown = self.lines[-self.MAX_LINES :]
+        hidden = len(self.lines) - len(shown)
+        text_html = "<br>".join(
+            html.escape(line, quote=False).replace("\n", "<br>") for line in shown
+        )
+        if hidden:
+            text_html = f"<i>{hidden} earlier message(s) in the tooltip</i><br>" + text_html
+        self.label.setText(text_html)
+        self.setToolTip("\n".join(self.lines))
+        self.show()
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def dismiss(self) -> None:
+        self.lines = []
+        self.hide()

@@ -1,0 +1,633 @@
+"""Which files: the members of the tar layers with their unique, duplicate and shared bytes.
+
+The table is a ``QAbstractTableModel`` over the numpy columns of the core's
+``FileAttribution`` (one layer, or every layer concatenated): a row is an index into
+those arrays, so a layer of 100,000 members costs no Python object per row, and sorting
+and filtering are ``sort_order`` and ``match_paths`` over whole columns. Selecting a row
+asks the map to highlight the member's bytes (headers, data and padding) and zoom there.
+
+The attribution itself comes from the worker (``Session.files``); this module only
+arranges and formats it.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cdcviewer.base.params import format_size
+from cdcviewer.gui.panels.common import percent
+from cdcviewer.gui.panels.layer_table import PARTS_ROLE, CompositionDelegate
+from cdcviewer.insight.attribution import SORT_KEYS, FileAttribution, match_paths, sort_order
+from cdcviewer.sources.tar.members import MemberTable
+
+if TYPE_CHECKING:
+    from cdcviewer.analysis.workspace import Analysis
+    from cdcviewer.gui.session import FileInsight
+    from cdcviewer.insight.whole_files import WholeFiles
+
+ALL_LAYERS = -1  # the layer chooser's "all layers" entry
+FILTER_DEBOUNCE_MS = 250  # typing a path pattern filters once the hand rests
+GREY = QColor(130, 130, 130)
+Index = QModelIndex | QPersistentModelIndex
+
+# key, header, tooltip. Keys in ``SORT_KEYS`` sort through the core's ``sort_order``.
+COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("layer", "Layer", "The layer holding the file (load order)"),
+    ("path", "Path", "Path inside the layer's tar"),
+    ("size", "Size", "Bytes of the file's data"),
+    ("composition", "Composition", "The file's data by class: shared, duplicate, unique"),
+    ("unique", "Unique", "Data bytes in chunks found nowhere else: what defeats dedup"),
+    ("duplicate", "Duplicate", "Data bytes repeating an earlier chunk of the same layer"),
+    ("shared", "Shared", "Data bytes in chunks that also occur in another layer"),
+    ("share", "Share", "Shared bytes as a share of the file's data"),
+    (
+        "copies",
+        "Identical",
+        "Files (all layers) with exactly this content, this one included: whole-file "
+        "dedup stores them once",
+    ),
+)
+COL = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
+SIZE_KEYS = ("size", "unique", "duplicate", "shared")
+
+
+@dataclass(frozen=True)
+class FileRows:
+    """The rows the table can show: the members of one layer, or of all layers one after
+    another, as one ``FileAttribution`` plus where each row came from."""
+
+    attribution: FileAttribution
+    layer: np.ndarray  # per row: the layer index in the analysis
+    member: np.ndarray  # per row: the member index in that layer's table
+    copies: np.ndarray  # per row: identical files (all layers), 0 when not a regular file
+    layer_names: list[str]
+    spans: list[FileAttribution]  # per layer, to find a row's bytes in its own stream
+    # The shown columns, computed once: a cell must never cost a pass over the rows.
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        attribution = self.attribution
+        self.columns.update(
+            size=attribution.size,
+            unique=attribution.unique_bytes,
+            duplicate=attribution.duplicate_bytes,
+            shared=attribution.shared_bytes,
+            share=attribution.share,
+        )
+
+    def __len__(self) -> int:
+        return len(self.layer)
+
+    @classmethod
+    def of(cls, insight: FileInsight, layer: int = ALL_LAYERS) -> FileRows:
+        """The members of ``layer`` (an index into the analysis) or of every layer."""
+        chosen = range(len(insight.attributions)) if layer == ALL_LAYERS else [layer]
+        parts = [insight.attributions[i] for i in chosen]
+        combined = parts[0] if len(parts) == 1 else _concatenate(parts)
+        return cls(
+            attribution=combined,
+            layer=np.concatenate(
+                [np.full(len(insight.attributions[i]), i, dtype=np.int64) for i in chosen]
+                or [np.zeros(0, np.int64)]
+            ),
+            member=np.concatenate(
+                [np.arange(len(insight.attributions[i]), dtype=np.int64) for i in chosen]
+                or [np.zeros(0, np.int64)]
+            ),
+            copies=np.concatenate([insight.copies[i] for i in chosen] or [np.zeros(0, np.int64)]),
+            layer_names=[a.layer for a in insight.attributions],
+            spans=list(insight.attributions),
+        )
+
+    def span(self, row: int) -> tuple[int, int]:
+        """``[start, end)`` of everything the row's member owns in its layer's stream."""
+        return self.spans[int(self.layer[row])].span(int(self.member[row]))
+
+    def order(self, key: str, descending: bool) -> np.ndarray:
+        """Rows sorted by ``key``: ties keep load order, then stream order."""
+        if key in SORT_KEYS:
+            return sort_order(self.attribution, key, descending)
+        values = self.layer if key == "layer" else self.copies
+        ties = np.arange(len(values))
+        return np.lexsort((ties, -values if descending else values)).astype(np.int64)
+
+
+def _concatenate(parts: list[FileAttribution]) -> FileAttribution:
+    """Several layers' attributions as one (offsets stay relative to each own stream:
+    only sorting and filtering use the result, spans come from the parts)."""
+
+    def joined(column: str) -> np.ndarray:
+        return np.concatenate([getattr(part.members, column) for part in parts])
+
+    members = MemberTable(
+        header_offset=joined("header_offset"),
+        data_offset=joined("data_offset"),
+        size=joined("size"),
+        type=joined("type"),
+        paths=[path for part in parts for path in part.paths],
+        links=[link for part in parts for link in part.members.links],
+        stream_bytes=sum(part.stream_bytes for part in parts),
+    )
+    return FileAttribution(
+        layer="all layers",
+        is_tar=any(part.is_tar for part in parts),
+        stream_bytes=members.stream_bytes,
+        members=members,
+        class_bytes=np.concatenate([part.class_bytes for part in parts]).reshape(-1, 3),
+        outside=np.sum([part.outside for part in parts], axis=0),
+    )
+
+
+class FileTableModel(QAbstractTableModel):
+    """``FileRows`` sorted and filtered; ``visible[r]`` is the row shown at position r."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: FileRows | None = None
+        self.visible = np.zeros(0, dtype=np.int64)
+        self.sort_key = "unique"
+        self.descending = True
+        self.pattern = ""
+        self._matches: np.ndarray | None = None  # the pattern's mask over all rows
+
+    # -- contents ------------------------------------------------------------------------
+    def set_rows(self, rows: FileRows | None) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self._matches = None
+        self._arrange()
+        self.endResetModel()
+
+    def set_pattern(self, pattern: str) -> None:
+        pattern = pattern.strip()
+        if pattern == self.pattern:
+            return
+        self.beginResetModel()
+        self.pattern = pattern
+        self._matches = None
+        self._arrange()
+        self.endResetModel()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        key = COLUMNS[column][0]
+        if key == "composition":
+            key = "share"  # the bar shows the shared part first
+        self.layoutAboutToBeChanged.emit()
+        self.sort_key, self.descending = key, order == Qt.SortOrder.DescendingOrder
+        self._arrange()
+        self.layoutChanged.emit()
+
+    def _arrange(self) -> None:
+        rows = self.rows
+        if rows is None or len(rows) == 0:
+            self.visible = np.zeros(0, dtype=np.int64)
+            return
+        order = rows.order(self.sort_key, self.descending)
+        if self.pattern:
+            if self._matches is None:
+                self._matches = match_paths(rows.attribution.paths, self.pattern)
+            order = order[self._matches[order]]
+        self.visible = order
+
+    def row_of(self, layer: int, member: int) -> int:
+        """Position of a layer's member among the shown rows, -1 when hidden."""
+        if self.rows is None:
+            return -1
+        hits = np.flatnonzero(
+            (self.rows.layer[self.visible] == layer) & (self.rows.member[self.visible] == member)
+        )
+        return int(hits[0]) if len(hits) else -1
+
+    # -- Qt model --------------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self.visible)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        key, title, tip = COLUMNS[section]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return title
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return tip
+        if role == Qt.ItemDataRole.InitialSortOrderRole:
+            # Bytes and counts read best largest first; names A to Z.
+            ascending = key in ("layer", "path")
+            return Qt.SortOrder.AscendingOrder if ascending else Qt.SortOrder.DescendingOrder
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        rows = self.rows
+        if rows is None or not index.isValid():
+            return None
+        row = int(self.visible[index.row()])
+        key = COLUMNS[index.column()][0]
+        attribution = rows.attribution
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(rows, row, key)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            left = key in ("layer", "path")
+            horizontal = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
+            return horizontal | Qt.AlignmentFlag.AlignVCenter
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(rows, row, key)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if key in SIZE_KEYS and rows.columns[key][row] == 0:
+                return GREY
+            if key == "copies" and rows.copies[row] <= 1:
+                return GREY
+            return None
+        if role == PARTS_ROLE and key == "composition":
+            unique, duplicate, shared = (int(v) for v in attribution.class_bytes[row])
+            return (unique, duplicate, shared) if unique + duplicate + shared else None
+        return None
+
+    def _text(self, rows: FileRows, row: int, key: str) -> str:
+        attribution = rows.attribution
+        if key == "layer":
+            layer = int(rows.layer[row])
+            return f"{layer}  {rows.layer_names[layer]}"
+        if key == "path":
+            return attribution.paths[row]
+        if key in SIZE_KEYS:
+            return format_size(int(rows.columns[key][row]))
+        if key == "share":
+            size = int(rows.columns["size"][row])
+            return percent(int(rows.columns["shared"][row]), size) if size else "–"
+        if key == "copies":
+            copies = int(rows.copies[row])
+            return f"{copies}×" if copies else "–"
+        return ""
+
+    def _tooltip(self, rows: FileRows, row: int, key: str) -> str:
+        attribution = rows.attribution
+        if key in SIZE_KEYS:
+            return f"{int(rows.columns[key][row]):,} bytes"
+        if key == "copies":
+            copies = int(rows.copies[row])
+            if not copies:
+                return "Not a regular file with data"
+            if copies == 1:
+                return "No other file has this content"
+            return f"{copies} files (all layers) have exactly this content"
+        path = html.escape(attribution.paths[row])
+        start, end = rows.span(row)
+        return (
+            f"<b>{path}</b><br>layer {html.escape(rows.layer_names[int(rows.layer[row])])}"
+            f"<br>bytes {start:,} – {end:,} of its stream (header, data, padding)"
+        )
+
+
+class FilesPanel(QWidget):
+    """A layer's (or every layer's) files: sortable, filterable, linked to the map."""
+
+    fileSelected = Signal(int, object, object)  # layer index, start, end (bytes: >2^31)
+    computeRequested = Signal()  # the user asks again after a cancel or a failure
+
+    PLACEHOLDERS: ClassVar[dict[str, str]] = {
+        "empty": "Load tar layers to see which files their bytes belong to.",
+        "waiting": "Reading the tar headers and hashing the files…",
+        "cancelled": "Reading the files was cancelled.",
+    }
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.insight: FileInsight | None = None
+        self.rows: FileRows | None = None
+        self._selected: tuple[str, int] | None = None  # (layer name, member) across updates
+        self._build()
+
+    def _build(self) -> None:
+        self.layer_combo = QComboBox()
+        self.layer_combo.setToolTip("Whose files to list: one layer, or all of them")
+        self.layer_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.layer_combo.setMinimumContentsLength(18)
+        self.layer_combo.currentIndexChanged.connect(self._layer_chosen)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Filter paths: text, or a glob such as *.so or usr/lib/*")
+        self.search.setToolTip(
+            "Shows the files whose path contains this text (ignoring case), or matches it "
+            "whole when it holds *, ? or [ (a glob)"
+        )
+        self.search.setClearButtonEnabled(True)
+        self._filter_timer = QTimer(self, singleShot=True, interval=FILTER_DEBOUNCE_MS)
+        self._filter_timer.timeout.connect(self._apply_filter)
+        self.search.textChanged.connect(lambda _text: self._filter_timer.start())
+        self.search.returnPressed.connect(self._apply_filter)
+        self.top_unique_button = QPushButton("Top by unique")
+        self.top_unique_button.setToolTip(
+            "Files with the most unique bytes first: what defeats dedup"
+        )
+        self.top_unique_button.clicked.connect(lambda: self.show_top("unique"))
+        self.top_shared_button = QPushButton("Top by shared")
+        self.top_shared_button.setToolTip(
+            "Files with the most bytes shared with other layers first: what dedup finds"
+        )
+        self.top_shared_button.clicked.connect(lambda: self.show_top("shared"))
+        tools = QHBoxLayout()
+        tools.setContentsMargins(0, 0, 0, 0)
+        tools.addWidget(self.layer_combo)
+        tools.addWidget(self.search, 1)
+        tools.addWidget(self.top_unique_button)
+        tools.addWidget(self.top_shared_button)
+        self.updating = QLabel("updating…")
+        self.updating.setStyleSheet("color: #777;")
+        self.updating.setToolTip("The figures shown are for the previous analysis")
+        self.updating.hide()
+        tools.addWidget(self.updating)
+
+        self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
+        self.summary.setStyleSheet("color: #333;")
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.model = FileTableModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keep the file name
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.table.setItemDelegateForColumn(COL["composition"], CompositionDelegate(self.table))
+        self.table.setToolTip("")
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL["path"], QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
+        for key, width in (
+            ("layer", 190),
+            ("size", 90),
+            ("composition", 120),
+            ("unique", 90),
+            ("duplicate", 90),
+            ("shared", 90),
+            ("share", 64),
+            ("copies", 76),
+        ):
+            header.resizeSection(COL[key], width)
+        self.table.sortByColumn(COL["unique"], Qt.SortOrder.DescendingOrder)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        copy = QShortcut(QKeySequence.StandardKey.Copy, self.table)
+        copy.setContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.activated.connect(self.copy_selected_paths)
+
+        self.message = QLabel()
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #666; font-size: 11pt;")
+        self.retry_button = QPushButton("Read the files")
+        self.retry_button.setToolTip("Attribute the shown analysis's bytes to its files")
+        self.retry_button.clicked.connect(self.computeRequested)
+        message_page = QWidget()
+        message_layout = QVBoxLayout(message_page)
+        message_layout.addStretch(1)
+        message_layout.addWidget(self.message)
+        message_layout.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        message_layout.addStretch(1)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(message_page)
+        self.stack.addWidget(self.table)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
+        layout.addLayout(tools)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.stack, 1)
+        self.show_placeholder("empty")
+
+    # -- what is shown ---------------------------------------------------------------------
+    def show_placeholder(self, state: str, text: str | None = None) -> None:
+        """A message instead of the table: ``empty``, ``waiting``, ``cancelled``, ``failed``."""
+        self.message.setText(text or self.PLACEHOLDERS.get(state, ""))
+        self.retry_button.setVisible(state in ("cancelled", "failed"))
+        self.stack.setCurrentIndex(0)
+        if state != "waiting":
+            self.insight = None
+            self.rows = None
+            self.model.set_rows(None)
+            self.summary.clear()
+        for widget in self._needs_files():
+            widget.setEnabled(self.insight is not None)
+
+    def set_updating(self, updating: bool) -> None:
+        """Keep the shown files while new figures for the same layers are computed."""
+        self.updating.setVisible(updating)
+
+    def set_insight(self, insight: FileInsight) -> None:
+        """Show the files of an analysis; the layer, filter, sort and selection stay."""
+        self.updating.hide()
+        chosen = self.layer_combo.currentData()
+        chosen_name = (
+            None
+            if self.insight is None or chosen in (None, ALL_LAYERS)
+            else self.insight.attributions[chosen].layer
+        )
+        self.insight = insight
+        names = [attribution.layer for attribution in insight.attributions]
+        self.layer_combo.blockSignals(True)
+        self.layer_combo.clear()
+        self.layer_combo.addItem(f"All layers ({len(names)})", ALL_LAYERS)
+        for i, attribution in enumerate(insight.attributions):
+            suffix = "" if attribution.is_tar else "  (not a tar)"
+            self.layer_combo.addItem(f"{i}  {attribution.layer}{suffix}", i)
+        if chosen_name in names:
+            self.layer_combo.setCurrentIndex(names.index(chosen_name) + 1)
+        self.layer_combo.blockSignals(False)
+        for widget in self._needs_files():
+            widget.setEnabled(True)
+        self._fill()
+
+    def _needs_files(self) -> tuple[QWidget, ...]:
+        return (self.layer_combo, self.search, self.top_unique_button, self.top_shared_button)
+
+    def _layer_chosen(self, _position: int) -> None:
+        if self.insight is not None:
+            self._fill()
+
+    def _fill(self) -> None:
+        insight = self.insight
+        assert insight is not None
+        layer = self.layer_combo.currentData()
+        layer = ALL_LAYERS if layer is None else int(layer)
+        self.rows = FileRows.of(insight, layer) if insight.attributions else None
+        self.model.set_rows(self.rows)
+        self.table.setColumnHidden(COL["layer"], layer != ALL_LAYERS)
+        self.stack.setCurrentIndex(1)
+        self._show_summary(layer)
+        self._reselect()
+
+    def _apply_filter(self) -> None:
+        self._filter_timer.stop()
+        self.model.set_pattern(self.search.text())
+        if self.insight is not None:
+            self._show_summary(self.layer_combo.currentData())
+            self._reselect()
+
+    def show_top(self, key: str) -> None:
+        """Sort by ``key`` ("unique" or "shared") bytes, largest first, from the top."""
+        self.table.sortByColumn(COL[key], Qt.SortOrder.DescendingOrder)
+        self.table.scrollToTop()
+
+    # -- the summary line --------------------------------------------------------------------
+    def _show_summary(self, layer: int | None) -> None:
+        insight = self.insight
+        rows = self.rows
+        if insight is None:
+            self.summary.clear()
+            return
+        chosen = list(range(len(insight.attributions))) if layer in (None, ALL_LAYERS) else [layer]
+        lines = [self._files_line(insight, chosen, rows)]
+        problems = [
+            f"{html.escape(insight.attributions[i].layer)}: {html.escape(insight.problems[i])}"
+            for i in chosen
+            if i in insight.problems
+        ]
+        if problems:
+            lines.append("<span style='color:#a33'>No files for " + "; ".join(problems) + "</span>")
+        lines.append(whole_files_line(insight.whole_files))
+        self.summary.setText("<br>".join(lines))
+
+    def _files_line(self, insight: FileInsight, chosen: list[int], rows: FileRows | None) -> str:
+        parts = [insight.attributions[i] for i in chosen]
+        tars = [part for part in parts if part.is_tar]
+        if not tars:
+            return "Not a tar archive: its bytes belong to no files."
+        members = sum(len(part) for part in parts)
+        shown = self.model.visible
+        if rows is not None and len(shown) < members:
+            # Filtered: the figures of the matching files, to weigh what the filter found.
+            classes = rows.attribution.class_bytes[shown].sum(axis=0)
+            head = f"<b>{len(shown):,} of {members:,} members</b> match · their data"
+            tail = ""
+        else:
+            classes = np.sum([part.class_bytes.sum(axis=0) for part in parts], axis=0)
+            head = f"<b>{members:,} members</b> · file data"
+            outside = sum(part.outside_bytes for part in parts)
+            tail = f" · tar headers and padding {format_size(outside)}"
+        unique, duplicate, shared = (int(v) for v in classes)
+        data = unique + duplicate + shared
+        return (
+            f"{head} {format_size(data)}: {percent(unique, data)} unique, "
+            f"{percent(duplicate, data)} duplicate, {percent(shared, data)} shared{tail}"
+        )
+
+    # -- selection -----------------------------------------------------------------------------
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        rows = self.rows
+        if rows is None or not current.isValid():
+            return
+        row = int(self.model.visible[current.row()])
+        layer, member = int(rows.layer[row]), int(rows.member[row])
+        self._selected = (rows.layer_names[layer], member)
+        start, end = rows.span(row)
+        self.fileSelected.emit(layer, start, end)
+
+    def select_row(self, position: int) -> None:
+        """Make the shown row at ``position`` the current one (as a click does)."""
+        index = self.model.index(position, COL["path"])
+        self.table.selectionModel().setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        self.table.scrollTo(index)
+
+    def _reselect(self) -> None:
+        """After new figures or a new filter, the same member stays selected (silently:
+        the map already shows it)."""
+        rows = self.rows
+        if rows is None or self._selected is None:
+            return
+        name, member = self._selected
+        if name not in rows.layer_names:
+            return
+        position = self.model.row_of(rows.layer_names.index(name), member)
+        if position < 0:
+            return
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
+        index = self.model.index(position, COL["path"])
+        selection.setCurrentIndex(
+            index,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        selection.blockSignals(False)
+        self.table.viewport().update()
+
+    def selected_paths(self) -> list[str]:
+        rows = self.rows
+        if rows is None:
+            return []
+        positions = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        return [rows.attribution.paths[int(self.model.visible[p])] for p in positions]
+
+    def copy_selected_paths(self) -> None:
+        paths = self.selected_paths()
+        if paths:
+            QGuiApplication.clipboard().setText("\n".join(paths))
+
+    # -- state for the window ------------------------------------------------------------------
+    def matches(self, analysis: Analysis | None) -> bool:
+        """True when the files shown are those of ``analysis``."""
+        return self.insight is not None and self.insight.analysis is analysis
+
+
+def whole_files_line(whole: WholeFiles) -> str:
+    """Whole-file dedup next to chunk dedup: what CDC adds beyond storing each file once."""
+    figures = whole.to_dict(top=0)
+    if not whole.files:
+        return "No regular files: whole-file dedup has nothing to compare."
+    total = int(figures["total_bytes"])
+    file_level = int(figures["file_level_stored_bytes"])
+    chunk_level = int(figures["chunk_level_stored_bytes"])
+    repeats = int(figures["duplicate_files"])
+    beyond = float(figures["chunk_beyond_file_level"])
+    verdict = f"{100 * abs(beyond):.1f}% {'less' if beyond >= 0 else 'more'} than whole files"
+    return (
+        f"Whole files: {repeats:,} of {whole.files:,} files repeat another's content "
+        f"({format_size(int(figures['duplicate_bytes']))}, "
+        f"{format_size(int(figures['cross_layer_duplicate_bytes']))} across layers). "
+        f"Each distinct file once stores {format_size(file_level)} "
+        f"(saves {percent(total - file_level, total)}); chunks store "
+        f"{format_size(chunk_level)} (saves {percent(total - chunk_level, total)}): "
+        f"<b>{verdict}</b>."
+    )

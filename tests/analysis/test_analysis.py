@@ -1,0 +1,195 @@
+"""End to end: real inputs through the threaded pipeline equal the oracle and the definitions."""
+
+import numpy as np
+import pytest
+import xxhash
+
+from cdcviewer import ChunkerParams, Workspace, analyze
+from cdcviewer.analysis import pipeline
+from cdcviewer.base.errors import Cancelled
+from cdcviewer.base.progress import TaskState
+from tests.builders import layer_tar, real_files, tree_versions
+from tests.oracle import oracle_offsets
+
+
+@pytest.fixture(scope="module")
+def big_raw(tmp_path_factory):
+    """Random bytes spanning several hashing blocks, with a repeated stretch."""
+    rng = np.random.default_rng(11)
+    part = rng.integers(0, 256, 5 << 20, dtype=np.uint8).tobytes()
+    data = part + rng.integers(0, 256, 3 << 20, dtype=np.uint8).tobytes() + part[: 3 << 20]
+    path = tmp_path_factory.mktemp("raw") / "big.bin"
+    path.write_bytes(data)
+    return path, data
+
+
+@pytest.mark.parametrize("block_size", [pipeline.BLOCK_SIZE, (1 << 20) + 17, 4099])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_pipeline_cuts_equal_the_oracle_across_block_seams(
+    big_raw, block_size, workers, monkeypatch
+):
+    monkeypatch.setattr(pipeline, "BLOCK_SIZE", block_size)
+    path, data = big_raw
+    params = ChunkerParams.for_avg(8192, normalization=2)
+    with analyze([path], params, workers=workers) as analysis:
+        chunks = analysis.chunks[0]
+        assert chunks.offsets.tolist() == oracle_offsets(data, params)
+        view = memoryview(data)
+        for i in (0, len(chunks.offsets) // 2, len(chunks.offsets) - 1):
+            o, n = int(chunks.offsets[i]), int(chunks.lengths[i])
+            assert bytes(chunks.fingerprints[i]) == xxhash.xxh3_128_digest(view[o : o + n])
+        # The repeated 3 MiB stretch dedups: the duplicate bytes are most of it.
+        figures = analysis.index.layers[0]
+        assert (3 << 20) - 2 * params.max_size < figures.duplicate_bytes <= 3 << 20
+
+
+@pytest.mark.parametrize("batch", [pipeline.FINGERPRINT_BATCH, (1 << 20) + 17, 4099])
+def test_recut_from_candidates_window_by_window_equals_the_oracle(big_raw, batch, monkeypatch):
+    path, data = big_raw
+    params = ChunkerParams.for_avg(8192, normalization=2)
+    with Workspace(workers=2) as workspace:
+        workspace.add([path])
+        workspace.analyze(ChunkerParams())
+        monkeypatch.setattr(pipeline, "FINGERPRINT_BATCH", batch)
+        calls = []
+        original = pipeline.cut_range
+        monkeypatch.setattr(pipeline, "cut_range", lambda *a: calls.append(1) or original(*a))
+        chunks = workspace.analyze(params).chunks[0]
+    assert len(calls) >= len(data) // max(batch, 4 * params.max_size)
+    assert chunks.offsets.tolist() == oracle_offsets(data, params)
+    assert chunks.lengths.sum() == len(data)
+    view = memoryview(data)
+    for i in range(0, len(chunks.offsets), 97):
+        o, n = int(chunks.offsets[i]), int(chunks.lengths[i])
+        assert bytes(chunks.fingerprints[i]) == xxhash.xxh3_128_digest(view[o : o + n])
+
+
+def test_rechunk_reuses_hashing_and_equals_a_fresh_analysis(tmp_path, monkeypatch):
+    old, new = tree_versions(1_500_000)
+    paths = [layer_tar(tmp_path / "a.tar", old), layer_tar(tmp_path / "b.tar.gz", new, "gzip")]
+    calls = []
+    original = pipeline.scan_block
+    monkeypatch.setattr(pipeline, "scan_block", lambda *a: calls.append(1) or original(*a))
+    others = (ChunkerParams.for_avg(16384), ChunkerParams.for_avg(8192, normalization=3))
+    with analyze(paths, ChunkerParams()) as first:
+        hashed = len(calls)
+        assert hashed > 0
+        recut = [first.rechunk(params).to_dict() for params in others]
+        assert len(calls) == hashed
+        # A small average needs masks the cached candidates cannot serve: hash again.
+        first.rechunk(ChunkerParams.for_avg(1024, normalization=2))
+        assert len(calls) > hashed
+    for params, again in zip(others, recut, strict=True):
+        with analyze(paths, params) as fresh:
+            assert again["layers"] == fresh.to_dict()["layers"]
+            assert again["totals"] == fresh.to_dict()["totals"]
+
+
+def test_two_versions_of_a_real_tree_share_most_bytes(tmp_path):
+    old, new = tree_versions(2_000_000)
+    paths = [layer_tar(tmp_path / "v1.tar", old), layer_tar(tmp_path / "v2.tar.zst", new, "zstd")]
+    with analyze(paths, ChunkerParams.for_avg(8192)) as analysis:
+        report = analysis.to_dict()
+        first, second = report["layers"]
+        assert second["shared_bytes"] > 0.5 * second["bytes"]
+        assert first["new_bytes"] == first["bytes"]
+        assert second["new_bytes"] < 0.5 * second["bytes"]
+        totals = report["totals"]
+        assert totals["stored_bytes"] == first["new_bytes"] + second["new_bytes"]
+        assert 0 < totals["savings"] < 1
+        assert totals["layer_level_stored_bytes"] == totals["bytes"]
+
+
+def test_identical_layers_are_counted_once_at_layer_level(tmp_path):
+    files = real_files(400_000)
+    a = layer_tar(tmp_path / "a.tar", files)
+    b = layer_tar(tmp_path / "b.tar.gz", files, "gzip")
+    with analyze([a, b], ChunkerParams.for_avg(4096)) as analysis:
+        assert analysis.index.identical_to == [None, 0]
+        totals = analysis.to_dict()["totals"]
+        assert totals["layer_level_stored_bytes"] == totals["bytes"] // 2
+        assert totals["stored_bytes"] <= totals["bytes"] // 2
+
+
+def test_a_bad_input_is_listed_and_the_others_are_analysed(tmp_path):
+    good = layer_tar(tmp_path / "good.tar", real_files(100_000))
+    with analyze([good, tmp_path / "missing.tar"], ChunkerParams.for_avg(4096)) as analysis:
+        assert [layer.name for layer in analysis.layers] == ["good.tar"]
+        assert len(analysis.failures) == 1
+        assert "missing.tar" in str(analysis.failures[0])
+
+
+def test_the_same_path_twice_is_loaded_once(tmp_path):
+    good = layer_tar(tmp_path / "good.tar", real_files(100_000))
+    with Workspace() as workspace:
+        workspace.add([good])
+        workspace.add([good])
+        assert len(workspace.layers) == 1
+        assert "already loaded" in str(workspace.failures[-1])
+        workspace.add([tmp_path / "x" / ".." / "good.tar", good])
+        assert len(workspace.layers) == 1
+
+
+def test_a_path_named_twice_in_one_call_is_loaded_once(tmp_path):
+    good = layer_tar(tmp_path / "good.tar", real_files(100_000))
+    with Workspace() as workspace:
+        workspace.add([good, good])
+        assert len(workspace.layers) == 1
+        assert ["already loaded" in str(f) for f in workspace.failures] == [True]
+
+
+def test_cancel_stops_the_analysis(big_raw):
+    path, _ = big_raw
+    state = TaskState(on_progress=lambda *_: state.cancel())
+    with Workspace() as workspace:
+        workspace.add([path])
+        with pytest.raises(Cancelled):
+            workspace.analyze(ChunkerParams(), state)
+        # The workspace is still usable after a cancelled run.
+        assert workspace.analyze(ChunkerParams()).index.layers[0].bytes == path.stat().st_size
+
+
+def test_only_the_analysis_that_made_its_workspace_closes_it(tmp_path):
+    old, new = tree_versions(300_000)
+    paths = [layer_tar(tmp_path / "a.tar.gz", old, "gzip"), layer_tar(tmp_path / "b.tar", new)]
+    with analyze(paths, ChunkerParams()) as first:
+        run_folder = first.workspace.cache.path
+        first.rechunk(ChunkerParams.for_avg(16384)).close()
+        # Still open: the gzip'd layer's decompressed stream is still there to re-cut.
+        again = first.rechunk(ChunkerParams.for_avg(8192))
+        assert again.index.layers[0].bytes == first.index.layers[0].bytes
+        with Workspace() as workspace:
+            workspace.add(paths)
+            workspace.analyze(ChunkerParams()).close()
+            assert workspace.analyze(ChunkerParams.for_avg(8192)).total_bytes > 0
+    assert not run_folder.exists()
+
+
+@pytest.mark.parametrize("batch", [pipeline.FINGERPRINT_BATCH, 4099])
+def test_a_recut_fingerprints_only_the_chunks_it_has_not_seen(big_raw, batch, monkeypatch):
+    monkeypatch.setattr(pipeline, "FINGERPRINT_BATCH", batch)  # small: whole windows reused
+    path, data = big_raw
+    first = ChunkerParams.for_avg(8192)
+    smaller_max = first.with_(max_size=first.max_size // 2)
+    with Workspace(workers=2) as workspace:
+        workspace.add([path])
+        before = workspace.analyze(first).chunks[0]
+        hashed = []
+        original = pipeline.fingerprint_chunks
+        monkeypatch.setattr(
+            pipeline,
+            "fingerprint_chunks",
+            lambda d, o, n, h: hashed.append(int(n.sum())) or original(d, o, n, h),
+        )
+        chunks = workspace.analyze(smaller_max).chunks[0]
+    # Chunks longer than the new max change, and the chunks after each until the cuts
+    # meet again; the rest keep their fingerprints.
+    changed = int(before.lengths[before.lengths > smaller_max.max_size].sum())
+    assert changed <= sum(hashed) < len(data) // 3
+    assert chunks.offsets.tolist() == oracle_offsets(data, smaller_max)
+    view = memoryview(data)
+    expected = [
+        xxhash.xxh3_128_digest(view[o : o + n])
+        for o, n in zip(chunks.offsets.tolist(), chunks.lengths.tolist(), strict=True)
+    ]
+    assert [bytes(row) for row in chunks.fingerprints] == expected
