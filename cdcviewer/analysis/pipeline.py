@@ -20,7 +20,7 @@ import numpy as np
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.kernels.chunkers import cut_offsets, cut_range, lengths_from_offsets
-from cdcviewer.kernels.fingerprint import WIDTH, fingerprint_chunks
+from cdcviewer.kernels.fingerprint import WIDTH, fingerprint_chunks, to_hex
 from cdcviewer.kernels.gear import CandidateMasks, Candidates, scan_block
 from cdcviewer.sources.layers import Layer, release_pages
 
@@ -39,6 +39,10 @@ class LayerChunks:
     @property
     def nbytes(self) -> int:
         return self.offsets.nbytes + self.lengths.nbytes + self.fingerprints.nbytes
+
+    def fingerprint_hex(self, i: int) -> str:
+        """Chunk ``i``'s fingerprint as lowercase hex, as every report writes it."""
+        return to_hex(self.fingerprints[i])
 
     @classmethod
     def join(cls, pieces: list[LayerChunks], width: int) -> LayerChunks:

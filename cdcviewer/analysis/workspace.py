@@ -16,18 +16,20 @@ from pathlib import Path
 
 import numpy as np
 
+from cdcviewer.analysis.document import figures_document
 from cdcviewer.analysis.pipeline import LayerChunks, chunk_layers
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.index.dedup import DedupIndex, IndexFigures, build_index
+from cdcviewer.index.histogram import chunk_size_histogram
+from cdcviewer.index.raster import draw_lane_rows
 from cdcviewer.kernels.fingerprint import index_keys
 from cdcviewer.kernels.gear import Candidates
-from cdcviewer.report.document import chunk_size_histogram
-from cdcviewer.report.html.map import draw_lane_rows
 from cdcviewer.sources.cache import CacheDir
 from cdcviewer.sources.layers import Layer
 from cdcviewer.sources.loader import load_inputs
+from cdcviewer.sources.names import numbered
 
 CHUNK_TABLES_KEPT = 64  # (layer, params) chunk tables kept for quick switching back
 
@@ -46,8 +48,8 @@ class Workspace:
         self.failures: list[InputError] = []
         self.last_failures: list[InputError] = []  # those of the latest add()
         self._lock = threading.Lock()
-        self._candidates: dict[int, Candidates] = {}
-        self._tables: OrderedDict[tuple[int, ChunkerParams], LayerChunks] = OrderedDict()
+        self._candidates: dict[Layer, Candidates] = {}
+        self._tables: OrderedDict[tuple[Layer, ChunkerParams], LayerChunks] = OrderedDict()
 
     # -- loading ---------------------------------------------------------------------
     def add(self, paths: Iterable[str | Path], state: TaskState = NULL_STATE) -> list[Layer]:
@@ -64,7 +66,8 @@ class Workspace:
         with self._lock:
             taken = {layer.name for layer in self.layers}
             for layer in result.layers:
-                layer.name = _unique_name(layer.name, taken)
+                if layer.name in taken:
+                    layer.name = numbered(layer.name, taken)
                 taken.add(layer.name)
             self.layers.extend(result.layers)
             self.failures.extend(failures)
@@ -72,9 +75,9 @@ class Workspace:
         return result.layers
 
     def remove(self, layers: Iterable[Layer]) -> None:
-        gone = {id(layer) for layer in layers}
+        gone = set(layers)
         with self._lock:
-            self.layers = [layer for layer in self.layers if id(layer) not in gone]
+            self.layers = [layer for layer in self.layers if layer not in gone]
             for key in gone:
                 self._candidates.pop(key, None)
             for key in [k for k in self._tables if k[0] in gone]:
@@ -82,7 +85,7 @@ class Workspace:
 
     def reorder(self, layers: Sequence[Layer]) -> None:
         with self._lock:
-            if {id(x) for x in layers} != {id(x) for x in self.layers}:
+            if set(layers) != set(self.layers):
                 raise ValueError("reorder needs exactly the loaded layers")
             self.layers = list(layers)
 
@@ -97,15 +100,15 @@ class Workspace:
         tables: list[LayerChunks | None] = []
         with self._lock:
             for layer in chosen:
-                table = self._tables.get((id(layer), params))
+                table = self._tables.get((layer, params))
                 if table is not None:
-                    self._tables.move_to_end((id(layer), params))
+                    self._tables.move_to_end((layer, params))
                 tables.append(table)
         missing = [layer for layer, table in zip(chosen, tables, strict=True) if table is None]
         computed = chunk_layers(
             missing,
             params,
-            cached_candidates=lambda layer: self._candidates.get(id(layer)),
+            cached_candidates=lambda layer: self._candidates.get(layer),
             store_candidates=self._store_candidates,
             workers=self.workers,
             state=state,
@@ -116,7 +119,7 @@ class Workspace:
             for i, layer in enumerate(chosen):
                 if tables[i] is None:
                     tables[i] = next(fresh)
-                    self._tables[(id(layer), params)] = tables[i]
+                    self._tables[(layer, params)] = tables[i]
             while len(self._tables) > CHUNK_TABLES_KEPT:
                 self._tables.popitem(last=False)
         state.progress("all layers", "index", 0.0)
@@ -128,14 +131,14 @@ class Workspace:
     def _latest_table(self, layer: Layer, params: ChunkerParams) -> LayerChunks | None:
         """The layer's most recent chunk table with the same fingerprint hash."""
         with self._lock:
-            for (layer_id, other), table in reversed(self._tables.items()):
-                if layer_id == id(layer) and other.hash == params.hash:
+            for (owner, other), table in reversed(self._tables.items()):
+                if owner is layer and other.hash == params.hash:
                     return table
         return None
 
     def _store_candidates(self, layer: Layer, candidates: Candidates) -> None:
         with self._lock:
-            self._candidates[id(layer)] = candidates
+            self._candidates[layer] = candidates
 
     def candidate_bytes(self) -> int:
         return sum(c.nbytes for c in self._candidates.values())
@@ -148,15 +151,6 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _unique_name(name: str, taken: set[str]) -> str:
-    if name not in taken:
-        return name
-    n = 2
-    while f"{name} #{n}" in taken:
-        n += 1
-    return f"{name} #{n}"
 
 
 class Analysis(IndexFigures):
@@ -191,17 +185,23 @@ class Analysis(IndexFigures):
         )
 
     def lane_rows(self, width: int) -> list[np.ndarray]:
-        """Each lane's pixels for the HTML map (``html_map.lane_row``), drawn here."""
-        return draw_lane_rows(self, width)
+        """Each lane's pixels for the HTML map (``index.raster.lane_row``), drawn here."""
+        return draw_lane_rows(
+            [layer.bytes for layer in self.layers],
+            [chunks.offsets for chunks in self.chunks],
+            [chunks.lengths for chunks in self.chunks],
+            self.index,
+            width,
+        )
 
     def chunk_size_histogram(self) -> tuple[list[int], list[int]]:
-        """Bin edges and counts of the chunk lengths (``report.chunk_size_histogram``)."""
+        """Bin edges and counts of the chunk lengths (``index.histogram``)."""
         return chunk_size_histogram(self.all_lengths())
 
     def to_dict(self) -> dict[str, object]:
-        from cdcviewer.report.document import report_dict
-
-        return report_dict(self)
+        """The report JSON of docs/design.md without optional sections (``report`` adds
+        those)."""
+        return figures_document(self)
 
     def close(self) -> None:
         """Close the workspace if ``analyze()`` made it for this analysis; an analysis

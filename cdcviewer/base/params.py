@@ -14,6 +14,12 @@ MiB = 1024 * KiB
 CHUNKERS = ("fastcdc", "fixed")
 HASHES = ("xxh3", "sha256")
 
+# The defaults everywhere (API, command line, window): those of puzzlefs and desync.
+DEFAULT_MIN = 16 * KiB
+DEFAULT_AVG = 64 * KiB
+DEFAULT_MAX = 256 * KiB
+DEFAULT_NC = 1
+
 # Valid ranges of FastCDC 2020 as fastcdc-rs v2020 enforces them.
 MIN_RANGE = (64, 1 * MiB)
 AVG_RANGE = (256, 4 * MiB)
@@ -53,10 +59,10 @@ def format_size(n: float) -> str:
 class ChunkerParams:
     """How a stream is cut and fingerprinted. Defaults follow puzzlefs and desync."""
 
-    min_size: int = 16 * KiB
-    avg_size: int = 64 * KiB
-    max_size: int = 256 * KiB
-    normalization: int = 1
+    min_size: int = DEFAULT_MIN
+    avg_size: int = DEFAULT_AVG
+    max_size: int = DEFAULT_MAX
+    normalization: int = DEFAULT_NC
     chunker: str = "fastcdc"
     hash: str = "xxh3"
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import xxhash
 
+from cdcviewer.index.ratios import dedup_ratio, savings
+
 UNIQUE, DUPLICATE, SHARED = 0, 1, 2
 CLASS_NAMES = ("unique", "duplicate", "shared")
 
@@ -27,9 +29,15 @@ class LayerFigures:
 
 
 class LayerTotals:
-    """Totals over ``layers`` (per-layer figures), for every kind of index."""
+    """The figures every kind of index has (this one, and the Dask path's), and the
+    totals over its per-layer ``layers``."""
 
     layers: list[LayerFigures]
+    pairwise: np.ndarray  # [i, j]: bytes of layer j whose fingerprints occur in layer i
+    stored_bytes: int
+    distinct_chunks: int
+    layer_level_stored_bytes: int
+    identical_to: list[int | None]  # per layer: earlier layer with an identical stream
 
     @property
     def total_bytes(self) -> int:
@@ -51,15 +59,15 @@ class IndexFigures:
 
     @property
     def stored_bytes(self) -> int:
-        return self.index.stored_bytes  # type: ignore[attr-defined]
+        return self.index.stored_bytes
 
     @property
     def dedup_ratio(self) -> float:
-        return self.total_bytes / self.stored_bytes if self.stored_bytes else 1.0
+        return dedup_ratio(self.total_bytes, self.stored_bytes)
 
     @property
     def savings(self) -> float:
-        return 1 - self.stored_bytes / self.total_bytes if self.total_bytes else 0.0
+        return savings(self.stored_bytes, self.total_bytes)
 
 
 @dataclass

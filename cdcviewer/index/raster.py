@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Sequence
 
 import numpy as np
 
-from cdcviewer.index.dedup import DUPLICATE, SHARED, UNIQUE
+from cdcviewer.index.dedup import DUPLICATE, SHARED, UNIQUE, DedupIndex
 
 BACKGROUND = (246, 246, 246)
 CLASS_COLORS = {
@@ -103,3 +104,61 @@ def png_bytes(rgb: np.ndarray) -> bytes:
         + chunk(b"IDAT", zlib.compress(raw.tobytes(), 6))
         + chunk(b"IEND", b"")
     )
+
+
+def bar_px(value: float, scale: float, width: int) -> int:
+    """Length in pixels of ``value`` where ``scale`` fills ``width``; a non-zero value
+    never disappears."""
+    if value <= 0 or scale <= 0:
+        return 0
+    return max(1, round(width * value / scale))
+
+
+def lane_widths(sizes: Sequence[int], width: int) -> list[int]:
+    """Pixels per lane: every lane at the bytes per pixel of the largest, which fills
+    ``width``; an empty layer still gets one pixel."""
+    largest = max(sizes, default=0)
+    return [bar_px(size, largest, width) or 1 for size in sizes]
+
+
+def lane_row(
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    classes: np.ndarray,
+    holders: np.ndarray,
+    n_layers: int,
+    layer_bytes: int,
+    lane_width: int,
+) -> np.ndarray:
+    """One lane's (lane_width, 3) uint8 pixels from its chunks in offset order, their
+    byte classes and the number of layers holding each.
+
+    The one drawing of a lane: the Dask workers call it too, so both paths give the same
+    pixels.
+    """
+    colors = chunk_colors(classes, holders, n_layers)
+    return LanePixels(offsets, lengths, colors).pixels(0, layer_bytes, lane_width)
+
+
+def draw_lane_rows(
+    layer_bytes: Sequence[int],
+    offsets: Sequence[np.ndarray],
+    lengths: Sequence[np.ndarray],
+    index: DedupIndex,
+    width: int,
+) -> list[np.ndarray]:
+    """Every lane's pixels (``lane_row``) from each layer's chunk offsets and lengths and
+    the index over them, the lanes sized by ``lane_widths``."""
+    widths = lane_widths(layer_bytes, width)
+    return [
+        lane_row(
+            offsets[i],
+            lengths[i],
+            index.chunk_classes[i],
+            index.layer_count[index.chunk_ids[i]],
+            len(layer_bytes),
+            size,
+            widths[i],
+        )
+        for i, size in enumerate(layer_bytes)
+    ]

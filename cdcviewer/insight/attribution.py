@@ -21,7 +21,8 @@ import numpy as np
 
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.index.dedup import DUPLICATE, SHARED, UNIQUE
-from cdcviewer.sources.tar.members import MemberTable, index_members
+from cdcviewer.sources.layers import index_members
+from cdcviewer.sources.tar.members import MemberTable
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis

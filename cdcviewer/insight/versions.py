@@ -20,8 +20,7 @@ from cdcviewer.base.errors import CdcError
 from cdcviewer.index.dedup import DedupIndex
 
 if TYPE_CHECKING:
-    from cdcviewer.analysis.workspace import Analysis
-    from cdcviewer.distributed.job import DistributedAnalysis
+    from cdcviewer.analysis.result import AnalysisResult
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ def image_of(layer_image: str | None, layer_name: str) -> str:
     return layer_image if layer_image is not None else layer_name
 
 
-def image_versions(analysis: Analysis | DistributedAnalysis) -> ImageVersions:
+def image_versions(analysis: AnalysisResult) -> ImageVersions:
     """Per image, in load order: its bytes, what it adds to a chunk store given the images
     before it, and what it adds at the layer level; with the same per layer.
 

@@ -33,15 +33,14 @@ import numpy as np
 from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.progress import NULL_STATE, TaskState
-from cdcviewer.index.dedup import DedupIndex, LayerFigures, build_index
+from cdcviewer.index.dedup import DedupIndex, LayerFigures, LayerTotals, build_index
 from cdcviewer.insight.attribution import REGULAR_TYPES
 from cdcviewer.kernels.fingerprint import index_keys
-from cdcviewer.sources.layers import Layer
-from cdcviewer.sources.tar.members import MemberTable, index_members
+from cdcviewer.sources.layers import Layer, index_members
+from cdcviewer.sources.tar.members import MemberTable
 
 if TYPE_CHECKING:
     from cdcviewer.base.params import ChunkerParams
-    from cdcviewer.distributed.index import DistributedIndex
     from cdcviewer.sources.cache import CacheDir, StreamWriter
 
 ORIGINAL, DETERMINISTIC, FILE_CONTENT = "original", "deterministic", "file_content"
@@ -298,9 +297,7 @@ class VariantFigures:
     layer_level_stored_bytes: int
 
     @classmethod
-    def from_index(
-        cls, variant: str, names: list[str], index: DedupIndex | DistributedIndex
-    ) -> VariantFigures:
+    def from_index(cls, variant: str, names: list[str], index: LayerTotals) -> VariantFigures:
         return cls(
             variant,
             names,
@@ -409,21 +406,20 @@ class WhatIf:
     def __init__(self, workspace: Workspace) -> None:
         self.cache: CacheDir = workspace.cache
         self._derived_workspace = _DerivedWorkspace(self.cache, workspace.workers)
-        # (id(source layer), variant) -> (source layer, derived layer); the source is kept
-        # so its id cannot be reused by another layer while the entry lives.
-        self._derived: dict[tuple[int, str], tuple[Layer, Layer]] = {}
+        # (source layer, variant) -> the derived layer
+        self._derived: dict[tuple[Layer, str], Layer] = {}
         self._lock = threading.Lock()
 
     def derived(self, layer: Layer, variant: str, state: TaskState = NULL_STATE) -> Layer:
         """``layer``'s stream as ``variant``, written into the cache on first use."""
-        key = (id(layer), variant)
+        key = (layer, variant)
         with self._lock:
             known = self._derived.get(key)
-        if known is not None and known[0] is layer:
-            return known[1]
+        if known is not None:
+            return known
         made = derive_layer(layer, variant, self.cache, state)
         with self._lock:
-            self._derived[key] = (layer, made)
+            self._derived[key] = made
             self._derived_workspace.layers.append(made)
         return made
 
@@ -448,7 +444,7 @@ class WhatIf:
     def close(self) -> None:
         """Remove the derived files (the shared cache folder stays)."""
         with self._lock:
-            derived = [made for _, made in self._derived.values()]
+            derived = list(self._derived.values())
             self._derived.clear()
             self._derived_workspace.remove(derived)
         for made in derived:

@@ -14,7 +14,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from cdcviewer.base.params import ChunkerParams
+from cdcviewer.base.params import (
+    DEFAULT_AVG,
+    DEFAULT_MAX,
+    DEFAULT_MIN,
+    DEFAULT_NC,
+    ChunkerParams,
+)
 from cdcviewer.kernels.gear import (
     GEAR,
     WARMUP,
@@ -146,10 +152,10 @@ def lengths_from_offsets(offsets: np.ndarray, total: int) -> np.ndarray:
 
 def chunk_buffer(
     data: bytes | bytearray | memoryview | np.ndarray,
-    min_size: int = 16 * 1024,
-    avg_size: int = 64 * 1024,
-    max_size: int = 256 * 1024,
-    normalization: int = 1,
+    min_size: int = DEFAULT_MIN,
+    avg_size: int = DEFAULT_AVG,
+    max_size: int = DEFAULT_MAX,
+    normalization: int = DEFAULT_NC,
     chunker: str = "fastcdc",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cut ``data``; returns ``(offsets, lengths)`` as int64 arrays."""

@@ -22,10 +22,10 @@ from cdcviewer.report.document import report_dict
 if TYPE_CHECKING:
     import numpy as np
 
+    from cdcviewer.analysis.result import AnalysisResult
     from cdcviewer.analysis.workspace import Analysis
-    from cdcviewer.distributed.job import DistributedAnalysis
+    from cdcviewer.insight.sections import ReportSections
     from cdcviewer.insight.sweep import SweepResult
-    from cdcviewer.report.document import ReportSections
 
 FORMATS = ("json", "csv", "csv-chunks", "html")
 
@@ -156,7 +156,7 @@ def chunk_csv_writer(handle: TextIO) -> Any:  # csv's writer type is private
     return csv.writer(handle, lineterminator="\n")
 
 
-def write_chunks_csv(analysis: Analysis | DistributedAnalysis, handle: TextIO) -> None:
+def write_chunks_csv(analysis: AnalysisResult, handle: TextIO) -> None:
     """One row per chunk, in layer order then offset order."""
     writer = chunk_csv_writer(handle)
     writer.writerow(CHUNK_CSV_COLUMNS)

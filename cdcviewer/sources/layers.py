@@ -12,14 +12,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cdcviewer.base.errors import InputError
-
-if TYPE_CHECKING:
-    from cdcviewer.sources.tar.members import MemberTable
+from cdcviewer.base.progress import TaskState
+from cdcviewer.sources.tar.members import MemberTable, index_buffer
 
 EMPTY = np.zeros(0, dtype=np.uint8)
 _PAGE = mmap.PAGESIZE
@@ -28,7 +26,9 @@ POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 HUGEPAGE = getattr(mmap, "MADV_HUGEPAGE", None)
 
 
-@dataclass
+# eq=False: a layer is one loaded stream, equal only to itself, and hashable so that
+# caches and selections key on the layer itself.
+@dataclass(eq=False)
 class Layer:
     """One stream to chunk: a layer blob's tar, or any other file as raw bytes.
 
@@ -50,7 +50,7 @@ class Layer:
     media_type: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
     # The tar member index of the stream (set by the loader, which walks it to validate
-    # the tar, or by tarmap.index_members on first use): it never changes.
+    # the tar, or by index_members below on first use): it never changes.
     members: MemberTable | None = field(default=None, repr=False, compare=False)
 
     @contextmanager
@@ -147,3 +147,12 @@ def release_pages(mapped: np.ndarray, start: int, stop: int) -> None:
 @functools.cache
 def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
+
+
+def index_members(layer: Layer, state: TaskState | None = None) -> MemberTable:
+    """The tar members of ``layer``'s stream, indexed once per layer (the loader usually
+    has already); corrupt or truncated → ``InputError``."""
+    if layer.members is None:
+        with layer.mapped() as stream:
+            layer.members = index_buffer(stream, layer.name, state)
+    return layer.members

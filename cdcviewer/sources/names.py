@@ -33,13 +33,18 @@ def number_duplicates(names: list[str]) -> list[str]:
         if seen[name] == 1:
             result.append(name)
             continue
-        number = seen[name]
-        while f"{name} #{number}" in taken:
-            number += 1
-        candidate = f"{name} #{number}"
+        candidate = numbered(name, taken, seen[name])
         taken.add(candidate)
         result.append(candidate)
     return result
+
+
+def numbered(name: str, taken: set[str], start: int = 2) -> str:
+    """``name #n`` with the smallest ``n >= start`` that is not in ``taken``."""
+    number = start
+    while f"{name} #{number}" in taken:
+        number += 1
+    return f"{name} #{number}"
 
 
 def rename_images_across_inputs(per_input: Sequence[Sequence[Layer]], files: Sequence[str]) -> None:

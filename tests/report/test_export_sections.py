@@ -15,8 +15,9 @@ import pytest
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.cli import main
+from cdcviewer.insight.sections import ReportSections, compute_sections
 from cdcviewer.insight.sweep import sweep
-from cdcviewer.report.document import ReportSections, compute_sections, report_dict
+from cdcviewer.report.document import report_dict
 from cdcviewer.report.export import export_report, render_report
 from cdcviewer.report.html.page import render_html
 from tests.builders import docker_save, layer_tar, real_files, tree_versions

@@ -15,7 +15,8 @@ from cdcviewer.base.params import ChunkerParams
 from cdcviewer.index.dedup import UNIQUE
 from cdcviewer.index.raster import CLASS_COLORS, SHARED_LIGHT
 from cdcviewer.insight.sweep import sweep
-from cdcviewer.report.html.page import LANE_HEIGHT, MAP_WIDTH, render_html
+from cdcviewer.report.html.map import LANE_HEIGHT, MAP_WIDTH
+from cdcviewer.report.html.page import render_html
 from tests.builders import layer_tar, real_files, tree_versions
 
 PARAMS = ChunkerParams.for_avg(8192)

@@ -8,12 +8,13 @@ from collections import defaultdict
 
 import pytest
 
+from cdcviewer.analysis.document import SCHEMA
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.errors import CdcError
 from cdcviewer.base.params import ChunkerParams
+from cdcviewer.index.histogram import chunk_size_histogram
 from cdcviewer.insight.sweep import sweep
 from cdcviewer.kernels.fingerprint import to_hex
-from cdcviewer.report.document import SCHEMA, chunk_size_histogram
 from cdcviewer.report.export import (
     CHUNK_CSV_COLUMNS,
     FORMATS,

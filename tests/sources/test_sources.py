@@ -21,7 +21,7 @@ from cdcviewer.sources import regions
 from cdcviewer.sources.cache import PID_FILE, CacheDir
 from cdcviewer.sources.images import context as images
 from cdcviewer.sources.images.oci_layout import MAX_INDEX_DEPTH
-from cdcviewer.sources.layers import Layer
+from cdcviewer.sources.layers import Layer, index_members
 from cdcviewer.sources.loader import (
     Digest,
     LoadResult,
@@ -29,7 +29,6 @@ from cdcviewer.sources.loader import (
     load_inputs,
     sniff_compression,
 )
-from cdcviewer.sources.tar.members import index_members
 from tests.builders import (
     compress,
     docker_save,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -10,67 +9,18 @@ import numpy as np
 
 from cdcviewer.base.params import format_size
 from cdcviewer.index.dedup import SHARED
-from cdcviewer.index.raster import SHARED_DARK, SHARED_LIGHT, LanePixels, chunk_colors, png_bytes
-from cdcviewer.report.html.parts import bar_px, legend, png_data_uri, section, size_text
+from cdcviewer.index.raster import SHARED_DARK, SHARED_LIGHT, chunk_colors, png_bytes
+from cdcviewer.report.html.parts import legend, png_data_uri, section, size_text
 from cdcviewer.report.html.style import DUPLICATE_COLOR, UNIQUE_COLOR, rgb_hex
 
 if TYPE_CHECKING:
-    from cdcviewer.analysis.workspace import Analysis
-    from cdcviewer.distributed.job import DistributedAnalysis
-
-    AnyAnalysis = Analysis | DistributedAnalysis
+    from cdcviewer.analysis.result import AnalysisResult
 
 MAP_WIDTH = 720  # pixels for the largest layer; other lanes keep the same bytes per pixel
 LANE_HEIGHT = 14
 
 
-def lane_widths(sizes: Sequence[int], width: int = MAP_WIDTH) -> list[int]:
-    """Pixels per lane: every lane at the bytes per pixel of the largest, which fills
-    ``width``; an empty layer still gets one pixel."""
-    largest = max(sizes, default=0)
-    return [bar_px(size, largest, width) or 1 for size in sizes]
-
-
-def lane_row(
-    offsets: np.ndarray,
-    lengths: np.ndarray,
-    classes: np.ndarray,
-    holders: np.ndarray,
-    n_layers: int,
-    layer_bytes: int,
-    lane_width: int,
-) -> np.ndarray:
-    """One lane's (lane_width, 3) uint8 pixels from its chunks in offset order, their
-    byte classes and the number of layers holding each.
-
-    The one drawing of a lane: the Dask workers call it too, so both paths give the same
-    pixels.
-    """
-    colors = chunk_colors(classes, holders, n_layers)
-    return LanePixels(offsets, lengths, colors).pixels(0, layer_bytes, lane_width)
-
-
-def draw_lane_rows(analysis: Analysis, width: int = MAP_WIDTH) -> list[np.ndarray]:
-    """Every lane's pixels (``lane_row``) from the chunks of a local analysis, the lanes
-    sized by ``lane_widths``."""
-    index = analysis.index
-    n_layers = len(analysis.layers)
-    widths = lane_widths([layer.bytes for layer in analysis.layers], width)
-    return [
-        lane_row(
-            chunks.offsets,
-            chunks.lengths,
-            index.chunk_classes[i],
-            index.layer_count[index.chunk_ids[i]],
-            n_layers,
-            layer.bytes,
-            widths[i],
-        )
-        for i, (layer, chunks) in enumerate(zip(analysis.layers, analysis.chunks, strict=True))
-    ]
-
-
-def lane_images(analysis: AnyAnalysis, width: int = MAP_WIDTH) -> list[bytes]:
+def lane_images(analysis: AnalysisResult, width: int = MAP_WIDTH) -> list[bytes]:
     """One PNG per layer, all at the same bytes per pixel (the largest layer fills
     ``width``), coloured by byte class; shared chunks darken with the number of layers."""
     return [
@@ -79,7 +29,7 @@ def lane_images(analysis: AnyAnalysis, width: int = MAP_WIDTH) -> list[bytes]:
     ]
 
 
-def map_section(analysis: AnyAnalysis) -> str:
+def map_section(analysis: AnalysisResult) -> str:
     if not analysis.layers:
         return ""
     largest = max(layer.bytes for layer in analysis.layers)

@@ -17,10 +17,11 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from cdcviewer.base.params import format_size
-from cdcviewer.report.document import ReportSections, report_dict
+from cdcviewer.insight.sections import ReportSections
+from cdcviewer.report.document import report_dict
 from cdcviewer.report.html.charts import histogram_section, pairwise_section, sweep_section
 from cdcviewer.report.html.files import files_section, whole_files_section
-from cdcviewer.report.html.map import LANE_HEIGHT, MAP_WIDTH, lane_images, map_section
+from cdcviewer.report.html.map import map_section
 from cdcviewer.report.html.parts import percent, section, size_text, thousands
 from cdcviewer.report.html.style import STYLE
 from cdcviewer.report.html.summary import layers_section, parameters_section, totals_section
@@ -30,9 +31,6 @@ from cdcviewer.report.html.whatif import whatif_section
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
     from cdcviewer.insight.sweep import SweepResult
-
-# lane_images draws the window's byte-range map too; the map's size is part of the API.
-__all__ = ["LANE_HEIGHT", "MAP_WIDTH", "lane_images", "render_html"]
 
 DEFINITIONS = (
     ("stored bytes", "sum of lengths over distinct chunk fingerprints, all layers"),

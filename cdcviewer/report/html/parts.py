@@ -10,6 +10,7 @@ import base64
 from html import escape
 
 from cdcviewer.base.params import format_size
+from cdcviewer.index.raster import bar_px
 from cdcviewer.report.html.style import CLASS_SWATCHES
 
 BAR_WIDTH = 140  # pixels for the largest layer in the per-layer table
@@ -68,13 +69,6 @@ CLASS_LEGEND = legend(CLASS_SWATCHES)
 
 
 # -- bars --------------------------------------------------------------------------------
-def bar_px(value: float, scale: float, width: int) -> int:
-    """Bar length in pixels; a non-zero value never disappears."""
-    if value <= 0 or scale <= 0:
-        return 0
-    return max(1, round(width * value / scale))
-
-
 def bar(value: float, scale: float, color: str, width: int = BAR_WIDTH) -> str:
     """One bar ``value / scale`` of a track ``width`` pixels long."""
     return (

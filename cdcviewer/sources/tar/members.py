@@ -29,19 +29,22 @@ import numpy as np
 
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.progress import TaskState
-from cdcviewer.sources.layers import Layer
 from cdcviewer.sources.tar import scan as tarscan
+from cdcviewer.sources.tar.scan import (
+    AREGTYPE,
+    BLOCK,
+    DIRTYPE,
+    LONGLINK,
+    LONGNAME,
+    MAX_EXTENDED_HEADER,
+    PAX_GLOBAL,
+    PAX_LOCAL,
+    SOLARIS_PAX,
+    SPARSE,
+)
 
-BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
-# Cap on a GNU long name or a pax record block, so a corrupt size cannot make us read
-# gigabytes into memory as a "name".
-MAX_EXTENDED_HEADER = 16 * 1024 * 1024
 PROGRESS_EVERY = 4096  # members between progress calls
-
-LONGNAME, LONGLINK, SPARSE = ord("L"), ord("K"), ord("S")
-PAX_LOCAL, PAX_GLOBAL, SOLARIS_PAX = ord("x"), ord("g"), ord("X")
-AREGTYPE, DIRTYPE = 0, ord("5")
 # Types whose data blocks follow the header, as tarfile decides (regular files and any
 # type it does not know); links, directories, devices and fifos carry no data.
 _NO_DATA_TYPES = frozenset(b"123456")
@@ -229,21 +232,13 @@ class MemberTable:
         return -1
 
 
-def index_members(layer: Layer, state: TaskState | None = None) -> MemberTable:
-    """The tar members of ``layer``'s stream, indexed once per layer (the loader usually
-    has already); corrupt or truncated → ``InputError``."""
-    if layer.members is None:
-        with layer.mapped() as stream:
-            layer.members = index_buffer(stream, layer.name, state)
-    return layer.members
-
-
 def index_buffer(
     buffer: bytes | bytearray | memoryview | np.ndarray,
     source: str = "<buffer>",
     state: TaskState | None = None,
 ) -> MemberTable:
-    """Index the tar members of an in-memory or mapped buffer (see ``index_members``)."""
+    """Index the tar members of an in-memory or mapped buffer; corrupt or truncated →
+    ``InputError``."""
     # Read-only, so the compiled scan sees one buffer type whatever the caller passes.
     view = memoryview(buffer).cast("B").toreadonly()
     try:

@@ -26,8 +26,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# As in tarmap (a test checks): a header block, and the cap on an extended header.
+# The tar format's facts, here because numba compiles them in as constants; the Python
+# walker in ``members`` imports them. A header block:
 BLOCK = 512
+# The cap on a GNU long name or a pax record block, so a corrupt size cannot make us
+# read gigabytes into memory as a "name".
 MAX_EXTENDED_HEADER = 16 * 1024 * 1024
 
 # Rows of the table scan_members returns, one column per member.
@@ -38,10 +41,10 @@ ROWS = 9
 NAME_NOT_ASCII, LINK_NOT_ASCII, HAS_NUL = 1, 2, 4
 
 _NUL, _SLASH, _ZERO, _SEVEN, _NINE, _SPACE, _EQUALS = 0, 47, 48, 55, 57, 32, 61
-_AREGTYPE, _DIRTYPE = 0, ord("5")
+AREGTYPE, DIRTYPE = 0, ord("5")
 _FIRST_NO_DATA, _LAST_NO_DATA = ord("1"), ord("6")  # links, devices, dirs, fifos
-_LONGNAME, _LONGLINK, _SPARSE = ord("L"), ord("K"), ord("S")
-_PAX_LOCAL, _PAX_GLOBAL, _SOLARIS_PAX = ord("x"), ord("g"), ord("X")
+LONGNAME, LONGLINK, SPARSE = ord("L"), ord("K"), ord("S")
+PAX_LOCAL, PAX_GLOBAL, SOLARIS_PAX = ord("x"), ord("g"), ord("X")
 _PATH, _LINKPATH, _SIZE = (
     np.frombuffer(word, np.uint8) for word in (b"path", b"linkpath", b"size")
 )
@@ -227,10 +230,10 @@ def scan_members(buf, pos, limit):  # pragma: no cover - compiled
             if size < 0:
                 break
             typeflag = buf[h + 156]
-            if typeflag in (_PAX_GLOBAL, _SPARSE):
+            if typeflag in (PAX_GLOBAL, SPARSE):
                 break
-            is_pax = typeflag in (_PAX_LOCAL, _SOLARIS_PAX)
-            if not (is_pax or typeflag in (_LONGNAME, _LONGLINK)):
+            is_pax = typeflag in (PAX_LOCAL, SOLARIS_PAX)
+            if not (is_pax or typeflag in (LONGNAME, LONGLINK)):
                 plain = True
                 break
             data_start = h + BLOCK
@@ -239,7 +242,7 @@ def scan_members(buf, pos, limit):  # pragma: no cover - compiled
             if is_pax:
                 if not _pax_records(buf, data_start, data_start + size, ranges):
                     break
-            elif typeflag == _LONGNAME:
+            elif typeflag == LONGNAME:
                 ranges[4] = data_start
                 ranges[5] = _nts_end(buf, data_start, data_start + size)
             else:
@@ -251,8 +254,8 @@ def scan_members(buf, pos, limit):  # pragma: no cover - compiled
 
         typeflag = buf[h + 156]
         name_end = _nts_end(buf, h, h + 100)
-        if typeflag == _AREGTYPE and name_end > h and buf[name_end - 1] == _SLASH:
-            typeflag = _DIRTYPE
+        if typeflag == AREGTYPE and name_end > h and buf[name_end - 1] == _SLASH:
+            typeflag = DIRTYPE
         stored = 0 if _FIRST_NO_DATA <= typeflag <= _LAST_NO_DATA else size
         data_start = h + BLOCK
         if data_start + stored > n:
@@ -271,12 +274,12 @@ def scan_members(buf, pos, limit):  # pragma: no cover - compiled
             name_used, high = _copy(buf, start, end, names, name_used)
         elif ranges[4] >= 0:  # GNU long name, one trailing "/" dropped from directories
             start, end = ranges[4], ranges[5]
-            if typeflag == _DIRTYPE and end > start and buf[end - 1] == _SLASH:
+            if typeflag == DIRTYPE and end > start and buf[end - 1] == _SLASH:
                 end -= 1
             names = _reserve(names, name_used, end - start + 1)
             name_used, high = _copy(buf, start, end, names, name_used)
         else:  # the header's name, after the ustar prefix when there is one
-            if typeflag == _DIRTYPE:
+            if typeflag == DIRTYPE:
                 while name_end > h and buf[name_end - 1] == _SLASH:
                     name_end -= 1
             high = False

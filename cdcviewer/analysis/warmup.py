@@ -1,0 +1,39 @@
+"""Compile or load the numba kernels before the first analysis needs them.
+
+The first call of each compiled kernel compiles it (cold) or loads it from numba's
+cache (warm); either takes long enough to be felt, so the window runs ``warm_up`` on a
+daemon thread as soon as it starts, and the first drop finds the kernels ready.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import numpy as np
+
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.kernels.chunkers import chunk_buffer, cut_offsets, find_candidates
+from cdcviewer.kernels.fingerprint import native_xxh3
+from cdcviewer.kernels.gear import CandidateMasks
+from cdcviewer.sources.tar.members import index_buffer
+
+
+def _tiny_tar() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        info = tarfile.TarInfo("warm-up")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+    return buffer.getvalue()
+
+
+def warm_up() -> None:
+    """Run every compiled kernel once on a few bytes."""
+    # Both paths of the analysis: a direct cut, and a cut from scanned candidates.
+    data = np.frombuffer(bytes(range(256)) * 400, dtype=np.uint8)
+    chunk_buffer(b"x" * 5000)
+    params = ChunkerParams()
+    cut_offsets(data, params, find_candidates(data, CandidateMasks.for_params(params)))
+    native_xxh3()
+    index_buffer(_tiny_tar())  # the compiled tar header scan
