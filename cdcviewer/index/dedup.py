@@ -91,6 +91,28 @@ class DedupIndex(LayerTotals):
         return self.id_layers[self.id_layers_indptr[chunk_id] : self.id_layers_indptr[chunk_id + 1]]
 
 
+def _layer_figures(
+    classes: np.ndarray, lengths: np.ndarray, bounds: np.ndarray, new_bytes: np.ndarray
+) -> list[LayerFigures]:
+    """Per layer (chunks ``bounds[i]:bounds[i + 1]`` of the load-order arrays): its bytes
+    in each class, and ``new_bytes`` as given."""
+    figures = []
+    for i in range(len(bounds) - 1):
+        layer = slice(bounds[i], bounds[i + 1])
+        per_class = np.bincount(classes[layer], weights=lengths[layer], minlength=3)
+        figures.append(
+            LayerFigures(
+                bytes=int(lengths[layer].sum()),
+                chunks=int(bounds[i + 1] - bounds[i]),
+                unique_bytes=int(per_class[UNIQUE]),
+                duplicate_bytes=int(per_class[DUPLICATE]),
+                shared_bytes=int(per_class[SHARED]),
+                new_bytes=int(new_bytes[i]),
+            )
+        )
+    return figures
+
+
 def build_index(lengths: list[np.ndarray], keys: list[tuple[np.ndarray, np.ndarray]]) -> DedupIndex:
     """Index chunks given per layer as lengths and (high, low) fingerprint keys."""
     n_layers = len(lengths)
@@ -139,25 +161,7 @@ def build_index(lengths: list[np.ndarray], keys: list[tuple[np.ndarray, np.ndarr
 
     bounds = np.concatenate([[0], np.cumsum(counts)])
     new_per_layer = np.bincount(sorted_layer[group_start], weights=id_length, minlength=n_layers)
-    per_class = [
-        np.bincount(
-            classes[bounds[i] : bounds[i + 1]],
-            weights=all_len[bounds[i] : bounds[i + 1]],
-            minlength=3,
-        )
-        for i in range(n_layers)
-    ]
-    figures = [
-        LayerFigures(
-            bytes=int(all_len[bounds[i] : bounds[i + 1]].sum()),
-            chunks=int(counts[i]),
-            unique_bytes=int(per_class[i][UNIQUE]),
-            duplicate_bytes=int(per_class[i][DUPLICATE]),
-            shared_bytes=int(per_class[i][SHARED]),
-            new_bytes=int(new_per_layer[i]),
-        )
-        for i in range(n_layers)
-    ]
+    figures = _layer_figures(classes, all_len, bounds, new_per_layer)
     chunk_ids = [ids[bounds[i] : bounds[i + 1]] for i in range(n_layers)]
     identical_to = _identical_streams(chunk_ids, figures)
     return DedupIndex(

@@ -17,6 +17,7 @@ from cdcviewer._version import __version__
 from cdcviewer.base.errors import ParameterError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
+from cdcviewer.index.ratios import dedup_ratio, savings
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis, Workspace
@@ -44,11 +45,11 @@ class SweepRow:
 
     @property
     def savings(self) -> float:
-        return 1 - self.stored_bytes / self.total_bytes if self.total_bytes else 0.0
+        return savings(self.stored_bytes, self.total_bytes)
 
     @property
     def dedup_ratio(self) -> float:
-        return self.total_bytes / self.stored_bytes if self.stored_bytes else 1.0
+        return dedup_ratio(self.total_bytes, self.stored_bytes)
 
     @property
     def mean_chunk_bytes(self) -> float:

@@ -34,6 +34,7 @@ from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.index.dedup import DedupIndex, LayerFigures, LayerTotals, build_index
+from cdcviewer.index.ratios import dedup_ratio, savings
 from cdcviewer.insight.attribution import REGULAR_TYPES
 from cdcviewer.kernels.fingerprint import index_keys
 from cdcviewer.sources.layers import Layer, index_members
@@ -317,11 +318,11 @@ class VariantFigures:
 
     @property
     def savings(self) -> float:
-        return 1 - self.stored_bytes / self.bytes if self.bytes else 0.0
+        return savings(self.stored_bytes, self.bytes)
 
     @property
     def dedup_ratio(self) -> float:
-        return self.bytes / self.stored_bytes if self.stored_bytes else 1.0
+        return dedup_ratio(self.bytes, self.stored_bytes)
 
     def to_dict(self, original_stored: int) -> dict[str, object]:
         return {

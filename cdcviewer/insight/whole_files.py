@@ -20,6 +20,7 @@ import numpy as np
 import xxhash
 
 from cdcviewer.base.progress import NULL_STATE, TaskState
+from cdcviewer.index.ratios import savings
 from cdcviewer.insight.attribution import REGULAR_TYPES, layer_members
 from cdcviewer.kernels.fingerprint import index_keys
 from cdcviewer.sources.tar.members import MemberTable
@@ -294,9 +295,9 @@ def whole_files_dict(
         "total_bytes": total_bytes,
         "file_level_stored_bytes": file_level,
         "chunk_level_stored_bytes": chunk_stored_bytes,
-        "file_level_savings": 1 - file_level / total_bytes if total_bytes else 0.0,
-        "chunk_level_savings": 1 - chunk_stored_bytes / total_bytes if total_bytes else 0.0,
-        "chunk_beyond_file_level": 1 - chunk_stored_bytes / file_level if file_level else 0.0,
+        "file_level_savings": savings(file_level, total_bytes),
+        "chunk_level_savings": savings(chunk_stored_bytes, total_bytes),
+        "chunk_beyond_file_level": savings(chunk_stored_bytes, file_level),
         "layers": layers,
         "top_duplicates": top_duplicates,
     }

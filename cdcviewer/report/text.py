@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cdcviewer.base.params import format_size
+from cdcviewer.index.ratios import savings
+from cdcviewer.insight.whatif import LABELS
 
 LAYER_COLUMNS = (
     ("layer", "name"),
@@ -66,7 +68,7 @@ def summary(report: dict) -> str:
         f"savings           {100 * totals['savings']:.2f}%",
     ]
     if total_bytes:
-        layer_level = 1 - totals["layer_level_stored_bytes"] / total_bytes
+        layer_level = savings(totals["layer_level_stored_bytes"], total_bytes)
         lines.append(f"savings (layers)  {100 * layer_level:.2f}%  (layer-level sharing alone)")
     failures = report.get("failures") or []
     if failures:
@@ -189,13 +191,6 @@ def whole_files_summary(figures: dict) -> str:
     )
 
 
-WHATIF_LABELS = (
-    ("original", "original tar"),
-    ("deterministic", "deterministic tar"),
-    ("file_content", "file contents"),
-)
-
-
 def whatif_table(whatif: dict) -> str:
     """Original tar streams against the deterministic tar and the file-content layout."""
     rows = [
@@ -207,7 +202,7 @@ def whatif_table(whatif: dict) -> str:
             f"{100 * whatif[key]['savings']:.2f}%",
             f"{100 * whatif[key]['stored_vs_original']:.1f}%",
         ]
-        for key, label in WHATIF_LABELS
+        for key, label in LABELS.items()
     ]
     lines = [
         f"what-if over {len(whatif['layers'])} tar layers, same chunker parameters",

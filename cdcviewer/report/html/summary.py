@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from cdcviewer.base.params import format_size
+from cdcviewer.index.ratios import savings
 from cdcviewer.report.html.parts import (
     CLASS_LEGEND,
     bar,
@@ -64,7 +65,7 @@ def totals_section(report: dict) -> str:
         f"<td class=l>{bar(value, scale, color, TOTALS_BAR_WIDTH)}</td></tr>"
         for label, value, color in bars
     )
-    beyond = 1 - stored / layer_level if layer_level else 0.0
+    beyond = savings(stored, layer_level)
     figures = kv_table(
         [
             ("total bytes", size_and_bytes(total)),

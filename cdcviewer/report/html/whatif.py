@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
+from cdcviewer.insight.whatif import DETERMINISTIC, FILE_CONTENT, ORIGINAL
 from cdcviewer.report.html.parts import (
     BAR_WIDTH,
     bar,
@@ -17,9 +18,9 @@ from cdcviewer.report.html.parts import (
 from cdcviewer.report.html.style import BAR_BLUE, BAR_GREY, SHARED_COLOR
 
 WHATIF_ROWS = (
-    ("original", "original tar streams", BAR_GREY),
-    ("deterministic", "deterministic tar (sorted, no times or owners)", BAR_BLUE),
-    ("file_content", "file contents in path order (puzzlefs layout)", SHARED_COLOR),
+    (ORIGINAL, "original tar streams", BAR_GREY),
+    (DETERMINISTIC, "deterministic tar (sorted, no times or owners)", BAR_BLUE),
+    (FILE_CONTENT, "file contents in path order (puzzlefs layout)", SHARED_COLOR),
 )
 
 

@@ -334,11 +334,7 @@ class _TarWalker:
             stored = 0 if typeflag in _NO_DATA_TYPES else size
             if data_start + stored > length:
                 name = self.member_name(block, typeflag, pax, long_name)
-                missing = data_start + stored - length
-                raise self.fail(
-                    f"truncated tar: member {name!r} needs {missing} bytes past the end "
-                    "of the stream"
-                )
+                raise self.past_the_end(name, data_start + stored - length)
 
             header_offsets.append(first_header if first_header >= 0 else pos)
             data_offsets.append(data_start)
@@ -355,6 +351,25 @@ class _TarWalker:
 
         if first_header >= 0:
             raise self.fail("truncated tar: extended header without a member after it")
+        return self.table(header_offsets, data_offsets, sizes, types, paths, links, runs)
+
+    def past_the_end(self, name: str, missing: int) -> InputError:
+        return self.fail(
+            f"truncated tar: member {name!r} needs {missing} bytes past the end of the stream"
+        )
+
+    def table(
+        self,
+        header_offsets: list[int],
+        data_offsets: list[int],
+        sizes: list[int],
+        types: bytearray,
+        paths: list[str],
+        links: list[str],
+        runs: list[tuple[int, np.ndarray]],
+    ) -> MemberTable:
+        """The members read in Python, merged with the ``runs`` the scan took."""
+        length = self.length
         if runs:
             return MemberTable(
                 header_offset=_merged(header_offsets, runs, tarscan.HEADER, np.int64),
