@@ -14,8 +14,8 @@ from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.cli import main
 from cdcviewer.insight.sweep import sweep
+from cdcviewer.report import export as export_module
 from cdcviewer.report.export import export_report
-from cdcviewer.report.html import page as html_report
 from tests.builders import docker_save, layer_tar, tree_versions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,7 +215,7 @@ def test_a_failed_write_keeps_the_existing_file(capsys, monkeypatch, versions, t
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(html_report, "render_html", disk_full)
+    monkeypatch.setattr(export_module, "render_html", disk_full)
     code, _, err = run(capsys, "report", *versions, *AVG, "--html", target)
     assert code == 2
     assert str(target) in err and "No space left on device" in err

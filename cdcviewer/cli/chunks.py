@@ -12,10 +12,9 @@ from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.progress import TaskState
 from cdcviewer.cli.command import Command
 from cdcviewer.cli.exits import EXIT_OK
+from cdcviewer.cli.options import add_chunker_options, params_from_args
 from cdcviewer.cli.output import STDOUT, Outputs, open_output
-from cdcviewer.cli.parser import add_chunker_options, params_from_args
 from cdcviewer.cli.progress import finish_progress
-from cdcviewer.kernels.fingerprint import to_hex
 
 CHUNK_FIELDS = ("layer", "offset", "length", "fingerprint")
 
@@ -39,11 +38,9 @@ def _run(workspace: Workspace, args: argparse.Namespace, progress: TaskState) ->
     with open_output(args.output or STDOUT) as out:
         write = _csv_writer(out) if args.format == "csv" else _jsonl_writer(out)
         for layer, chunks in zip(analysis.layers, analysis.chunks, strict=True):
-            rows = zip(
-                chunks.offsets.tolist(), chunks.lengths.tolist(), chunks.fingerprints, strict=True
-            )
-            for offset, length, fingerprint in rows:
-                write(layer.name, offset, length, to_hex(fingerprint))
+            rows = zip(chunks.offsets.tolist(), chunks.lengths.tolist(), strict=True)
+            for i, (offset, length) in enumerate(rows):
+                write(layer.name, offset, length, chunks.fingerprint_hex(i))
     return EXIT_OK
 
 

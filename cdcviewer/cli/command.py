@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.progress import TaskState
+from cdcviewer.cli.options import params_from_args
 from cdcviewer.cli.output import Outputs
-from cdcviewer.cli.parser import params_from_args
 
 # A run over the inputs loaded into a workspace on this machine; returns the exit status.
 RunOnWorkspace = Callable[[Workspace, argparse.Namespace, TaskState], int]

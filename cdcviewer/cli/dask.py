@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from cdcviewer.base.progress import TaskState
 from cdcviewer.cli.exits import UsageError
-from cdcviewer.cli.parser import params_from_args
+from cdcviewer.cli.options import params_from_args
 
 if TYPE_CHECKING:
-    from cdcviewer.distributed.job import DistributedAnalysis
+    from cdcviewer.distributed.result import DistributedAnalysis
 
 DASK_LOCAL = "local"  # --dask without an address: a local cluster
 

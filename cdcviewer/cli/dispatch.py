@@ -1,13 +1,16 @@
 """``main``: parse, check every option and destination before any work, load the inputs,
-run the command and map problems to the exit codes of design.md."""
+run the command and map problems to the exit codes of design.md. The parser is built
+here, from the commands, with the PATHs and ``--inputs`` every command takes."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
+from cdcviewer._version import __version__
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.errors import CdcError
 from cdcviewer.cli.chunks import CHUNKS
@@ -17,13 +20,13 @@ from cdcviewer.cli.exits import (
     EXIT_INPUT,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    UsageError,
     complain,
     overall_status,
 )
 from cdcviewer.cli.files import FILES
-from cdcviewer.cli.gui import GUI, run_gui
+from cdcviewer.cli.gui import GUI, add_gui_command, run_gui
 from cdcviewer.cli.output import check_outputs
-from cdcviewer.cli.parser import build_parser, input_paths
 from cdcviewer.cli.progress import finish_progress, terminal_progress
 from cdcviewer.cli.report import REPORT
 from cdcviewer.cli.sweep import SWEEP
@@ -53,6 +56,47 @@ def main(argv: Sequence[str] | None = None) -> int:
         complain(exc)
         return EXIT_INPUT
     return _run(command, args, paths)
+
+
+def build_parser(commands: Iterable[Command]) -> argparse.ArgumentParser:
+    """The whole command line: ``gui`` and each headless command with its options."""
+    parser = argparse.ArgumentParser(
+        prog="cdcviewer",
+        description="How much would content-defined chunking save across these layers?",
+        epilog="Without a command, opens the window with PATHs loaded. "
+        "Sizes accept 4096, 4K, 4KiB, 1M. Exit: 0 ok, 1 a gate failed, 2 bad usage or input.",
+    )
+    parser.add_argument("--version", action="version", version=f"cdcviewer {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_gui_command(subparsers)
+    for command in commands:
+        sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
+        sub.add_argument("paths", nargs="*", metavar="PATH")
+        sub.add_argument(
+            "--inputs",
+            metavar="FILE",
+            help="also read input paths from FILE (- for stdin), one per line; "
+            "blank lines and lines starting with # are skipped",
+        )
+        command.configure(sub)
+    return parser
+
+
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """The PATHs of the command line, then those listed in ``--inputs``; at least one."""
+    paths = list(args.paths)
+    if args.inputs:
+        try:
+            if args.inputs == "-":
+                lines = sys.stdin.read().splitlines()
+            else:
+                lines = Path(args.inputs).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--inputs {args.inputs}: cannot read it ({exc})") from None
+        paths += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    if not paths:
+        raise UsageError("no inputs: give PATHs, or --inputs FILE listing them")
+    return paths
 
 
 def _run(command: Command, args: argparse.Namespace, paths: list[str]) -> int:

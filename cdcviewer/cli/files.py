@@ -11,8 +11,8 @@ from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.progress import TaskState
 from cdcviewer.cli.command import Command
 from cdcviewer.cli.exits import EXIT_OK, UsageError
+from cdcviewer.cli.options import add_chunker_options, params_from_args
 from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
-from cdcviewer.cli.parser import add_chunker_options, params_from_args
 from cdcviewer.cli.progress import finish_progress
 from cdcviewer.insight.attribution import SORT_KEYS, attribute_analysis, layer_members
 from cdcviewer.insight.whole_files import find_whole_files

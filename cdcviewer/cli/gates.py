@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TextIO
 
-from cdcviewer.cli.parser import percent_option, size_option
+from cdcviewer.cli.options import percent_option, size_option
 from cdcviewer.report.gates import Gates, all_passed, evaluate, format_results
 
 

@@ -13,23 +13,24 @@ from cdcviewer.cli.command import Command, RunOnPaths
 from cdcviewer.cli.dask import add_dask_option, analyze_on_dask, check_dask_options
 from cdcviewer.cli.exits import EXIT_GATE, EXIT_OK, complain, overall_status
 from cdcviewer.cli.gates import add_gate_options, check_gates
-from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
-from cdcviewer.cli.parser import (
+from cdcviewer.cli.options import (
     add_chunker_options,
     params_from_args,
     positive_size_option,
     size_list_option,
 )
+from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
 from cdcviewer.cli.progress import finish_progress
 from cdcviewer.cli.sections import add_section_options, print_section_texts, report_sections
+from cdcviewer.insight.sections import ReportSections
 from cdcviewer.insight.sweep import DEFAULT_ENTRY_SIZE, SweepResult, sweep, sweep_params
 from cdcviewer.insight.versions import image_versions
-from cdcviewer.report.document import ReportSections, report_dict
+from cdcviewer.report.document import report_dict
 from cdcviewer.report.export import FORMATS, write_report
 from cdcviewer.report.text import summary, sweep_table
 
 if TYPE_CHECKING:
-    from cdcviewer.distributed.job import DistributedAnalysis
+    from cdcviewer.distributed.result import DistributedAnalysis
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

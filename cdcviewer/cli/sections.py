@@ -7,7 +7,7 @@ from typing import TextIO
 
 from cdcviewer.analysis.workspace import Analysis
 from cdcviewer.base.progress import TaskState
-from cdcviewer.report.document import DEFAULT_TOP_FILES, ReportSections, compute_sections
+from cdcviewer.insight.sections import DEFAULT_TOP_FILES, ReportSections, compute_sections
 from cdcviewer.report.text import versions_table, whatif_table, whole_files_summary
 
 

@@ -10,13 +10,13 @@ from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.progress import TaskState
 from cdcviewer.cli.command import Command
 from cdcviewer.cli.exits import EXIT_OK
-from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
-from cdcviewer.cli.parser import (
+from cdcviewer.cli.options import (
     add_chunker_options,
     params_from_args,
     positive_size_option,
     size_list_option,
 )
+from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
 from cdcviewer.cli.progress import finish_progress
 from cdcviewer.insight.sweep import DEFAULT_AVGS, DEFAULT_ENTRY_SIZE, sweep, sweep_params
 from cdcviewer.report.text import sweep_table
