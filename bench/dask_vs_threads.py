@@ -35,14 +35,16 @@ import pandas as pd
 from common import BENCH_DIR, MB, best_of, real_tar
 
 from cdcviewer import ChunkerParams, Workspace
+from cdcviewer.distributed.client import open_client
 from cdcviewer.distributed.index import (
     TABLE_DTYPES,
     TABLE_ROW_BYTES,
     holder_set_weights,
     partition_figures,
 )
-from cdcviewer.distributed.job import InputSummary, analyze_distributed, open_client
-from cdcviewer.distributed.reduce import DEFAULT_ROWS_PER_PARTITION, TableLayout, index_chunk_tables
+from cdcviewer.distributed.job import analyze_distributed
+from cdcviewer.distributed.reduce import DEFAULT_ROWS_PER_PARTITION, index_chunk_tables
+from cdcviewer.distributed.tables import InputSummary, TableLayout
 from cdcviewer.insight.sweep import DEFAULT_ENTRY_SIZE
 from cdcviewer.report.document import report_dict
 from cdcviewer.sources.layers import Layer

@@ -2,7 +2,7 @@
 
 A chunk's class and holder count are known only where every occurrence of its
 fingerprint meets (the shuffle by fingerprint). The classed rows, with their
-fingerprints, are then regrouped by ranges of whole layers (``distributed_ranges``).
+fingerprints, are then regrouped by ranges of whole layers (``distributed.ranges``).
 Each range writes its rows as CSV text with the single-machine row writer; the client
 fetches the texts in order, a few at a time, into a spool file that the exports copy.
 Neither the client nor any worker holds more than a few ranges' text.
@@ -20,7 +20,7 @@ import numpy as np
 from cdcviewer.base.progress import TaskState
 from cdcviewer.distributed.client import wait_some
 from cdcviewer.distributed.index import layer_runs
-from cdcviewer.report.export import chunk_csv_writer, layer_chunk_rows
+from cdcviewer.report.chunk_csv import chunk_csv_writer, layer_chunk_rows
 
 if TYPE_CHECKING:
     import pandas as pd

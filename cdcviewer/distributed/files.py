@@ -5,7 +5,7 @@ data while the streams are there (``hash_input_files``); the member tables stay 
 worker, and a compact table of the hashed files (40 bytes per file) goes to the
 reductions:
 
-- files: the classed chunks regrouped by ranges of whole layers (``distributed_ranges``)
+- files: the classed chunks regrouped by ranges of whole layers (``distributed.ranges``)
   meet their layers' member tables in one task per range, which attributes each
   member's bytes as ``attribution.attribute_members`` does on one machine and keeps only
   the report's entry per layer (the top files by unique and by shared bytes);
@@ -27,7 +27,7 @@ import numpy as np
 
 from cdcviewer.base.progress import TaskState
 from cdcviewer.distributed.client import compute_all
-from cdcviewer.distributed.index import empty_frame, layer_runs
+from cdcviewer.distributed.index import empty_frame, first_layer_numbers, layer_runs
 from cdcviewer.insight.attribution import attribute_members, layer_members
 from cdcviewer.insight.whole_files import (
     PATHS_PER_DUPLICATE,
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from dask.delayed import Delayed
     from distributed import Client, Future
 
-    from cdcviewer.distributed.reduce import TableLayout
+    from cdcviewer.distributed.tables import TableLayout
     from cdcviewer.sources.layers import Layer
 
 FILE_DTYPES = {
@@ -244,8 +244,6 @@ def whole_files_parts(
     ``file_tables`` (one per input of ``layout``, ``file_count`` rows in all)."""
     import dask
     import dask.dataframe as dd
-
-    from cdcviewer.distributed.index import first_layer_numbers
 
     if not file_count:
         return []

@@ -17,14 +17,14 @@ equal ``build_index``'s for the same chunks:
   (``pairwise_matrix``), so the work grows with the number of distinct holder sets, not
   with the number of shared chunks.
 
-A sweep point (``distributed_sweep``) needs only the distinct fingerprints and their
+A sweep point (``distributed.sweep``) needs only the distinct fingerprints and their
 stored bytes, which ``partition_distinct`` gives from the same kind of partitions.
 
 The HTML report's byte-range map needs each chunk's class, which the same shuffled
 partitions give (``partition_chunk_classes``); regrouped by layer, the lanes are drawn
 on the workers (``partition_lane_pixels``) and only their pixels reach the client.
 
-Only numpy and pandas are needed here (and ``html_map``'s drawing of a lane), so the
+Only numpy and pandas are needed here (and ``index.raster``'s drawing of a lane), so the
 reduction can be tested without a cluster.
 """
 
@@ -39,10 +39,8 @@ import xxhash
 
 from cdcviewer.analysis.pipeline import LayerChunks
 from cdcviewer.index.dedup import DUPLICATE, SHARED, UNIQUE, LayerFigures, LayerTotals
+from cdcviewer.index.raster import lane_row  # the one drawing of a lane, as one machine
 from cdcviewer.kernels.fingerprint import index_keys
-from cdcviewer.report.html.map import (
-    lane_row,  # the one drawing of a lane: workers draw as one machine
-)
 
 # One row per chunk. ``layer`` counts from 0 within its input; ``input`` is the input's
 # position on the command line, so (input, layer) orders layers as a single machine
@@ -207,7 +205,7 @@ class _FingerprintOrder:
 
 
 # A partition's distinct fingerprints and their stored bytes: all a sweep point needs
-# beyond chunk counts (``distributed_sweep``), so its reduction skips the holder sets.
+# beyond chunk counts (``distributed.sweep``), so its reduction skips the holder sets.
 DISTINCT_DTYPES = {"distinct": np.int64, "stored": np.int64}
 
 
@@ -290,12 +288,6 @@ class DistributedIndex(LayerTotals):
     Carries the attributes ``report.report_dict`` and ``gates`` read from an index.
     """
 
-    layers: list[LayerFigures]
-    pairwise: np.ndarray
-    stored_bytes: int
-    distinct_chunks: int
-    layer_level_stored_bytes: int
-    identical_to: list[int | None]
     length_values: np.ndarray  # distinct chunk lengths, ascending
     length_counts: np.ndarray  # how many chunks (all layers) have each
 
@@ -417,7 +409,7 @@ def partition_lane_pixels(
     classified: pd.DataFrame, sizes: np.ndarray, widths: np.ndarray, n_layers: int
 ) -> pd.DataFrame:
     """The lanes of the layers in a partition of ``partition_chunk_classes`` rows, as
-    ``LANE_PIXEL_DTYPES`` rows drawn by ``html_map.lane_row``.
+    ``LANE_PIXEL_DTYPES`` rows drawn by ``raster.lane_row``.
 
     ``classified`` must hold every chunk of each layer it holds (rows regrouped by layer);
     ``sizes[i]`` and ``widths[i]`` are layer i's bytes and lane width in pixels.

@@ -2,9 +2,9 @@
 figures of ``build_index``, and from the same shuffle, when asked, the byte-range map's
 lanes and the per-chunk CSV rows.
 
-Tables are one per input, in input order; a ``TableLayout`` says which layers they hold.
-The analysis's own tables have the layout of the inputs' summaries; the what-if variants
-have their own (the tar layers' derived streams).
+Tables are one per input, in input order; a ``tables.TableLayout`` says which layers
+they hold. The analysis's own tables have the layout of the inputs' summaries; the
+what-if variants have their own (the tar layers' derived streams).
 """
 
 from __future__ import annotations
@@ -16,46 +16,40 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
+import pandas as pd
 
 from cdcviewer.base.progress import NULL_STATE, TaskState
+from cdcviewer.distributed.chunk_csv import spool_chunk_csv
 from cdcviewer.distributed.client import compute_all
+from cdcviewer.distributed.files import FilesRequest, files_section_layers
+from cdcviewer.distributed.index import (
+    CHUNK_CLASS_DTYPES,
+    LANE_PIXEL_DTYPES,
+    PARTIAL_DTYPES,
+    TABLE_DTYPES,
+    DistributedIndex,
+    assemble_index,
+    assemble_lane_rows,
+    combine_partials,
+    empty_frame,
+    first_layer_numbers,
+    holder_set_weights,
+    partition_chunk_classes,
+    partition_figures,
+    partition_lane_pixels,
+)
+from cdcviewer.distributed.ranges import persist_layer_ranges
+from cdcviewer.index.raster import lane_widths
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
     from distributed import Client, Future
 
-    from cdcviewer.distributed.files import FilesRequest
-    from cdcviewer.distributed.index import DistributedIndex
-    from cdcviewer.distributed.task import InputSummary
+    from cdcviewer.distributed.tables import TableLayout
 
 # Rows of the chunk table per shuffled partition: 36 bytes each, so ~70 MB of table per
 # task, ~270 MB at the peak of its reduction (bench/dask_vs_threads.py measures it).
 DEFAULT_ROWS_PER_PARTITION = 2_000_000
-
-
-@dataclass(frozen=True)
-class TableLayout:
-    """The layers of a set of chunk tables (one per input, in input order)."""
-
-    orders: list[int]  # each table's input order: its rows' ``input`` column
-    layer_counts: list[int]  # layers per table
-    names: list[str]  # per layer, in load order
-    sizes: list[int]
-    chunk_counts: list[int]
-    stream_keys: list[bytes]  # distributed_index.stream_key
-
-    @classmethod
-    def of(cls, summaries: Sequence[InputSummary]) -> TableLayout:
-        """The layout of the analysis's own tables."""
-        layers = [layer for s in summaries for layer in s.layers]
-        return cls(
-            orders=[s.order for s in summaries],
-            layer_counts=[len(s.layers) for s in summaries],
-            names=[layer.name for layer in layers],
-            sizes=[layer.bytes for layer in layers],
-            chunk_counts=[n for s in summaries for n in s.chunk_counts],
-            stream_keys=[key for s in summaries for key in s.stream_keys],
-        )
 
 
 @dataclass
@@ -63,7 +57,7 @@ class IndexedTables:
     """What ``index_chunk_tables`` computed on the workers."""
 
     index: DistributedIndex
-    lanes: list[np.ndarray] | None  # html_map.lane_row per layer, when a width was given
+    lanes: list[np.ndarray] | None  # raster.lane_row per layer, when a width was given
     partitions: int  # shuffled partitions, about rows_per_partition rows each
     chunk_csv: TextIO | None  # every chunk's CSV row (no header), rewound, when asked
     files_layers: list[dict[str, object]] | None = None  # the files section's, when asked
@@ -83,49 +77,17 @@ def index_chunk_tables(
 ) -> IndexedTables:
     """The index of chunk tables on the workers, as one dask computation.
 
-    ``tables[k]`` is the chunk table (``distributed_index.TABLE_DTYPES``) of the k-th
+    ``tables[k]`` is the chunk table (``distributed.index.TABLE_DTYPES``) of the k-th
     input of ``layout``. With ``map_width`` the lanes of the
     byte-range map are drawn too, with ``chunk_csv`` every chunk's CSV row written, and
     with ``files`` the files section's entry of every layer made. Progress is reported as
     ``label``.
     """
-    import pandas as pd
-
-    from cdcviewer.distributed.chunk_csv import spool_chunk_csv
-    from cdcviewer.distributed.files import files_section_layers
-    from cdcviewer.distributed.index import (
-        LANE_PIXEL_DTYPES,
-        PARTIAL_DTYPES,
-        TABLE_DTYPES,
-        assemble_index,
-        assemble_lane_rows,
-        combine_partials,
-        empty_frame,
-        first_layer_numbers,
-        holder_set_weights,
-        partition_figures,
-    )
-    from cdcviewer.distributed.ranges import persist_layer_ranges
-    from cdcviewer.report.html.map import lane_widths
-
-    sizes, chunk_counts, keys = layout.sizes, layout.chunk_counts, layout.stream_keys
-    widths = lane_widths(sizes, map_width) if map_width is not None else None
-    total_chunks = sum(chunk_counts)
+    widths = lane_widths(layout.sizes, map_width) if map_width is not None else None
+    total_chunks = sum(layout.chunk_counts)
     state.progress(label, "index", 0.0)
     if not total_chunks:
-        nothing = combine_partials(empty_frame(PARTIAL_DTYPES))
-        no_lengths = pd.Series([], dtype=np.int64)
-        index = assemble_index(sizes, chunk_counts, keys, nothing, no_lengths)
-        no_pixels = empty_frame(LANE_PIXEL_DTYPES)
-        lanes = assemble_lane_rows(no_pixels, sizes, widths) if widths is not None else None
-        no_rows = io.StringIO() if chunk_csv else None
-        no_chunks = [(None, 0, len(sizes))]
-        entries = (
-            files_section_layers(client, no_chunks, layout, files, state)
-            if files is not None
-            else None
-        )
-        return IndexedTables(index, lanes, 0, no_rows, entries)
+        return _index_without_chunks(client, layout, widths, chunk_csv, files, state)
 
     import dask.dataframe as dd
 
@@ -139,7 +101,7 @@ def index_chunk_tables(
     partials = by_fingerprint.map_partitions(
         partition_figures,
         layer_base,
-        holder_set_weights(len(sizes)),
+        holder_set_weights(len(layout.sizes)),
         meta=empty_frame(PARTIAL_DTYPES),
     )
     # Both results are small and wanted whole on the client: tree reductions, no shuffle
@@ -148,21 +110,64 @@ def index_chunk_tables(
     wanted = [combine_partials(partials), length_counts]
     if widths is not None:
         # Computed with the figures, so both read the one shuffle by fingerprint.
-        wanted.append(_lane_pixels(by_fingerprint, layer_base, sizes, widths, partitions))
+        wanted.append(_lane_pixels(by_fingerprint, layer_base, layout.sizes, widths, partitions))
     combined, length_counts, *pixels = compute_all(client, wanted, state)
     state.progress(label, "index", 1.0)
-    index = assemble_index(sizes, chunk_counts, keys, combined, length_counts)
+    sizes = layout.sizes
+    index = assemble_index(sizes, layout.chunk_counts, layout.stream_keys, combined, length_counts)
     lanes = assemble_lane_rows(pixels[0], sizes, widths) if widths is not None else None
     rows = entries = None
     if by_layer:
-        ranges = persist_layer_ranges(
-            client, by_fingerprint, layer_base, chunk_counts, fingerprints=chunk_csv
+        rows, entries = _read_by_layer(
+            client, layout, by_fingerprint, layer_base, chunk_csv, files, state
         )
-        if chunk_csv:
-            rows = spool_chunk_csv(client, ranges, layout.names, state)
-        if files is not None:
-            entries = files_section_layers(client, ranges.ranges(), layout, files, state)
     return IndexedTables(index, lanes, partitions, rows, entries)
+
+
+def _index_without_chunks(
+    client: Client,
+    layout: TableLayout,
+    widths: list[int] | None,
+    chunk_csv: bool,
+    files: FilesRequest | None,
+    state: TaskState,
+) -> IndexedTables:
+    """``index_chunk_tables`` of tables without a single chunk: nothing to shuffle."""
+    sizes = layout.sizes
+    nothing = combine_partials(empty_frame(PARTIAL_DTYPES))
+    no_lengths = pd.Series([], dtype=np.int64)
+    index = assemble_index(sizes, layout.chunk_counts, layout.stream_keys, nothing, no_lengths)
+    no_pixels = empty_frame(LANE_PIXEL_DTYPES)
+    lanes = assemble_lane_rows(no_pixels, sizes, widths) if widths is not None else None
+    no_rows = io.StringIO() if chunk_csv else None
+    no_chunks = [(None, 0, len(sizes))]
+    entries = (
+        files_section_layers(client, no_chunks, layout, files, state) if files is not None else None
+    )
+    return IndexedTables(index, lanes, 0, no_rows, entries)
+
+
+def _read_by_layer(
+    client: Client,
+    layout: TableLayout,
+    by_fingerprint: dd.DataFrame,
+    layer_base: np.ndarray,
+    chunk_csv: bool,
+    files: FilesRequest | None,
+    state: TaskState,
+) -> tuple[TextIO | None, list[dict[str, object]] | None]:
+    """The per-chunk CSV rows and the files section's entries, when asked, from the
+    classed chunks regrouped by ranges of layers (``ranges``)."""
+    ranges = persist_layer_ranges(
+        client, by_fingerprint, layer_base, layout.chunk_counts, fingerprints=chunk_csv
+    )
+    rows = spool_chunk_csv(client, ranges, layout.names, state) if chunk_csv else None
+    entries = (
+        files_section_layers(client, ranges.ranges(), layout, files, state)
+        if files is not None
+        else None
+    )
+    return rows, entries
 
 
 def _lane_pixels(
@@ -172,17 +177,9 @@ def _lane_pixels(
     widths: list[int],
     partitions: int,
 ) -> dd.DataFrame:
-    """The byte-range map's pixels (``distributed_index.LANE_PIXEL_DTYPES``), drawn on
+    """The byte-range map's pixels (``distributed.index.LANE_PIXEL_DTYPES``), drawn on
     the workers: the chunks of the fingerprint partitions are classed there, regrouped by
     layer, and each layer's lane is drawn where all its chunks meet."""
-    from cdcviewer.distributed.index import (
-        CHUNK_CLASS_DTYPES,
-        LANE_PIXEL_DTYPES,
-        empty_frame,
-        partition_chunk_classes,
-        partition_lane_pixels,
-    )
-
     classified = by_fingerprint.map_partitions(
         partition_chunk_classes, layer_base, meta=empty_frame(CHUNK_CLASS_DTYPES)
     )

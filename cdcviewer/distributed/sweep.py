@@ -1,15 +1,12 @@
 """A parameter sweep run alongside a distributed analysis (``analyze_distributed``).
 
-On one machine, ``sweep.sweep`` re-cuts every layer from the workspace's cached hash
-candidates at each average. On Dask the layers only exist inside the worker task that
-loaded them, so that task cuts them at every sweep point too (``cut_at_every_point``),
-from the candidates of its own first scan, and keeps one more chunk table per point.
-
-A sweep row needs less than the full figures: the chunk count comes with the task's
-summary, and the distinct fingerprints and their stored bytes are one light reduction
-per point (``point_reduction``: shuffle by fingerprint, count each partition's distinct
-fingerprints). ``assemble_sweep`` then builds the ``SweepResult`` that ``sweep.sweep``
-gives for the same layers, point for point.
+Each worker task cuts its layers at every sweep point too (``cut.cut_at_every_point``)
+and keeps one more chunk table per point. A sweep row needs less than the full figures:
+the chunk count comes with the task's summary, and the distinct fingerprints and their
+stored bytes are one light reduction per point (``point_reduction``: shuffle by
+fingerprint, count each partition's distinct fingerprints). ``assemble_sweep`` then
+builds the ``SweepResult`` that ``sweep.sweep`` gives for the same layers, point for
+point.
 """
 
 from __future__ import annotations
@@ -21,20 +18,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cdcviewer.analysis.pipeline import LayerChunks, chunk_layers
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
+from cdcviewer.distributed.index import (
+    DISTINCT_DTYPES,
+    TABLE_DTYPES,
+    empty_frame,
+    first_layer_numbers,
+    identical_streams,
+    layer_level_stored_bytes,
+    partition_distinct,
+)
 from cdcviewer.insight.sweep import SweepResult, SweepRow, sweep_params
-from cdcviewer.kernels.gear import Candidates
-from cdcviewer.sources.layers import Layer
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
-    import pandas as pd
     from distributed import Future
 
-    from cdcviewer.distributed.job import DistributedAnalysis
-    from cdcviewer.distributed.task import InputSummary
+    from cdcviewer.distributed.result import DistributedAnalysis
+    from cdcviewer.distributed.tables import InputSummary
 
 
 @dataclass(frozen=True)
@@ -55,76 +57,6 @@ class SweepPlan:
         """The points the workers cut: all but the analysis's own parameters, whose row
         the analysis gives (as ``sweep`` reuses the analysis it is handed)."""
         return [params for params in self.points if params != self.base]
-
-
-# --------------------------------------------------------------------------- worker side
-
-
-@dataclass
-class TabledCut:
-    """One input's layers cut with one parameter set: per layer its chunk count and
-    stream key (``distributed_index.stream_key``), and the input's chunk table."""
-
-    chunk_counts: list[int]
-    stream_keys: list[bytes]
-    table: pd.DataFrame  # distributed_index.TABLE_DTYPES
-
-
-def tabled_cut(input_order: int, tables: list[LayerChunks]) -> TabledCut:
-    """The ``TabledCut`` of the input at ``input_order`` from its layers' chunks."""
-    from cdcviewer.distributed.index import chunk_table, stream_key
-
-    return TabledCut(
-        chunk_counts=[len(t.lengths) for t in tables],
-        stream_keys=[stream_key(t) for t in tables],
-        table=chunk_table(input_order, tables),
-    )
-
-
-def cut_at_every_point(
-    layers: list[Layer],
-    input_order: int,
-    params: Sequence[ChunkerParams],
-    hash_threads: int,
-) -> list[TabledCut]:
-    """The layers cut with each of ``params`` (the analysis's first, then the sweep's),
-    hashing them at most once in the usual case.
-
-    As ``sweep.sweep`` does, the cuts run from the smallest average up: the candidates of
-    the first scan then cover every later cut, which re-cuts from them (``chunk_layers``
-    scans again only for a point they do not cover). Each cut becomes its compact table
-    at once; only the latest ``LayerChunks`` are kept, to reuse the fingerprints of the
-    chunks a re-cut leaves where they were.
-    """
-    candidates: dict[int, Candidates] = {}
-    latest: dict[int, LayerChunks] = {}
-
-    def store(layer: Layer, found: Candidates) -> None:
-        candidates[id(layer)] = found
-
-    def forget(layer: Layer, found: Candidates) -> None:
-        """For the last cut: nothing reads the candidates after it, so each layer's go
-        as soon as it is cut (they take 16 bytes per KiB of layer, or more)."""
-
-    order = sorted(range(len(params)), key=lambda k: params[k].avg_size)
-    cuts: dict[int, TabledCut] = {}
-    for step, position in enumerate(order):
-        more_to_cut = step + 1 < len(order)
-        tables = chunk_layers(
-            layers,
-            params[position],
-            cached_candidates=lambda layer: candidates.get(id(layer)),
-            store_candidates=store if more_to_cut else forget,
-            workers=hash_threads,
-            previous_table=lambda layer: latest.get(id(layer)),
-        )
-        if more_to_cut:
-            latest.update((id(layer), table) for layer, table in zip(layers, tables, strict=True))
-        cuts[position] = tabled_cut(input_order, tables)
-    return [cuts[position] for position in range(len(params))]
-
-
-# --------------------------------------------------------------------------- client side
 
 
 # Computes dask collections together on the cluster, following cancellation and telling
@@ -151,8 +83,6 @@ def reduce_sweep_points(
     """The figures of each extra sweep point from its chunk tables (``point_tables[k]``:
     one per input of ``summaries``, in input order). ``compute`` runs the reductions of
     all points together on the cluster. A point without chunks needs no reduction."""
-    from cdcviewer.distributed.index import first_layer_numbers
-
     chunks = [
         sum(n for s in summaries for n in s.sweep_chunk_counts[k]) for k in range(len(point_tables))
     ]
@@ -179,15 +109,8 @@ def point_reduction(
     tables: Sequence[Future], layer_base: np.ndarray, total_chunks: int, rows_per_partition: int
 ) -> dd.Series:
     """The distinct fingerprints and stored bytes of one point's chunk tables (one per
-    input, in input order), as a dask series (``distributed_index.DISTINCT_DTYPES``)."""
+    input, in input order), as a dask series (``distributed.index.DISTINCT_DTYPES``)."""
     import dask.dataframe as dd
-
-    from cdcviewer.distributed.index import (
-        DISTINCT_DTYPES,
-        TABLE_DTYPES,
-        empty_frame,
-        partition_distinct,
-    )
 
     chunks = dd.from_delayed(list(tables), meta=empty_frame(TABLE_DTYPES), verify_meta=False)
     partitions = max(1, math.ceil(total_chunks / max(1, rows_per_partition)))
@@ -207,8 +130,6 @@ def assemble_sweep(
     """The ``SweepResult`` that ``sweep.sweep(analysis, ...)`` gives on one machine:
     ``extra_figures[k]`` are those of ``plan.extra[k]``, and the point at the analysis's
     own parameters takes the analysis's figures."""
-    from cdcviewer.distributed.index import identical_streams, layer_level_stored_bytes
-
     index = analysis.index
     figures = dict(zip(plan.extra, extra_figures, strict=True))
     figures[plan.base] = PointFigures(index.total_chunks, index.distinct_chunks, index.stored_bytes)

@@ -12,47 +12,22 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams
+from cdcviewer.distributed.cut import cut_at_every_point, tabled_cut
 from cdcviewer.distributed.files import InputFiles, hash_input_files
-from cdcviewer.distributed.sweep import cut_at_every_point, tabled_cut
-from cdcviewer.distributed.whatif import VARIANTS, VariantCut, cut_variants
+from cdcviewer.distributed.tables import InputSummary
+from cdcviewer.distributed.whatif import VariantCut, cut_variants
+from cdcviewer.insight.whatif import DERIVED
 from cdcviewer.sources.cache import CacheDir
-from cdcviewer.sources.layers import Layer
 from cdcviewer.sources.loader import load_inputs
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-@dataclass
-class InputSummary:
-    """What the client learns about one input: its layers with their chunk counts and
-    stream keys, its failures, and where the time went."""
-
-    order: int  # position among the inputs
-    layers: list[Layer]
-    chunk_counts: list[int]
-    stream_keys: list[bytes]  # per layer: distributed_index.stream_key
-    failures: list[tuple[str, str]]  # (source, problem): exceptions do not pickle by fields
-    load_seconds: float
-    chunk_seconds: float
-    worker: str
-    # Per sweep point the workers cut (``SweepPlan.extra``), per layer, as above.
-    sweep_chunk_counts: list[list[int]] = field(default_factory=list)
-    sweep_stream_keys: list[list[bytes]] = field(default_factory=list)
-    # The layers that are tars (local numbers); with what-ifs, per variant of
-    # ``distributed_whatif.VARIANTS``, per tar layer: its derived stream's size, chunk
-    # count and stream key.
-    tar_layers: list[int] = field(default_factory=list)
-    variant_sizes: list[list[int]] = field(default_factory=list)
-    variant_chunk_counts: list[list[int]] = field(default_factory=list)
-    variant_stream_keys: list[list[bytes]] = field(default_factory=list)
-    files: int = 0  # with the files sections: its regular files with data, hashed
 
 
 @dataclass
@@ -61,7 +36,7 @@ class TaskResult:
     (``result_part``), so the tables stay on the worker that made them."""
 
     summary: InputSummary
-    table: pd.DataFrame  # distributed_index.TABLE_DTYPES
+    table: pd.DataFrame  # distributed.index.TABLE_DTYPES
     point_tables: list[pd.DataFrame]  # per extra sweep point
     variant_tables: list[pd.DataFrame]  # per what-if variant, when asked
     files: InputFiles | None  # with the files sections
@@ -89,8 +64,8 @@ def chunk_input(
 ) -> TaskResult:
     """The worker task: load ``path``, chunk and fingerprint its layers, table the chunks;
     the same for each of ``sweep_points``, from the same hashing, and with ``whatif`` for
-    each derived variant of the tar layers (``distributed_whatif.cut_variants``); with
-    ``files``, the member tables and the hashed files (``distributed_files``).
+    each derived variant of the tar layers (``distributed.whatif.cut_variants``); with
+    ``files``, the member tables and the hashed files (``distributed.files``).
 
     ``source`` is the path as the user gave it, for names and messages. Problems with the
     input come back as failures; anything else raises, for Dask to retry.
@@ -114,7 +89,7 @@ def chunk_input(
             failures.append((source, f"cannot be chunked: {problem}"))
             layers = []
             cuts = [tabled_cut(order, []) for _ in range(1 + len(sweep_points))]
-            variants = [VariantCut([], tabled_cut(order, [])) for _ in VARIANTS] if whatif else []
+            variants = [VariantCut([], tabled_cut(order, [])) for _ in DERIVED] if whatif else []
             found = hash_input_files([], order) if files else None
     for layer in layers:
         layer.source = source

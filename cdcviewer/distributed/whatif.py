@@ -4,7 +4,7 @@ Each worker task writes both derived streams of its input's tar layers (determin
 tar, file contents) into its own cache, one variant at a time, cuts them with the
 analysis's parameters and keeps only their chunk tables, as it does for the layers
 themselves. The client indexes each variant's tables as it indexes the analysis's
-(``distributed_reduce.index_chunk_tables``), over the tar layers only. The original tar
+(``distributed.reduce.index_chunk_tables``), over the tar layers only. The original tar
 streams' figures are the analysis's own index when every layer is a tar; otherwise the
 tar layers' rows are picked out of the analysis's tables on the workers and indexed too.
 """
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cdcviewer.base.progress import TaskState
-from cdcviewer.distributed.reduce import TableLayout, index_chunk_tables
-from cdcviewer.distributed.sweep import TabledCut, cut_at_every_point
+from cdcviewer.distributed.cut import TabledCut, cut_at_every_point
+from cdcviewer.distributed.reduce import index_chunk_tables
+from cdcviewer.distributed.tables import TableLayout
 from cdcviewer.insight.whatif import (
-    DETERMINISTIC,
-    FILE_CONTENT,
+    DERIVED,
     ORIGINAL,
     VariantFigures,
     WhatIfResult,
@@ -35,11 +35,9 @@ if TYPE_CHECKING:
 
     from cdcviewer.base.params import ChunkerParams
     from cdcviewer.distributed.index import DistributedIndex
-    from cdcviewer.distributed.task import InputSummary
+    from cdcviewer.distributed.tables import InputSummary
     from cdcviewer.sources.cache import CacheDir
     from cdcviewer.sources.layers import Layer
-
-VARIANTS = (DETERMINISTIC, FILE_CONTENT)
 
 
 @dataclass
@@ -58,11 +56,11 @@ def cut_variants(
     hash_threads: int,
     cache: CacheDir,
 ) -> list[VariantCut]:
-    """Per variant of ``VARIANTS``, the tar layers among ``layers`` written that way into
+    """Per variant of ``DERIVED``, the tar layers among ``layers`` written that way into
     ``cache`` and cut with ``params``; each variant's files are removed once cut."""
     tars = [layer for layer in layers if layer.kind == "tar"]
     cuts = []
-    for variant in VARIANTS:
+    for variant in DERIVED:
         derived: list[Layer] = []
         try:
             for layer in tars:
@@ -128,7 +126,7 @@ def index_variants(
         indexes[ORIGINAL] = _index(
             client, _tar_layout(summaries, None), picked, state, rows_per_partition, ORIGINAL
         )
-    for v, variant in enumerate(VARIANTS):
+    for v, variant in enumerate(DERIVED):
         layout = _tar_layout(summaries, v)
         indexes[variant] = _index(
             client, layout, variant_tables[v], state, rows_per_partition, variant
@@ -168,7 +166,7 @@ def what_if_result(
     every = {ORIGINAL: analysis_index, **indexes}
     variants = {
         variant: VariantFigures.from_index(variant, tar_names, every[variant])
-        for variant in (ORIGINAL, *VARIANTS)
+        for variant in (ORIGINAL, *DERIVED)
     }
     skipped = [layer.name for layer in layers if layer.kind != "tar"]
     return WhatIfResult(params, tar_names, skipped, variants)

@@ -28,6 +28,8 @@ from cdcviewer.cli import main
 from cdcviewer.distributed import files as distributed_files
 from cdcviewer.distributed import ranges as distributed_ranges
 from cdcviewer.distributed.chunk_csv import partition_chunk_csv
+from cdcviewer.distributed.client import DaskUnavailable, require_dask
+from cdcviewer.distributed.cut import cut_at_every_point, tabled_cut
 from cdcviewer.distributed.index import (
     CHUNK_CLASS_DTYPES,
     DISTINCT_DTYPES,
@@ -42,20 +44,18 @@ from cdcviewer.distributed.index import (
     partition_figures,
     partition_lane_pixels,
 )
-from cdcviewer.distributed.job import DaskUnavailable, analyze_distributed, require_dask
+from cdcviewer.distributed.job import analyze_distributed
 from cdcviewer.distributed.ranges import layer_divisions
-from cdcviewer.distributed.sweep import cut_at_every_point, tabled_cut
 from cdcviewer.distributed.whatif import tar_rows
 from cdcviewer.index.dedup import build_index
+from cdcviewer.index.histogram import chunk_size_histogram
+from cdcviewer.index.raster import lane_row, lane_widths
+from cdcviewer.insight.sections import ReportSections, compute_sections
 from cdcviewer.insight.sweep import sweep, sweep_params
-from cdcviewer.report.document import (
-    ReportSections,
-    chunk_size_histogram,
-    compute_sections,
-    report_dict,
-)
-from cdcviewer.report.export import chunk_csv_writer, layer_chunk_rows, render_report
-from cdcviewer.report.html.map import MAP_WIDTH, lane_row, lane_widths
+from cdcviewer.report.chunk_csv import chunk_csv_writer, layer_chunk_rows
+from cdcviewer.report.document import report_dict
+from cdcviewer.report.export import render_report
+from cdcviewer.report.html.map import MAP_WIDTH
 from cdcviewer.report.text import summary
 from tests.builders import docker_save, layer_tar, real_files, tree_versions
 
