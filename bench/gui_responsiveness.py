@@ -6,7 +6,7 @@ Runs under Xvfb (``DISPLAY`` set: the xcb platform) or offscreen (no ``DISPLAY``
 
 1. Launch: a fresh ``python -m cdcviewer`` until the window first paints. The window
    prints ``cdcviewer-window-painted <unix time>`` when ``CDCVIEWER_STARTUP_PROBE=1``
-   (see ``gui/main_window.py``); the time is taken from just before the process is
+   (see ``gui/app.py``); the time is taken from just before the process is
    spawned. Cold: ``NUMBA_CACHE_DIR`` is an empty folder, so the kernels compile (in the
    background, while the window shows); warm: a folder the kernels were cached in first.
    Settings and caches of the children go to a temporary ``HOME``.
@@ -209,8 +209,8 @@ def measure_stalls(layer_mib: list[int], with_whatif: bool) -> list[Row]:
 
         def idle() -> bool:
             # Done when nothing is queued and the panel's parameters are the ones shown.
-            shown = window.analysis is not None and window.analysis.params
-            return not window.runner.busy and shown == window.controls.params()
+            shown = window.jobs.analysis is not None and window.jobs.analysis.params
+            return not window.jobs.runner.busy and shown == window.views.controls.params()
 
         def phase(name: str, start: Callable[[], None]) -> None:
             pump(app, 0.3)  # let the window settle between phases
@@ -236,19 +236,19 @@ def measure_stalls(layer_mib: list[int], with_whatif: bool) -> list[Row]:
             avgs = [8 << 10, 16 << 10, 24 << 10, 32 << 10, 48 << 10]
             for k in range(SLIDER_CHANGES):
                 avg = avgs[k % len(avgs)] * (1 + k // len(avgs))
-                window.controls.set_params(ChunkerParams.for_avg(avg), emit=True)
-                window.controls.flush()
+                window.views.controls.set_params(ChunkerParams.for_avg(avg), emit=True)
+                window.views.controls.flush()
                 pump(app, SLIDER_PAUSE_S)
 
-        window.controls.set_params(ChunkerParams())
+        window.views.controls.set_params(ChunkerParams())
         phase(
             f"load + analyse {len(layers)} layers, {total_mib:.0f} MiB",
-            lambda: window.load_paths(layers),
+            lambda: window.jobs.load_paths(layers),
         )
-        phase("Files panel: read tar headers, hash files", window.docks["files"].raise_)
+        phase("Files panel: read tar headers, hash files", window.views.docks["files"].raise_)
         phase(f"{SLIDER_CHANGES} parameter changes, 150 ms apart", slider_changes)
         if with_whatif:
-            phase("compare layouts (what-if)", window.run_whatif)
+            phase("compare layouts (what-if)", window.jobs.run_whatif)
         window.shutdown()
         window.deleteLater()
         pump(app, 0.1)
@@ -273,7 +273,8 @@ def measure_raster() -> list[Row]:
     from cdcviewer.analysis.workspace import Workspace
     from cdcviewer.base.params import ChunkerParams
     from cdcviewer.gui.app import make_application
-    from cdcviewer.gui.map.view import LayerMapView, prepare_lanes
+    from cdcviewer.gui.map.model import prepare_lanes
+    from cdcviewer.gui.map.view import LayerMapView
     from cdcviewer.index.raster import LanePixels, chunk_colors
     from cdcviewer.sources.cache import CacheDir
 

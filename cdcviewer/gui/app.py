@@ -3,19 +3,23 @@
 The numba kernels compile (first run) or load from numba's cache (later runs) in a
 background thread while the window appears, so the window shows within a couple of
 seconds and the first analysis finds them ready.
+
+Launch-time probe: with ``CDCVIEWER_STARTUP_PROBE=1`` in the environment the window
+prints ``cdcviewer-window-painted <unix time>`` on stdout when it first paints
+(``bench/gui_responsiveness.py`` measures the time from launch to that line).
 """
 
 from __future__ import annotations
 
-import io
+import os
 import signal
 import sys
-import tarfile
 import threading
+import time
 from collections.abc import Sequence
 from importlib import resources
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -27,6 +31,18 @@ ICON_NAME = "cdcviewer.svg"
 # (bench/gui_responsiveness.py). At 1 ms the worst stall drops under 40 ms and the
 # analyses take as long as before.
 GIL_SWITCH_INTERVAL_S = 0.001
+STARTUP_PROBE_ENV = "CDCVIEWER_STARTUP_PROBE"
+STARTUP_PROBE_MARK = "cdcviewer-window-painted"
+
+
+class FirstPaintProbe(QObject):
+    """Prints the time of the window's first paint, then removes itself (benchmarks)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            print(f"{STARTUP_PROBE_MARK} {time.time():.6f}", flush=True)
+            watched.removeEventFilter(self)
+        return False
 
 
 def app_icon() -> QIcon:
@@ -39,35 +55,16 @@ def app_icon() -> QIcon:
         return QIcon()
 
 
-def _tiny_tar() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        info = tarfile.TarInfo("warm-up")
-        info.size = 3
-        tar.addfile(info, io.BytesIO(b"abc"))
-    return buffer.getvalue()
-
-
 def warm_up_kernels() -> threading.Thread:
     """Compile or load the chunking kernels on a daemon thread; returns the thread."""
 
     def run() -> None:
         try:
-            import numpy as np
+            # Imported here, not at the top: numba and the kernels take a quarter of a
+            # second to import, and the window must not wait for them.
+            from cdcviewer.analysis.warmup import warm_up
 
-            from cdcviewer.base.params import ChunkerParams
-            from cdcviewer.kernels.chunkers import chunk_buffer, cut_offsets, find_candidates
-            from cdcviewer.kernels.fingerprint import native_xxh3
-            from cdcviewer.kernels.gear import CandidateMasks
-            from cdcviewer.sources.tar.members import index_buffer
-
-            # Both paths of the analysis: a direct cut, and a cut from scanned candidates.
-            data = np.frombuffer(bytes(range(256)) * 400, dtype=np.uint8)
-            chunk_buffer(b"x" * 5000)
-            params = ChunkerParams()
-            cut_offsets(data, params, find_candidates(data, CandidateMasks.for_params(params)))
-            native_xxh3()
-            index_buffer(_tiny_tar())  # the compiled tar header scan
+            warm_up()
         except Exception:  # pragma: no cover - the first analysis will report it properly
             pass
 
@@ -106,10 +103,12 @@ def run(paths: list[str]) -> int:
     from cdcviewer.gui.main_window import MainWindow  # after the QApplication: pyqtgraph needs one
 
     window = MainWindow()
+    if os.environ.get(STARTUP_PROBE_ENV):
+        window.installEventFilter(FirstPaintProbe(window))
     window.show()
     if paths:
         # After the first paint, so the window is on screen before any work starts.
-        QTimer.singleShot(0, lambda: window.load_paths(paths))
+        QTimer.singleShot(0, lambda: window.jobs.load_paths(paths))
     # Ctrl+C in the terminal closes the window properly (settings saved, caches removed);
     # the timer gives Python a moment to run its signal handler during Qt's event loop.
     signal.signal(signal.SIGINT, lambda *_: window.close())

@@ -1,21 +1,18 @@
 """The window's modal dialogs: choosing files to open or export to, About, the legend.
 
-Each function only asks the user and hands the answer to a plain window method
-(``load_paths``, ``export_report_to``, ``export_map_to``), which is what tests call.
+Each function only asks the user and returns the answer (None or empty when cancelled);
+the window acts on it through plain methods (``load_paths``, ``export_report_to``,
+``export_map_to``), which is what tests call.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from cdcviewer._version import __version__
 from cdcviewer.report.export import FORMATS
-
-if TYPE_CHECKING:
-    from cdcviewer.gui.main_window import MainWindow
 
 EXPORT_FILTERS = {
     "json": "JSON report (*.json)",
@@ -43,54 +40,43 @@ def report_format(path: str, chosen_filter: str = "") -> str:
     return "json"
 
 
-def open_files(window: MainWindow) -> None:
-    paths, _ = QFileDialog.getOpenFileNames(
-        window, "Open layers", window.settings.last_dir(), OPEN_FILTER
-    )
-    if paths:
-        window.settings.remember_dir(paths[0])
-        window.load_paths(paths)
+def choose_inputs(parent: QWidget, start_dir: str) -> list[str]:
+    """Layer files and archives to open; empty when the user cancels."""
+    paths, _ = QFileDialog.getOpenFileNames(parent, "Open layers", start_dir, OPEN_FILTER)
+    return paths
 
 
-def open_folder(window: MainWindow) -> None:
-    path = QFileDialog.getExistingDirectory(
-        window, "Open image layout folder", window.settings.last_dir()
-    )
-    if path:
-        window.settings.remember_dir(path)
-        window.load_paths([path])
+def choose_folder(parent: QWidget, start_dir: str) -> str | None:
+    """An image layout folder to open, or None."""
+    path = QFileDialog.getExistingDirectory(parent, "Open image layout folder", start_dir)
+    return path or None
 
 
-def export_report(window: MainWindow) -> None:
-    if window.analysis is None:
-        window.messages.show_message("Nothing to export yet: load some layers first.", "info")
-        return
+def choose_report(parent: QWidget, start_dir: str) -> tuple[str, str] | None:
+    """Where to write the report and in which format, or None."""
     path, chosen = QFileDialog.getSaveFileName(
-        window,
+        parent,
         "Export report",
-        str(Path(window.settings.last_dir()) / "cdcviewer-report.json"),
+        str(Path(start_dir) / "cdcviewer-report.json"),
         ";;".join(EXPORT_FILTERS.values()),
     )
-    if path:
-        window.settings.remember_dir(path)
-        window.export_report_to(path, report_format(path, chosen))
+    return (path, report_format(path, chosen)) if path else None
 
 
-def export_map(window: MainWindow) -> None:
+def choose_map_image(parent: QWidget, start_dir: str) -> str | None:
+    """Where to save the map as an image (PNG or SVG by suffix), or None."""
     path, _ = QFileDialog.getSaveFileName(
-        window,
+        parent,
         "Export map",
-        str(Path(window.settings.last_dir()) / "cdcviewer-map.png"),
+        str(Path(start_dir) / "cdcviewer-map.png"),
         "PNG image (*.png);;SVG drawing (*.svg)",
     )
-    if path:
-        window.settings.remember_dir(path)
-        window.export_map_to(path)
+    return path or None
 
 
-def about(window: MainWindow) -> None:
+def show_about(parent: QWidget) -> None:
     QMessageBox.about(
-        window,
+        parent,
         "About cdcviewer",
         f"<h3>cdcviewer {__version__}</h3><p>How much would content-defined chunking save "
         "across these container image layers, compared with layer-level sharing?</p>"
@@ -98,9 +84,9 @@ def about(window: MainWindow) -> None:
     )
 
 
-def legend(window: MainWindow) -> None:
+def show_legend(parent: QWidget) -> None:
     QMessageBox.information(
-        window,
+        parent,
         "What the colours mean",
         "<p><b style='color:#1e78be'>Blue</b>: the chunk also occurs in another layer "
         "(darker = in more layers).<br><b style='color:#eb9628'>Amber</b>: the chunk repeats "

@@ -13,6 +13,8 @@ worker thread.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,21 +23,22 @@ import numpy as np
 
 from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.errors import InputError
-from cdcviewer.base.params import ChunkerParams
+from cdcviewer.base.params import ChunkerParams, format_size
 from cdcviewer.base.progress import TaskState
-from cdcviewer.gui.map.view import MapModel, prepare_lanes
+from cdcviewer.gui.map.model import MapModel, prepare_lanes
 from cdcviewer.insight.attribution import (
     FileAttribution,
     attribute_analysis,
     empty_members,
     layer_members,
 )
+from cdcviewer.insight.sections import ReportSections
 from cdcviewer.insight.sweep import DEFAULT_AVGS, SweepResult, sweep
 from cdcviewer.insight.versions import ImageVersions, image_versions
 from cdcviewer.insight.whatif import WhatIf, WhatIfResult
 from cdcviewer.insight.whole_files import WholeFiles, find_whole_files
-from cdcviewer.report.document import ReportSections
 from cdcviewer.report.export import export_report
+from cdcviewer.sources.cache import CacheDir, CacheError
 from cdcviewer.sources.demo import build_demo
 from cdcviewer.sources.layers import Layer
 from cdcviewer.sources.tar.members import MemberTable
@@ -51,6 +54,12 @@ class Loaded:
     layer_count: int  # layers in the workspace afterwards
     notes: str = ""  # shown to the user (the demo explains itself)
 
+    def added_text(self) -> str:
+        """What the status bar says about the layers added, e.g. "Added 3 layers (2 MiB)"."""
+        count = len(self.layers)
+        added = format_size(sum(layer.bytes for layer in self.layers))
+        return f"Added {count} layer{'s' * (count != 1)} ({added})"
+
 
 @dataclass
 class Computed:
@@ -64,8 +73,25 @@ class Computed:
 
 
 @dataclass
+class Cleared:
+    """An analysis asked for when no layer is loaded (all were removed): nothing to show."""
+
+
+@dataclass
 class Edited:
     layer_count: int
+
+
+@dataclass
+class Swept:
+    """A sweep over the loaded layers; ``result`` is None when none were left to sweep."""
+
+    result: SweepResult | None
+
+
+@dataclass
+class Exported:
+    path: Path
 
 
 @dataclass
@@ -87,6 +113,42 @@ class Compared:
     analysis: Analysis
     whatif: WhatIfResult
     files: FileInsight
+
+
+def open_workspace() -> tuple[Workspace, str | None]:
+    """The workspace on the configured cache folder or, when that folder cannot be used,
+    on one in the system's temporary folder, with a note saying so (and what to fix)."""
+    try:
+        return Workspace(), None
+    except CacheError as error:
+        fallback = Path(tempfile.gettempdir()) / f"cdcviewer-{os.getuid()}"
+        return (
+            Workspace(CacheDir(fallback)),
+            f"{error}. Decompressed layers go to {fallback} for this session.",
+        )
+
+
+def same_layers(first: Sequence[Layer], second: Sequence[Layer]) -> bool:
+    """The same layer objects in the same order (the same loaded files).
+
+    By identity: ``Layer`` is a dataclass compared by value, and two loads of one file
+    are different layers.
+    """
+    return len(first) == len(second) and all(a is b for a, b in zip(first, second, strict=True))
+
+
+def report_sections(
+    files: FileInsight | None, compared: Compared | None, versions: ImageVersions | None
+) -> ReportSections | None:
+    """The optional report sections from what the window computed, None when nothing."""
+    if files is None and compared is None and versions is None:
+        return None
+    return ReportSections(
+        files=files.attributions if files is not None else None,
+        whole_files=files.whole_files if files is not None else None,
+        whatif=compared.whatif if compared is not None else None,
+        versions=versions,
+    )
 
 
 def has_images(analysis: Analysis) -> bool:
@@ -135,10 +197,10 @@ class Session:
 
         return run
 
-    def analyze(self, params: ChunkerParams) -> Callable[[TaskState], Computed | None]:
-        def run(state: TaskState) -> Computed | None:
+    def analyze(self, params: ChunkerParams) -> Callable[[TaskState], Computed | Cleared]:
+        def run(state: TaskState) -> Computed | Cleared:
             if not self.workspace.layers:
-                return None
+                return Cleared()
             analysis = self.workspace.analyze(params, state)
             model = prepare_lanes(analysis, state)
             state.check()
@@ -192,7 +254,7 @@ class Session:
         """Hash the files once per layer list; another analysis of it only swaps the
         chunk-level figures."""
         kept = self._whole_files
-        if kept is not None and [id(x) for x in kept[0]] == [id(x) for x in analysis.layers]:
+        if kept is not None and same_layers(kept[0], analysis.layers):
             return kept[1].for_analysis(analysis)
         whole = find_whole_files(analysis, state, members)
         self._whole_files = (list(analysis.layers), whole)
@@ -213,27 +275,27 @@ class Session:
         Done on the worker against the workspace's own list, so a load that finished in
         between cannot make the new order miss a layer.
         """
-        moving = {id(layer) for layer in layers}
+        moving = set(layers)
 
         def run(state: TaskState) -> Edited:
             order = list(self.workspace.layers)
-            indices = [i for i, layer in enumerate(order) if id(layer) in moving]
+            indices = [i for i, layer in enumerate(order) if layer in moving]
             if delta > 0:
                 indices.reverse()
             for i in indices:
                 j = i + delta
-                if 0 <= j < len(order) and id(order[j]) not in moving:
+                if 0 <= j < len(order) and order[j] not in moving:
                     order[i], order[j] = order[j], order[i]
             self.workspace.reorder(order)
             return Edited(len(order))
 
         return run
 
-    def sweep(self, base: ChunkerParams) -> Callable[[TaskState], SweepResult | None]:
-        def run(state: TaskState) -> SweepResult | None:
+    def sweep(self, base: ChunkerParams) -> Callable[[TaskState], Swept]:
+        def run(state: TaskState) -> Swept:
             if not self.workspace.layers:
-                return None
-            return sweep(self.workspace, DEFAULT_AVGS, base, state)
+                return Swept(None)
+            return Swept(sweep(self.workspace, DEFAULT_AVGS, base, state))
 
         return run
 
@@ -244,10 +306,10 @@ class Session:
         fmt: str,
         sweep: SweepResult | None = None,
         sections: ReportSections | None = None,
-    ) -> Callable[[TaskState], Path]:
-        def run(state: TaskState) -> Path:
+    ) -> Callable[[TaskState], Exported]:
+        def run(state: TaskState) -> Exported:
             export_report(analysis, path, fmt, sweep, sections)
-            return Path(path)
+            return Exported(Path(path))
 
         return run
 

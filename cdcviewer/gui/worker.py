@@ -1,8 +1,8 @@
-"""The bridge between the window and the core: plain functions run on a background thread.
+"""The bridge between the window and the engine: plain functions run on a background thread.
 
 The window never does heavy work itself. It hands ``fn(state)`` functions to a
 ``TaskRunner``, which runs them one after another on a single background thread (the
-core's ``Workspace`` is safe to use from one worker at a time, and it parallelises its
+the analysis's ``Workspace`` is safe to use from one worker at a time, and it parallelises its
 own hashing). Each job gets a ``TaskState`` whose progress reports become Qt signals.
 
 A job of a superseding kind (e.g. "analyze") cancels the previous job of that kind when
@@ -37,6 +37,7 @@ PROGRESS_INTERVAL_S = 0.05
 JobFunction = Callable[[TaskState], Any]
 ResultCallback = Callable[[Any], None]
 ErrorCallback = Callable[[str], None]
+CancelCallback = Callable[[], None]
 
 
 @dataclass(eq=False)
@@ -50,6 +51,7 @@ class Job:
     on_result: ResultCallback | None = None
     on_error: ErrorCallback | None = None
     supersedes: bool = True
+    on_cancel: CancelCallback | None = None
     state: TaskState = field(default_factory=TaskState)
     superseded: bool = False  # set (GUI thread) when a newer job of this kind arrives
     finished: bool = False  # set (worker thread) once ``fn`` returned or raised
@@ -130,9 +132,14 @@ class TaskRunner(QObject):
         label: str = "",
         on_result: ResultCallback | None = None,
         on_error: ErrorCallback | None = None,
+        on_cancel: CancelCallback | None = None,
         supersede: bool = True,
     ) -> Job:
-        """Queue ``fn(state)``. With ``supersede``, earlier jobs of ``kind`` are cancelled."""
+        """Queue ``fn(state)``. With ``supersede``, earlier jobs of ``kind`` are cancelled.
+
+        ``on_result``, ``on_error`` and ``on_cancel`` run on the GUI thread, only for a job
+        that is still current, before ``finished``, ``failed`` or ``cancelled`` is emitted.
+        """
         if self._closed:
             raise RuntimeError("the task runner is shut down")
         if supersede:
@@ -143,7 +150,7 @@ class TaskRunner(QObject):
         generation = next(self._counter)
         if supersede:
             self._generations[kind] = generation
-        job = Job(kind, generation, fn, label or kind, on_result, on_error, supersede)
+        job = Job(kind, generation, fn, label or kind, on_result, on_error, supersede, on_cancel)
         job.state = _ThrottledState(
             lambda item, phase, fraction: self._reported.emit(job, item, phase, fraction)
         )
@@ -244,6 +251,8 @@ class TaskRunner(QObject):
             if self.is_stale(job):
                 return  # a newer job of this kind is coming; this outcome is stale
             if isinstance(error, Cancelled) or (error is not None and job.state.cancelled):
+                if job.on_cancel is not None:
+                    job.on_cancel()
                 self.cancelled.emit(job.kind)
             elif error is not None:
                 message = describe_error(error)

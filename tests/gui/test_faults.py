@@ -39,10 +39,10 @@ def test_hundreds_of_slider_moves_show_only_current_results(qtbot, window, layer
     wait_idle(qtbot, window)
     shown: list[tuple[ChunkerParams, ChunkerParams]] = []
     # What the window shows, next to what its controls say at that moment.
-    window.analysisShown.connect(
-        lambda analysis: shown.append((analysis.params, window.controls.params()))
+    window.jobs.analysisShown.connect(
+        lambda analysis: shown.append((analysis.params, window.views.controls.params()))
     )
-    controls = window.controls
+    controls = window.views.controls
     sliders = [
         controls.min_control.slider,
         controls.avg_control.slider,
@@ -63,13 +63,13 @@ def test_hundreds_of_slider_moves_show_only_current_results(qtbot, window, layer
     assert len(shown) >= SLIDER_MOVES // 50
     stale = [(got, wanted) for got, wanted in shown if got != wanted]
     assert stale == [], "a result for parameters no longer on the controls was shown"
-    final = window.analysis
+    final = window.jobs.analysis
     assert final is not None and final.params == controls.params()
-    with Workspace(CacheDir(window.workspace.cache.base / "fresh"), workers=2) as fresh:
+    with Workspace(CacheDir(window.jobs.workspace.cache.base / "fresh"), workers=2) as fresh:
         fresh.add(layer_files, TaskState())
         expected = fresh.analyze(final.params, TaskState()).to_dict()
     assert final.to_dict()["totals"] == expected["totals"]
-    assert window.layer_table.model_.rowCount() == len(layer_files)
+    assert window.views.layer_table.model_.rowCount() == len(layer_files)
 
 
 class PausingState(TaskState):
@@ -132,12 +132,12 @@ def test_closing_mid_work_stops_the_workers_and_removes_the_caches(
     qtbot, paused_window, layer_files
 ):
     window = paused_window
-    workspace = window.workspace
+    workspace = window.jobs.workspace
     assert isinstance(workspace, PausingWorkspace)
     run_folder = workspace.cache.path
     drop_paths(window, layer_files)  # one of them is gzip'd: its stream goes to the cache
     qtbot.waitUntil(workspace.reached.is_set, timeout=ANALYSIS_TIMEOUT_MS)
-    assert window.runner.busy
+    assert window.jobs.runner.busy
     if workspace.phase == "decompress":
         assert any(p.name != PID_FILE for p in run_folder.iterdir()), "no stream being written"
     else:
@@ -147,13 +147,16 @@ def test_closing_mid_work_stops_the_workers_and_removes_the_caches(
 
     assert not run_folder.exists(), "the decompressed caches outlived the window"
     qtbot.waitUntil(lambda: not work_threads(), timeout=10_000)
-    assert window.analysis is None or window.analysis.params == window.controls.params()
+    assert (
+        window.jobs.analysis is None
+        or window.jobs.analysis.params == window.views.controls.params()
+    )
 
 
 def test_a_failed_map_export_keeps_the_existing_image(qtbot, window, layer_files, monkeypatch):
     drop_paths(window, layer_files)
     wait_idle(qtbot, window)
-    folder = Path(window.workspace.cache.base).parent
+    folder = Path(window.jobs.workspace.cache.base).parent
     target = folder / "map.png"
     target.write_bytes(b"the previous map")
 
@@ -165,7 +168,10 @@ def test_a_failed_map_export_keeps_the_existing_image(qtbot, window, layer_files
     window.export_map_to(target)
     assert target.read_bytes() == b"the previous map"
     assert [p.name for p in folder.iterdir() if p.name.startswith(".map.png")] == []
-    assert window.messages.level == "error" and "cannot export the map" in window.messages.text()
+    assert (
+        window.views.messages.level == "error"
+        and "cannot export the map" in window.views.messages.text()
+    )
 
 
 def test_a_failed_report_export_is_shown_and_keeps_the_existing_file(
@@ -175,7 +181,7 @@ def test_a_failed_report_export_is_shown_and_keeps_the_existing_file(
 
     drop_paths(window, layer_files)
     wait_idle(qtbot, window)
-    target = Path(window.workspace.cache.base).parent / "report.json"
+    target = Path(window.jobs.workspace.cache.base).parent / "report.json"
     target.write_text('{"old": true}')
 
     def fail_midway(analysis, handle, *_args, **_kwargs) -> None:
@@ -183,11 +189,11 @@ def test_a_failed_report_export_is_shown_and_keeps_the_existing_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(export, "write_report", fail_midway)
-    with qtbot.waitSignal(window.runner.failed, timeout=ANALYSIS_TIMEOUT_MS) as blocker:
-        window.export_report_to(target, "json")
+    with qtbot.waitSignal(window.jobs.runner.failed, timeout=ANALYSIS_TIMEOUT_MS) as blocker:
+        window.jobs.export_report_to(target, "json")
     assert str(target) in blocker.args[1] and "No space left" in blocker.args[1]
     assert target.read_text() == '{"old": true}'
-    assert window.messages.level == "error"
+    assert window.views.messages.level == "error"
 
 
 def test_an_unusable_cache_folder_is_explained_not_fatal(qtbot, settings, tmp_path, monkeypatch):
@@ -197,6 +203,6 @@ def test_an_unusable_cache_folder_is_explained_not_fatal(qtbot, settings, tmp_pa
     window = MainWindow(settings=settings, demo_dir=tmp_path / "demo")
     qtbot.addWidget(window)
     try:
-        assert "cannot use the cache folder" in window.messages.text()
+        assert "cannot use the cache folder" in window.views.messages.text()
     finally:
         window.shutdown()

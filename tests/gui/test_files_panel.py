@@ -19,7 +19,8 @@ from PySide6.QtCore import Qt
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE
-from cdcviewer.gui.panels.files import COL, FileRows, FilesPanel
+from cdcviewer.gui.panels.files import FilesPanel
+from cdcviewer.gui.panels.files_model import COL, FileRows
 from cdcviewer.gui.session import FileInsight, Session
 from cdcviewer.insight.attribution import (
     FileAttribution,
@@ -161,9 +162,9 @@ def test_selecting_a_row_emits_the_members_span(qtbot, insight):
 
 
 def show_files(qtbot, window) -> None:
-    window.docks["files"].show()
-    window.docks["files"].raise_()
-    qtbot.waitUntil(lambda: window.files_wanted, timeout=10_000)
+    window.views.docks["files"].show()
+    window.views.docks["files"].raise_()
+    qtbot.waitUntil(lambda: window.jobs.files_wanted, timeout=10_000)
     wait_idle(qtbot, window)
 
 
@@ -178,76 +179,76 @@ def test_files_are_read_once_shown_then_follow_each_analysis(
         return real_walk(walker)
 
     monkeypatch.setattr(tarmap._TarWalker, "walk", counting_walk)
-    window.controls.set_params(PARAMS)
-    window.load_paths(two_layers)
+    window.views.controls.set_params(PARAMS)
+    window.jobs.load_paths(two_layers)
     wait_idle(qtbot, window)
     assert len(walked) == 2, "the loader walks each tar once to validate it"
-    assert window.files_panel.insight is None, "files are read only once asked for"
+    assert window.views.files_panel.insight is None, "files are read only once asked for"
     show_files(qtbot, window)
-    assert window.files_panel.matches(window.analysis)
+    assert window.views.files_panel.matches(window.jobs.analysis)
     assert len(walked) == 2, "the files use the member tables the loader made"
     for layer, shown in zip(
-        window.analysis.layers, window.files_panel.insight.attributions, strict=True
+        window.jobs.analysis.layers, window.views.files_panel.insight.attributions, strict=True
     ):
         assert shown.members is layer.members
-    first = window.files_panel.insight
-    window.controls.set_params(ChunkerParams.for_avg(16384), emit=True)
+    first = window.views.files_panel.insight
+    window.views.controls.set_params(ChunkerParams.for_avg(16384), emit=True)
     qtbot.waitUntil(
-        lambda: window.analysis is not None and window.analysis.params.avg_size == 16384,
+        lambda: window.jobs.analysis is not None and window.jobs.analysis.params.avg_size == 16384,
         timeout=ANALYSIS_TIMEOUT_MS,
     )
     wait_idle(qtbot, window)
-    assert window.files_panel.matches(window.analysis)
-    assert window.files_panel.insight is not first
+    assert window.views.files_panel.matches(window.jobs.analysis)
+    assert window.views.files_panel.insight is not first
     assert len(walked) == 2, "member tables are kept across parameter changes"
     for layer, shown in zip(
-        window.analysis.layers, window.files_panel.insight.attributions, strict=True
+        window.jobs.analysis.layers, window.views.files_panel.insight.attributions, strict=True
     ):
         assert shown.members is layer.members
-    expected = attribute_analysis(window.analysis)
-    for shown, fresh in zip(window.files_panel.insight.attributions, expected, strict=True):
+    expected = attribute_analysis(window.jobs.analysis)
+    for shown, fresh in zip(window.views.files_panel.insight.attributions, expected, strict=True):
         assert np.array_equal(shown.class_bytes, fresh.class_bytes)
 
 
 def test_selecting_a_file_highlights_its_span_on_the_map(qtbot, window, two_layers, monkeypatch):
-    window.controls.set_params(PARAMS)
-    window.load_paths(two_layers)
+    window.views.controls.set_params(PARAMS)
+    window.jobs.load_paths(two_layers)
     wait_idle(qtbot, window)
     show_files(qtbot, window)
     highlighted: list[tuple[int, int, int]] = []
-    real_highlight = window.map_view.highlight_range
+    real_highlight = window.views.map_view.highlight_range
 
     def spy(layer: int, start: int, end: int) -> None:
         highlighted.append((layer, start, end))
         real_highlight(layer, start, end)
 
-    monkeypatch.setattr(window.map_view, "highlight_range", spy)
-    panel = window.files_panel
+    monkeypatch.setattr(window.views.map_view, "highlight_range", spy)
+    panel = window.views.files_panel
     position = row_of_path(panel, SHARED_PATH, 0)
     panel.table.selectRow(position)
     attribution = panel.insight.attributions[0]
     span = attribution.span(attribution.members.find(SHARED_PATH))
     assert highlighted == [(0, *span)]
-    low, high = window.map_view.visible_range()
+    low, high = window.views.map_view.visible_range()
     assert low <= span[0] and span[1] <= high
     assert high - low < 2 * (span[1] - span[0]) + 64, "the map zoomed to the file"
 
 
 def test_an_export_includes_the_files_once_they_are_computed(qtbot, window, two_layers, tmp_path):
-    window.controls.set_params(PARAMS)
-    window.load_paths(two_layers)
+    window.views.controls.set_params(PARAMS)
+    window.jobs.load_paths(two_layers)
     wait_idle(qtbot, window)
     plain = tmp_path / "plain.json"
-    with qtbot.waitSignal(window.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
-        window.export_report_to(plain, "json")
+    with qtbot.waitSignal(window.jobs.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
+        window.jobs.export_report_to(plain, "json")
     assert "files" not in json.loads(plain.read_text())
     show_files(qtbot, window)
     with_files = tmp_path / "files.json"
-    with qtbot.waitSignal(window.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
-        window.export_report_to(with_files, "json")
+    with qtbot.waitSignal(window.jobs.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
+        window.jobs.export_report_to(with_files, "json")
     report = json.loads(with_files.read_text())
     assert [layer["name"] for layer in report["files"]["layers"]] == [
-        layer.name for layer in window.analysis.layers
+        layer.name for layer in window.jobs.analysis.layers
     ]
     assert report["whole_files"]["cross_layer_duplicate_files"] >= 1
 

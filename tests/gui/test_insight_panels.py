@@ -17,7 +17,7 @@ from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE
 from cdcviewer.cli import main
-from cdcviewer.gui.panels.insight import layout_figures
+from cdcviewer.gui.panels.whatif import layout_figures
 from cdcviewer.gui.session import Compared, Session
 from cdcviewer.insight.sweep import DEFAULT_AVGS
 from cdcviewer.insight.versions import image_versions
@@ -55,25 +55,25 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def load(qtbot, window, paths: list[Path], params: ChunkerParams = PARAMS) -> None:
-    window.controls.set_params(params)
-    window.load_paths(paths)
+    window.views.controls.set_params(params)
+    window.jobs.load_paths(paths)
     wait_idle(qtbot, window)
 
 
 def compare(qtbot, window) -> None:
-    with qtbot.waitSignal(window.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
-        window.compare_action.trigger()
+    with qtbot.waitSignal(window.jobs.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
+        window.menu_actions["compare"].trigger()
     wait_idle(qtbot, window)
 
 
 def test_whatif_figures_equal_the_core_comparison(qtbot, window, rebuilt_layers, tmp_path):
     load(qtbot, window, rebuilt_layers)
-    before = {row.key: row.stored for row in window.whatif_panel.figures()}
+    before = {row.key: row.stored for row in window.views.whatif_panel.figures()}
     assert before[DETERMINISTIC] is None and before[FILE_CONTENT] is None
-    assert before["original"] == window.analysis.stored_bytes
+    assert before["original"] == window.jobs.analysis.stored_bytes
     compare(qtbot, window)
-    assert window.figures.currentWidget() is window.whatif_panel
-    shown = {row.key: row for row in window.whatif_panel.figures()}
+    assert window.views.figures.currentWidget() is window.views.whatif_panel
+    shown = {row.key: row for row in window.views.whatif_panel.figures()}
     with Workspace(CacheDir(tmp_path / "fresh"), workers=2) as workspace:
         workspace.add(rebuilt_layers)
         analysis = workspace.analyze(PARAMS)
@@ -87,9 +87,9 @@ def test_whatif_figures_equal_the_core_comparison(qtbot, window, rebuilt_layers,
     assert shown[DETERMINISTIC].stored < shown[ORIGINAL].stored
     assert shown[DETERMINISTIC].stored <= expected.deterministic.bytes // 2 + 4096
     # The whole-file row: each file content once (both layers hold the same files).
-    whole = window.files_panel.insight.whole_files
+    whole = window.views.files_panel.insight.whole_files
     assert shown["whole_files"].stored == whole.file_level_stored_bytes
-    table = window.whatif_panel.table
+    table = window.views.whatif_panel.table
     assert table.item(3, 1).text() != "–" and table.item(4, 1).text() != "–"
 
 
@@ -98,37 +98,39 @@ def test_changed_parameters_make_the_comparison_stale_until_run_again(
 ):
     load(qtbot, window, rebuilt_layers)
     compare(qtbot, window)
-    window.controls.set_params(ChunkerParams.for_avg(16384), emit=True)
+    window.views.controls.set_params(ChunkerParams.for_avg(16384), emit=True)
     qtbot.waitUntil(
-        lambda: window.analysis is not None and window.analysis.params.avg_size == 16384,
+        lambda: window.jobs.analysis is not None and window.jobs.analysis.params.avg_size == 16384,
         timeout=ANALYSIS_TIMEOUT_MS,
     )
     wait_idle(qtbot, window)
-    rows = {row.key: row.stored for row in window.whatif_panel.figures()}
+    rows = {row.key: row.stored for row in window.views.whatif_panel.figures()}
     assert rows[DETERMINISTIC] is None, "figures of other parameters are not shown"
-    assert "compare again" in window.whatif_panel.status.text()
-    assert window.report_sections() is None or window.report_sections().whatif is None
+    assert "compare again" in window.views.whatif_panel.status.text()
+    assert window.jobs.report_sections() is None or window.jobs.report_sections().whatif is None
     compare(qtbot, window)
-    assert window.whatif_panel.current_comparison().whatif.params == window.analysis.params
+    assert (
+        window.views.whatif_panel.current_comparison().whatif.params == window.jobs.analysis.params
+    )
 
 
 def test_cancelling_a_comparison_keeps_the_window_usable(qtbot, window, rebuilt_layers):
     load(qtbot, window, rebuilt_layers)
-    window.run_whatif()
-    window.cancel()
+    window.jobs.run_whatif()
+    window.jobs.cancel()
     wait_idle(qtbot, window)
-    assert window.whatif_panel.current_comparison() is None
-    assert window.whatif_panel.compare_button.isEnabled()
+    assert window.views.whatif_panel.current_comparison() is None
+    assert window.views.whatif_panel.compare_button.isEnabled()
     compare(qtbot, window)
-    assert window.whatif_panel.current_comparison() is not None
+    assert window.views.whatif_panel.current_comparison() is not None
 
 
 def test_versions_tab_shows_what_each_image_adds(qtbot, window, images):
     load(qtbot, window, images)
-    tabs = window.figures
-    assert tabs.isTabVisible(tabs.indexOf(window.versions_panel))
-    expected = image_versions(window.analysis)
-    panel = window.versions_panel
+    tabs = window.views.figures
+    assert tabs.isTabVisible(tabs.indexOf(window.views.versions_panel))
+    expected = image_versions(window.jobs.analysis)
+    panel = window.views.versions_panel
     heights = panel.chunk_bars.opts["height"]
     assert np.allclose(np.asarray(heights) * (1 << 20), [i.new_bytes for i in expected.images])
     tree = panel.tree
@@ -144,22 +146,22 @@ def test_versions_tab_shows_what_each_image_adds(qtbot, window, images):
 
 def test_versions_tab_is_hidden_for_loose_layers(qtbot, window, rebuilt_layers):
     load(qtbot, window, rebuilt_layers)
-    tabs = window.figures
-    assert not tabs.isTabVisible(tabs.indexOf(window.versions_panel))
-    assert window.computed.versions is None
+    tabs = window.views.figures
+    assert not tabs.isTabVisible(tabs.indexOf(window.views.versions_panel))
+    assert window.jobs.computed.versions is None
 
 
 def test_window_export_with_every_section_equals_the_cli(qtbot, capsys, window, images, tmp_path):
     params = ChunkerParams()  # the window's and the command line's defaults
     load(qtbot, window, images, params)
-    window.docks["files"].raise_()
-    qtbot.waitUntil(lambda: window.files_wanted, timeout=10_000)
+    window.views.docks["files"].raise_()
+    qtbot.waitUntil(lambda: window.jobs.files_wanted, timeout=10_000)
     wait_idle(qtbot, window)
-    window.run_sweep()
+    window.jobs.run_sweep()
     wait_idle(qtbot, window)
     compare(qtbot, window)
-    assert window.current_sweep() is not None
-    sections = window.report_sections()
+    assert window.jobs.current_sweep() is not None
+    sections = window.jobs.report_sections()
     assert sections is not None
     assert None not in (sections.files, sections.whole_files, sections.whatif, sections.versions)
     cli = {fmt: tmp_path / f"cli.{fmt}" for fmt in ("json", "html")}
@@ -181,8 +183,8 @@ def test_window_export_with_every_section_equals_the_cli(qtbot, capsys, window, 
     assert code == 0, capsys.readouterr().err
     for fmt, cli_file in cli.items():
         ours = tmp_path / f"window.{fmt}"
-        with qtbot.waitSignal(window.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
-            window.export_report_to(ours, fmt)
+        with qtbot.waitSignal(window.jobs.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
+            window.jobs.export_report_to(ours, fmt)
         assert ours.read_bytes() == cli_file.read_bytes(), fmt
 
 

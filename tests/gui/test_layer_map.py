@@ -34,9 +34,15 @@ from cdcviewer.gui.map.items import (
     lane_labels,
     map_font,
 )
-from cdcviewer.gui.map.model import boundary_positions, describe_chunk, occurrence_spans
+from cdcviewer.gui.map.model import (
+    MapModel,
+    boundary_positions,
+    describe_chunk,
+    occurrence_spans,
+    prepare_lanes,
+)
 from cdcviewer.gui.map.overlays import lane_span
-from cdcviewer.gui.map.view import LayerMapView, MapModel, prepare_lanes
+from cdcviewer.gui.map.view import LayerMapView
 from cdcviewer.index.dedup import SHARED, build_index
 from cdcviewer.index.raster import BACKGROUND, CLASS_COLORS, SHARED_LIGHT
 from cdcviewer.kernels.fingerprint import index_keys, to_hex
@@ -324,7 +330,7 @@ def test_hover_describes_the_chunk_and_its_tar_member(view, qtbot, tar_analysis)
     offset, length = int(lane.offsets[chunk]), int(lane.lengths[chunk])
     assert "base.tar" in text and f"chunk {chunk + 1:,} of {len(lane):,}" in text
     assert f"({offset:,} B)" in text and f"({length:,} B)" in text
-    fingerprint = to_hex(lane.fingerprints[chunk])
+    fingerprint = to_hex(lane.chunks.fingerprints[chunk])
     assert len(fingerprint) == 32 and fingerprint in text
     assert "usr/lib/json/decoder.py" in text
     # decoder.py was changed in the second layer: its middle is not shared with it.

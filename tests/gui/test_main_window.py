@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from cdcviewer.analysis.workspace import Workspace, analyze
 from cdcviewer.base.params import ChunkerParams, format_size
+from cdcviewer.gui.layout import MAP_PAGE, WELCOME_PAGE
 from cdcviewer.gui.main_window import MainWindow
-from cdcviewer.gui.window_layout import MAP_PAGE, WELCOME_PAGE
 from cdcviewer.kernels.fingerprint import to_hex
 from cdcviewer.report.export import render_report
 from cdcviewer.sources.cache import CacheDir
@@ -59,32 +59,40 @@ def load(qtbot, window: MainWindow, paths: list[Path]) -> None:
 
 
 def test_empty_window_says_what_to_do_and_offers_the_demo(window):
-    assert window.stack.currentIndex() == WELCOME_PAGE
-    assert window.welcome.demo_button.isVisible()
-    assert "Drop container image layers here" in window.welcome.grab().toImage().text() or True
-    assert window.welcome.demo_button.toolTip()
-    assert not window.export_action.isEnabled()  # nothing to export yet
+    assert window.views.stack.currentIndex() == WELCOME_PAGE
+    assert window.views.welcome.demo_button.isVisible()
+    assert (
+        "Drop container image layers here" in window.views.welcome.grab().toImage().text() or True
+    )
+    assert window.views.welcome.demo_button.toolTip()
+    assert not window.menu_actions["export"].isEnabled()  # nothing to export yet
 
 
 def test_common_actions_have_shortcuts(window):
     expected = {
-        "open_action": QKeySequence(QKeySequence.StandardKey.Open),
-        "open_folder_action": QKeySequence("Ctrl+Shift+O"),
-        "export_action": QKeySequence("Ctrl+E"),
-        "fit_action": QKeySequence("Ctrl+0"),
-        "remove_action": QKeySequence(QKeySequence.StandardKey.Delete),
-        "cancel_action": QKeySequence("Esc"),
-        "up_action": QKeySequence("Ctrl+Up"),
-        "reanalyze_action": QKeySequence("F5"),
+        "open": QKeySequence(QKeySequence.StandardKey.Open),
+        "open_folder": QKeySequence("Ctrl+Shift+O"),
+        "export": QKeySequence("Ctrl+E"),
+        "fit": QKeySequence("Ctrl+0"),
+        "remove": QKeySequence(QKeySequence.StandardKey.Delete),
+        "cancel": QKeySequence("Esc"),
+        "up": QKeySequence("Ctrl+Up"),
+        "reanalyze": QKeySequence("F5"),
     }
     for name, keys in expected.items():
-        action = getattr(window, name)
+        action = window.menu_actions[name]
         assert action.shortcut() == keys, name
         assert action.toolTip() and action.statusTip(), name
 
 
 def test_every_control_has_a_tooltip(window):
-    mine = [window.controls, window.welcome, window.progress, window.sweep_panel, window.messages]
+    mine = [
+        window.views.controls,
+        window.views.welcome,
+        window.views.progress,
+        window.views.sweep_panel,
+        window.views.messages,
+    ]
     widgets = [
         w
         for parent in mine
@@ -94,26 +102,26 @@ def test_every_control_has_a_tooltip(window):
     assert all(w.toolTip() for w in widgets), [
         w.objectName() or w for w in widgets if not w.toolTip()
     ]
-    for dock in window.docks.values():
+    for dock in window.views.docks.values():
         assert dock.toggleViewAction().toolTip()
 
 
 def test_drag_enter_highlights_and_leave_clears(window, layer_files):
     event = drag_enter(window, layer_files)
     assert event.isAccepted()
-    assert window.drop_overlay.isVisible()
-    assert "3 inputs" in window.drop_overlay.text
+    assert window.views.drop_overlay.isVisible()
+    assert "3 inputs" in window.views.drop_overlay.text
     window.dragLeaveEvent(None)
-    assert not window.drop_overlay.isVisible()
+    assert not window.views.drop_overlay.isVisible()
 
 
 def test_files_can_be_dropped_anywhere_in_the_window(qtbot, window, layer_files):
     load(qtbot, window, layer_files[:1])  # the map and the tables are showing
     targets = [
-        window.map_view.findChild(QGraphicsView).viewport(),
-        window.layer_table.viewport(),
-        window.details.viewport(),
-        window.controls.avg_control.edit,
+        window.views.map_view.findChild(QGraphicsView).viewport(),
+        window.views.layer_table.viewport(),
+        window.views.details.viewport(),
+        window.views.controls.avg_control.edit,
     ]
     for target in targets:
         # Qt accepts a drop only where the drag-enter and every drag-move were accepted.
@@ -130,40 +138,40 @@ def test_a_drop_without_local_files_says_so(window):
     event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
     window.dropEvent(event)
-    assert "Only local files" in window.messages.text()
-    assert not window.runner.busy
+    assert "Only local files" in window.views.messages.text()
+    assert not window.jobs.runner.busy
 
 
 def test_dropping_tarballs_shows_lanes_and_figures_of_analyze(
     qtbot, window, layer_files, cache_base
 ):
     load(qtbot, window, layer_files)
-    analysis = window.analysis
-    assert analysis is not None and window.stack.currentIndex() == MAP_PAGE
+    analysis = window.jobs.analysis
+    assert analysis is not None and window.views.stack.currentIndex() == MAP_PAGE
     expected = fresh(layer_files, ChunkerParams(), cache_base)
     assert figures_of(analysis.to_dict()) == figures_of(expected)
     # The map shows one lane per layer, of the analysis shown.
-    assert window.map_view.model is window.computed.model
-    assert window.map_view.model.n_layers == 3
+    assert window.views.map_view.model is window.jobs.computed.model
+    assert window.views.map_view.model.n_layers == 3
     # Layer table: one row per layer, human-readable sizes.
-    table = window.layer_table.model_
+    table = window.views.layer_table.model_
     assert table.rowCount() == 3
     for row, layer in enumerate(expected["layers"]):
         assert table.item(row, 1).text().startswith(layer["name"])
         assert table.item(row, 3).text() == format_size(layer["bytes"])
         assert table.item(row, 5).text() == f"{layer['chunks']:,}"
-    assert f"{100 * expected['totals']['savings']:.1f}%" in window.totals.headline.text()
-    assert format_size(expected["totals"]["stored_bytes"]) in window.totals.text()
+    assert f"{100 * expected['totals']['savings']:.1f}%" in window.views.totals.headline.text()
+    assert format_size(expected["totals"]["stored_bytes"]) in window.views.totals.text()
     # Histogram and heatmap show the same numbers as the report.
-    assert window.histogram.counts == expected["chunk_sizes"]["counts"]
-    assert window.histogram.edges == expected["chunk_sizes"]["edges"]
-    assert window.heatmap.matrix.tolist() == expected["pairwise"]["bytes"]
+    assert window.views.histogram.counts == expected["chunk_sizes"]["counts"]
+    assert window.views.histogram.edges == expected["chunk_sizes"]["edges"]
+    assert window.views.heatmap.matrix.tolist() == expected["pairwise"]["bytes"]
     assert window.windowTitle() == "3 layers"  # Qt shows "3 layers — cdcviewer"
 
 
 def test_table_sorts_by_any_column(qtbot, window, layer_files):
     load(qtbot, window, layer_files)
-    table = window.layer_table
+    table = window.views.layer_table
     column = 3  # Bytes
     table.sortByColumn(column, table.header().sortIndicatorOrder().AscendingOrder)
     sizes = [table.model_.item(r, column).data(table.model_.sortRole()) for r in range(3)]
@@ -177,28 +185,28 @@ def test_a_slider_change_gives_the_figures_of_a_fresh_analyze(
     qtbot, window, layer_files, cache_base
 ):
     load(qtbot, window, layer_files)
-    with qtbot.waitSignal(window.analysisShown, timeout=ANALYSIS_TIMEOUT_MS):
-        window.controls.avg_control.slider.setValue(12)  # avg 4 KiB pushes min to 4 KiB
+    with qtbot.waitSignal(window.jobs.analysisShown, timeout=ANALYSIS_TIMEOUT_MS):
+        window.views.controls.avg_control.slider.setValue(12)  # avg 4 KiB pushes min to 4 KiB
     wait_idle(qtbot, window)
     params = ChunkerParams(min_size=4 * KiB, avg_size=4 * KiB, max_size=256 * KiB)
-    assert window.analysis.params == params
-    assert figures_of(window.analysis.to_dict()) == figures_of(
+    assert window.jobs.analysis.params == params
+    assert figures_of(window.jobs.analysis.to_dict()) == figures_of(
         fresh(layer_files, params, cache_base)
     )
-    assert "4 KiB" in window.shown_label.text()
+    assert "4 KiB" in window.views.shown_label.text()
 
 
 def test_rapid_changes_show_only_the_last_result(qtbot, window, layer_files):
     load(qtbot, window, layer_files)
     shown = []
-    window.analysisShown.connect(shown.append)
+    window.jobs.analysisShown.connect(shown.append)
     requested = [ChunkerParams.for_avg(avg) for avg in (4 * KiB, 8 * KiB, 16 * KiB, 32 * KiB)]
     for params in requested:
-        window.controls.set_params(params, emit=True)
-        window.controls.flush()  # each request reaches the runner, as a slow hand would
+        window.views.controls.set_params(params, emit=True)
+        window.views.controls.flush()  # each request reaches the runner, as a slow hand would
     wait_idle(qtbot, window)
     assert [a.params for a in shown] == [requested[-1]]
-    assert window.analysis.params == requested[-1]
+    assert window.jobs.analysis.params == requested[-1]
 
 
 class BlockingWorkspace(Workspace):
@@ -225,29 +233,29 @@ def test_cancel_during_analysis_keeps_the_window_usable(qtbot, settings, tmp_pat
     try:
         drop_paths(window, layer_files)
         qtbot.waitUntil(workspace.analysing.is_set, timeout=ANALYSIS_TIMEOUT_MS)
-        qtbot.waitUntil(window.progress.isVisible, timeout=5000)
-        assert window.cancel_action.isEnabled()
+        qtbot.waitUntil(window.views.progress.isVisible, timeout=5000)
+        assert window.menu_actions["cancel"].isEnabled()
         window.activateWindow()
-        window.map_view.setFocus()  # the map has an Esc of its own: cancelling must win
-        with qtbot.waitSignal(window.runner.cancelled, timeout=5000):
-            qtbot.keyClick(window.map_view, Qt.Key.Key_Escape)
+        window.views.map_view.setFocus()  # the map has an Esc of its own: cancelling must win
+        with qtbot.waitSignal(window.jobs.runner.cancelled, timeout=5000):
+            qtbot.keyClick(window.views.map_view, Qt.Key.Key_Escape)
         wait_idle(qtbot, window)
-        assert window.analysis is None and not window.progress.isVisible()
-        assert window.layer_count == 3  # the load finished before the analysis began
+        assert window.jobs.analysis is None and not window.views.progress.isVisible()
+        assert window.jobs.layer_count == 3  # the load finished before the analysis began
         # Nothing is stuck: analysing again works.
         workspace.block = False
-        with qtbot.waitSignal(window.analysisShown, timeout=ANALYSIS_TIMEOUT_MS):
-            window.reanalyze_action.trigger()  # F5
-        assert len(window.analysis.layers) == 3
+        with qtbot.waitSignal(window.jobs.analysisShown, timeout=ANALYSIS_TIMEOUT_MS):
+            window.menu_actions["reanalyze"].trigger()  # F5
+        assert len(window.jobs.analysis.layers) == 3
     finally:
         window.shutdown()
 
 
 def test_hover_and_click_show_chunk_details(qtbot, window, layer_files):
     load(qtbot, window, layer_files)
-    analysis = window.analysis
-    window.map_view.chunkHovered.emit(1, 2)
-    text = window.details.toPlainText()
+    analysis = window.jobs.analysis
+    window.views.map_view.chunkHovered.emit(1, 2)
+    text = window.views.details.toPlainText()
     offset = int(analysis.chunks[1].offsets[2])
     length = int(analysis.chunks[1].lengths[2])
     assert "Hovered chunk" in text and analysis.layers[1].name in text
@@ -255,21 +263,21 @@ def test_hover_and_click_show_chunk_details(qtbot, window, layer_files):
     assert f"({offset:,})" in text and f"({length:,} bytes)" in text
     assert to_hex(analysis.chunks[1].fingerprints[2]) in text
     assert "Files" in text  # a tar layer names the files a chunk holds
-    window.map_view.select_chunk(0, 0)
-    window.map_view.chunkHovered.emit(-1, -1)
-    text = window.details.toPlainText()
+    window.views.map_view.select_chunk(0, 0)
+    window.views.map_view.chunkHovered.emit(-1, -1)
+    text = window.views.details.toPlainText()
     assert "Selected chunk" in text and analysis.layers[0].name in text
-    assert window.layer_table.selected_layers() == [analysis.layers[0]]
+    assert window.views.layer_table.selected_layers() == [analysis.layers[0]]
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "csv-chunks", "html"])
 def test_export_report_writes_what_the_cli_writes(qtbot, window, layer_files, tmp_path, fmt):
     load(qtbot, window, layer_files)
     target = tmp_path / f"report.{fmt}"
-    with qtbot.waitSignal(window.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
-        window.export_report_to(target, fmt)
+    with qtbot.waitSignal(window.jobs.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
+        window.jobs.export_report_to(target, fmt)
     text = target.read_text()
-    assert text == render_report(window.analysis, fmt)
+    assert text == render_report(window.jobs.analysis, fmt)
     if fmt == "json":
         assert json.loads(text)["schema"] == "cdcviewer.report/1"
     elif fmt.startswith("csv"):
@@ -297,47 +305,47 @@ def test_a_bad_file_among_good_ones_is_named_and_the_rest_loads(
     bad = tmp_path / "broken.tar.gz"
     bad.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(200)))  # gzip magic, then garbage
     load(qtbot, window, [layer_files[0], bad, layer_files[1]])
-    assert [layer.source for layer in window.analysis.layers] == [
+    assert [layer.source for layer in window.jobs.analysis.layers] == [
         str(layer_files[0]),
         str(layer_files[1]),
     ]
-    assert window.messages.isVisible() and window.messages.level == "warning"
-    assert str(bad) in window.messages.text()
-    assert "gzip" in window.messages.text()  # the problem, not just the name
+    assert window.views.messages.isVisible() and window.views.messages.level == "warning"
+    assert str(bad) in window.views.messages.text()
+    assert "gzip" in window.views.messages.text()  # the problem, not just the name
     # A later drop keeps what is loaded.
     load(qtbot, window, [layer_files[2]])
-    assert len(window.analysis.layers) == 3
+    assert len(window.jobs.analysis.layers) == 3
 
 
 def test_remove_and_reorder_layers(qtbot, window, layer_files, cache_base):
     load(qtbot, window, layer_files)
-    window.layer_table.select_layer(2)
-    window.up_action.trigger()  # Ctrl+Up: app-v2 now loads before app-v1
+    window.views.layer_table.select_layer(2)
+    window.menu_actions["up"].trigger()  # Ctrl+Up: app-v2 now loads before app-v1
     wait_idle(qtbot, window)
     order = [layer_files[0], layer_files[2], layer_files[1]]
-    assert [layer.source for layer in window.analysis.layers] == [str(p) for p in order]
+    assert [layer.source for layer in window.jobs.analysis.layers] == [str(p) for p in order]
     assert (
-        figures_of(window.analysis.to_dict())["layers"]
+        figures_of(window.jobs.analysis.to_dict())["layers"]
         == figures_of(fresh(order, ChunkerParams(), cache_base))["layers"]
     )
-    window.layer_table.select_layer(0)
-    window.remove_action.trigger()  # Del
+    window.views.layer_table.select_layer(0)
+    window.menu_actions["remove"].trigger()  # Del
     wait_idle(qtbot, window)
     rest = [layer_files[2], layer_files[1]]
-    assert [layer.source for layer in window.analysis.layers] == [str(p) for p in rest]
-    assert figures_of(window.analysis.to_dict()) == figures_of(
+    assert [layer.source for layer in window.jobs.analysis.layers] == [str(p) for p in rest]
+    assert figures_of(window.jobs.analysis.to_dict()) == figures_of(
         fresh(rest, ChunkerParams(), cache_base)
     )
-    window.clear_action.trigger()
+    window.menu_actions["clear"].trigger()
     wait_idle(qtbot, window)
-    assert window.analysis is None and window.stack.currentIndex() == WELCOME_PAGE
+    assert window.jobs.analysis is None and window.views.stack.currentIndex() == WELCOME_PAGE
 
 
 def test_the_demo_shows_shared_duplicate_and_layer_level_sharing(qtbot, window):
-    with qtbot.waitSignal(window.analysisShown, timeout=ANALYSIS_TIMEOUT_MS):
-        window.welcome.demo_button.click()
+    with qtbot.waitSignal(window.jobs.analysisShown, timeout=ANALYSIS_TIMEOUT_MS):
+        window.views.welcome.demo_button.click()
     wait_idle(qtbot, window)
-    analysis = window.analysis
+    analysis = window.jobs.analysis
     assert len(analysis.layers) == 5
     assert {layer.image for layer in analysis.layers} == {"demo/app:1.0", "demo/app:1.1", None}
     figures = analysis.index.layers
@@ -345,14 +353,14 @@ def test_the_demo_shows_shared_duplicate_and_layer_level_sharing(qtbot, window):
     assert figures[3].shared_bytes > figures[3].bytes / 2  # app 1.1 mostly found in 1.0
     assert figures[3].duplicate_bytes > 0  # the package vendored twice
     assert analysis.stored_bytes < analysis.index.layer_level_stored_bytes
-    assert "Demo" in window.messages.text()
-    assert window.layer_table.model_.rowCount() == 3  # two images and a loose layer
+    assert "Demo" in window.views.messages.text()
+    assert window.views.layer_table.model_.rowCount() == 3  # two images and a loose layer
 
 
 def test_sizes_read_in_binary_units(qtbot, window, layer_files):
     load(qtbot, window, layer_files)
-    texts = [window.totals.text()]
-    model = window.layer_table.model_
+    texts = [window.views.totals.text()]
+    model = window.views.layer_table.model_
     texts += [model.item(r, c).text() for r in range(3) for c in (3, 4, 7, 8, 9, 10)]
     joined = "\n".join(texts)
     assert "KiB" in joined or "MiB" in joined
@@ -365,20 +373,22 @@ def test_settings_remember_params_recent_files_and_geometry(qtbot, settings, tmp
     first.show()
     wanted = ChunkerParams(min_size=8 * KiB, avg_size=32 * KiB, max_size=128 * KiB,
                            normalization=2)  # fmt: skip
-    first.controls.set_params(wanted)
-    first.docks["figures"].hide()
+    first.views.controls.set_params(wanted)
+    first.views.docks["figures"].hide()
     load(qtbot, first, layer_files[:1])
     geometry = first.saveGeometry()
     first.close()  # saves the settings and shuts the worker down
     second = MainWindow(settings=settings, workspace=Workspace(CacheDir(tmp_path / "c2")))
     qtbot.addWidget(second)
     try:
-        assert second.controls.params() == wanted
+        assert second.views.controls.params() == wanted
         # (Restoring clamps the size to the 800x600 offscreen screen: compare what is stored.)
         assert second.settings.geometry() == geometry
-        assert second.docks["figures"].isHidden() and not second.docks["layers"].isHidden()
+        assert (
+            second.views.docks["figures"].isHidden() and not second.views.docks["layers"].isHidden()
+        )
         assert second.settings.recent_files() == [str(layer_files[0].resolve())]
-        assert second.recent_menu.actions()[0].text() == layer_files[0].name
+        assert second.menu_actions.recent_menu.actions()[0].text() == layer_files[0].name
     finally:
         second.shutdown()
 
@@ -387,7 +397,7 @@ def test_closing_removes_the_decompressed_cache(qtbot, settings, tmp_path, layer
     window = MainWindow(settings=settings, workspace=Workspace(CacheDir(tmp_path / "cache")))
     qtbot.addWidget(window)
     load(qtbot, window, [layer_files[2]])  # gzip'd: decompressed into the cache
-    run_folder = window.workspace.cache.path
+    run_folder = window.jobs.workspace.cache.path
     assert any(run_folder.iterdir())
     window.close()
     assert not run_folder.exists()
@@ -395,18 +405,18 @@ def test_closing_removes_the_decompressed_cache(qtbot, settings, tmp_path, layer
 
 def test_sweep_plots_one_point_per_average(qtbot, window, layer_files):
     load(qtbot, window, layer_files)
-    window.sweep_action.trigger()
+    window.menu_actions["sweep"].trigger()
     wait_idle(qtbot, window)
-    result = window.sweep_panel.result
+    result = window.views.sweep_panel.result
     assert result is not None and len(result.rows) == 7
-    assert "best savings" in window.sweep_panel.status.text()
-    _, ys = window.sweep_panel.savings_curve.getData()
+    assert "best savings" in window.views.sweep_panel.status.text()
+    _, ys = window.views.sweep_panel.savings_curve.getData()
     assert np.allclose(ys, [100 * row.savings for row in result.rows])
 
 
 def test_demo_inputs_are_real_archives(qtbot, window, tmp_path):
-    with qtbot.waitSignal(window.loadFinished, timeout=ANALYSIS_TIMEOUT_MS) as blocker:
-        window.load_demo()
+    with qtbot.waitSignal(window.jobs.loadFinished, timeout=ANALYSIS_TIMEOUT_MS) as blocker:
+        window.jobs.load_demo()
     wait_idle(qtbot, window)
     for path in blocker.args[0].paths:
         with tarfile.open(path) as archive:

@@ -17,17 +17,14 @@ import numpy as np
 
 from cdcviewer.index.dedup import CLASS_NAMES, DUPLICATE, SHARED, DedupIndex
 from cdcviewer.index.raster import LanePixels, chunk_colors
-from cdcviewer.kernels.fingerprint import to_hex
 
 if TYPE_CHECKING:
+    from cdcviewer.analysis.pipeline import LayerChunks
     from cdcviewer.base.progress import TaskState
     from cdcviewer.sources.layers import Layer
     from cdcviewer.sources.tar.members import MemberTable
 
-try:  # tar member attribution is optional: the map works without it.
-    from cdcviewer.sources.tar.members import index_members
-except ImportError:  # pragma: no cover - only while core.tarmap is missing
-    index_members = None
+from cdcviewer.sources.layers import index_members
 
 MAX_NAMES_SHOWN = 6  # layer names / member paths listed in hover text before "+N more"
 # Windows with more chunks than this never get boundary lines: at that density no chunk
@@ -54,7 +51,7 @@ class LaneModel:
     lengths: np.ndarray  # int64
     ids: np.ndarray  # distinct-fingerprint id of each chunk
     classes: np.ndarray  # UNIQUE / DUPLICATE / SHARED
-    fingerprints: np.ndarray  # (n, 16 or 32) uint8
+    chunks: LayerChunks  # the analysis's chunks of the layer: their fingerprints
     pixels: LanePixels
     by_id: np.ndarray  # chunk indices sorted by id (stable: ascending offsets per id)
     sorted_ids: np.ndarray  # ids[by_id], for binary searching an id's occurrences
@@ -140,7 +137,7 @@ def prepare_lanes(analysis: Any, state: TaskState | None = None) -> MapModel:
                 lengths=lengths,
                 ids=ids,
                 classes=classes,
-                fingerprints=chunks.fingerprints,
+                chunks=chunks,
                 pixels=LanePixels(offsets, lengths, colors),
                 by_id=by_id,
                 sorted_ids=ids[by_id],
@@ -154,8 +151,6 @@ def prepare_lanes(analysis: Any, state: TaskState | None = None) -> MapModel:
 def _member_table(layer: Layer) -> tuple[MemberTable | None, str | None]:
     if getattr(layer, "kind", "raw") != "tar":
         return None, None
-    if index_members is None:
-        return None, "tar member index unavailable"
     try:
         return index_members(layer), None
     except Exception as exc:  # a corrupt tar must not cost the whole map
@@ -279,7 +274,7 @@ def describe_chunk(model: MapModel, layer_index: int, chunk_index: int) -> Chunk
         chunk_count=len(lane),
         offset=offset,
         length=length,
-        fingerprint=to_hex(lane.fingerprints[chunk_index]),
+        fingerprint=lane.chunks.fingerprint_hex(chunk_index),
         class_name=CLASS_NAMES[int(lane.classes[chunk_index])],
         share_count=int(model.index.layer_count[chunk_id]),
         n_layers=model.n_layers,

@@ -7,14 +7,15 @@ Public API (used by the main window; keep it stable):
 - ``describe_chunk(model, layer, chunk) -> ChunkDetails``: what hover text says about a
   chunk (O(lanes x log chunks)), for panels that show it elsewhere.
 - ``LayerMapView``: ``set_model(model | None)``, ``fit_all()``,
-  ``zoom_to(layer, start, end)``, ``highlight_range(layer, start, end)``,
+  ``zoom_to(layer, start, end)``, ``zoom_to_lane(layer)``, ``show_range(layer, start,
+  end)``, ``describe(layer, chunk)``, ``highlight_range(layer, start, end)``,
   ``clear_highlight_range()``, ``select_chunk(layer, chunk)``, ``clear_selection()``,
   ``export_image(path)`` (PNG or SVG by suffix), ``set_info_bar_visible(bool)``;
   signals ``chunkHovered(int, int)`` and ``chunkSelected(int, int)`` carrying
   (layer index, chunk index), (-1, -1) for none; actions ``fit_all_action`` (Home) and
   ``clear_selection_action`` (Esc) for menus.
 
-The lanes are rasterised per pixel column (``core.raster``) for the visible x range at
+The lanes are rasterised per pixel column (``index.raster``) for the visible x range at
 the view's pixel width, on the event-loop turn after any zoom, pan or resize; chunk
 boundaries and selection marks are drawn only for what is visible.
 """
@@ -44,11 +45,9 @@ from PySide6.QtWidgets import (
 
 from cdcviewer.gui.map.export import EXPORT_FORMATS, export_view
 from cdcviewer.gui.map.items import ByteAxis, ClassLegend, LaneAxis, LaneViewBox
-from cdcviewer.gui.map.model import ChunkDetails, LaneModel, MapModel, describe_chunk, prepare_lanes
+from cdcviewer.gui.map.model import ChunkDetails, LaneModel, MapModel, describe_chunk
 from cdcviewer.gui.map.overlays import MapOverlays, Viewport, lane_span
 from cdcviewer.gui.map.text import HINT, details_html, lane_tooltip
-
-__all__ = ["ChunkDetails", "LayerMapView", "MapModel", "describe_chunk", "prepare_lanes"]
 
 MAX_LANE_PX = 58  # rows never grow taller; on a tall view the spare height goes below
 MIN_VISIBLE_BYTES = 16.0  # deepest zoom
@@ -209,6 +208,25 @@ class LayerMapView(QWidget):
         start, end = float(start), float(max(end, start + 1))
         margin = max((end - start) * 0.04, MIN_VISIBLE_BYTES / 2)
         self._view.setXRange(start - margin, end + margin, padding=0)
+
+    def zoom_to_lane(self, layer_index: int) -> None:
+        """Zoom to the whole of one lane; ignored for a lane not shown."""
+        if self._model is not None and layer_index < self._model.n_layers:
+            self.zoom_to(layer_index, 0, self._model.lanes[layer_index].bytes)
+
+    def show_range(self, layer_index: int, start: int, end: int) -> None:
+        """Highlight bytes ``[start, end)`` of a lane and zoom to them; ignored for a lane
+        not shown (the range may come from an older analysis)."""
+        if self._model is None or layer_index >= self._model.n_layers:
+            return
+        self.highlight_range(layer_index, start, end)
+        self.zoom_to(layer_index, start, end)
+
+    def describe(self, layer_index: int, chunk_index: int) -> ChunkDetails | None:
+        """``describe_chunk`` of the shown model; None for no chunk (-1) or no model."""
+        if layer_index < 0 or self._model is None:
+            return None
+        return describe_chunk(self._model, layer_index, chunk_index)
 
     def highlight_range(self, layer_index: int, start: int, end: int) -> None:
         """A translucent band over bytes ``[start, end)`` of one lane (e.g. a tar member)."""

@@ -1,4 +1,4 @@
-"""Panels around the map: the layer table, the totals, the chunk details and the messages.
+"""Panels around the map: the totals, the chunk details, the line above the map, messages.
 
 Each panel takes an ``Analysis`` (or a chunk description) that the worker already
 computed and only formats it: nothing here is heavier than a pass over the layers.
@@ -29,11 +29,15 @@ from PySide6.QtWidgets import (
 from cdcviewer.base.params import format_size
 from cdcviewer.index.dedup import DUPLICATE, UNIQUE
 from cdcviewer.index.raster import CLASS_COLORS, SHARED_LIGHT
+from cdcviewer.index.ratios import savings
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
+    from cdcviewer.base.params import ChunkerParams
     from cdcviewer.gui.map.model import ChunkDetails
+    from cdcviewer.gui.session import Loaded
 
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter  # figures in tables
 INDEX_ENTRY_BYTES = 48  # one chunk-store index entry: 32-byte digest, offset, length
 
 
@@ -116,7 +120,7 @@ class TotalsPanel(QWidget):
         stored = analysis.stored_bytes
         layer_level = index.layer_level_stored_bytes
         images = {layer.image for layer in analysis.layers if layer.image}
-        extra_saving = 1 - stored / layer_level if layer_level else 0.0
+        extra_saving = savings(stored, layer_level)
         self.headline.setText(
             f"Chunks save {100 * analysis.savings:.1f}% "
             f"({100 * extra_saving:.1f}% beyond layer sharing)"
@@ -251,6 +255,42 @@ def chunk_html(details: ChunkDetails, title: str) -> str:
     return f"<h3 style='margin:2px 0'>{title}</h3><table cellspacing='2'>{body}</table>"
 
 
+class ShownLabel(QLabel):
+    """The line above the map: the parameters and layers it shows, and whether newer
+    figures are on their way or a cancel left them behind the panel's parameters."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setToolTip("The parameters and layers the map and the figures show")
+        self.setStyleSheet("color: #444; padding: 2px 4px;")
+
+    def describe(
+        self,
+        analysis: Analysis | None,
+        *,
+        busy: bool,
+        updating: bool,
+        cancelled_params: ChunkerParams | None,
+    ) -> None:
+        if analysis is None:
+            self.setText("Analysing…" if busy else "")
+            return
+        params = analysis.params
+        text = (
+            f"<b>{params.describe()}</b> · {len(analysis.layers)} layers · "
+            f"{format_size(analysis.total_bytes)} · saves "
+            f"{100 * analysis.savings:.1f}%"
+        )
+        if cancelled_params is not None and cancelled_params != params:
+            text += (
+                "  <span style='color:#a33'>— cancelled: figures are for these "
+                "parameters, not the panel's (F5 re-analyses)</span>"
+            )
+        elif updating:
+            text += "  <span style='color:#777'>— updating…</span>"
+        self.setText(text)
+
+
 class MessageBar(QFrame):
     """A non-blocking banner: problems with inputs (warning) or notes (info); dismissable."""
 
@@ -312,6 +352,13 @@ class MessageBar(QFrame):
         self.label.setText(text_html)
         self.setToolTip("\n".join(self.lines))
         self.show()
+
+    def show_load_problems(self, loaded: Loaded) -> None:
+        """The inputs a load could not read (warnings) and its notes (the demo's)."""
+        for failure in loaded.failures:
+            self.show_message(f"{failure.source}: {failure.problem}", "warning", append=True)
+        if loaded.notes:
+            self.show_message(loaded.notes, "info", append=True)
 
     def text(self) -> str:
         return "\n".join(self.lines)

@@ -147,6 +147,24 @@ class ChunkerControls(QWidget):
 
     def __init__(self, params: ChunkerParams | None = None, parent=None) -> None:
         super().__init__(parent)
+        self._build_controls()
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._choices_layout())
+        layout.addLayout(self._sizes_layout())
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.tie_box, 1)
+        bottom.addWidget(self.defaults_button)
+        layout.addLayout(bottom)
+        layout.addWidget(self.note)
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._emit_now)
+        self._note_timer = QTimer(self, singleShot=True, interval=6000)
+        self._note_timer.timeout.connect(self.note.clear)
+        self._connect_controls()
+        self._emitted: ChunkerParams | None = None
+        self.set_params(params or ChunkerParams())
+
+    def _build_controls(self) -> None:
         self.min_control = SizeControl(
             "min", MIN_RANGE, "Smallest chunk: no cut point is looked for before it."
         )
@@ -197,6 +215,8 @@ class ChunkerControls(QWidget):
         self.note.setStyleSheet("color: #7a5a00;")
         self.note.setToolTip("What the last change adjusted to keep min ≤ avg ≤ max")
 
+    def _sizes_layout(self) -> QGridLayout:
+        """Min, avg and max with their captions, then the normalization level."""
         sizes = QGridLayout()
         sizes.setColumnStretch(1, 1)
         rows = (
@@ -216,24 +236,15 @@ class ChunkerControls(QWidget):
         nc_row.addWidget(self.nc_slider, 1)
         nc_row.addWidget(self.nc_label)
         sizes.addLayout(nc_row, 3, 1)
+        return sizes
 
+    def _choices_layout(self) -> QFormLayout:
         choices = QFormLayout()
         choices.addRow("Chunker", self.chunker_box)
         choices.addRow("Hash", self.hash_box)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.tie_box, 1)
-        bottom.addWidget(self.defaults_button)
+        return choices
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(choices)
-        layout.addLayout(sizes)
-        layout.addLayout(bottom)
-        layout.addWidget(self.note)
-
-        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
-        self._debounce.timeout.connect(self._emit_now)
-        self._note_timer = QTimer(self, singleShot=True, interval=6000)
-        self._note_timer.timeout.connect(self.note.clear)
+    def _connect_controls(self) -> None:
         self.min_control.edited.connect(lambda v: self._size_edited(self.min_control, v))
         self.avg_control.edited.connect(lambda v: self._size_edited(self.avg_control, v))
         self.max_control.edited.connect(lambda v: self._size_edited(self.max_control, v))
@@ -242,8 +253,6 @@ class ChunkerControls(QWidget):
         self.hash_box.currentIndexChanged.connect(self._choice_changed)
         self.tie_box.toggled.connect(self._tie_toggled)
         self.defaults_button.clicked.connect(lambda: self.set_params(ChunkerParams(), emit=True))
-        self._emitted: ChunkerParams | None = None
-        self.set_params(params or ChunkerParams())
 
     # -- public API -------------------------------------------------------------------
     def params(self) -> ChunkerParams:

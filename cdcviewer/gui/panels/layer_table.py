@@ -127,7 +127,7 @@ class LayerTable(QTreeView):
     # -- filling ------------------------------------------------------------------------
     def set_analysis(self, analysis: Analysis | None) -> None:
         """Show ``analysis``'s layers, keeping the selection and the sort order."""
-        selected = {id(layer) for layer in self.selected_layers()}
+        selected = set(self.selected_layers())
         self.model_.removeRows(0, self.model_.rowCount())
         self._layers = list(analysis.layers) if analysis is not None else []
         if analysis is None:
@@ -295,10 +295,10 @@ class LayerTable(QTreeView):
             stack.extend(item.child(r, 0) for r in range(item.rowCount()))
         return None
 
-    def _reselect(self, wanted: set[int]) -> None:
+    def _reselect(self, wanted: set[Layer]) -> None:
         selection = self.selectionModel()
         for i, layer in enumerate(self._layers):
-            if id(layer) in wanted:
+            if layer in wanted:
                 item = self._find(i)
                 if item is not None:
                     selection.select(

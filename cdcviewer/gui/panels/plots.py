@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from cdcviewer.base.params import ChunkerParams, format_size
 from cdcviewer.index.raster import SHARED_DARK, SHARED_LIGHT
+from cdcviewer.index.ratios import savings
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
@@ -313,6 +314,31 @@ class SweepPanel(QWidget):
         if running:
             self.status.setText("Sweeping…")
 
+    def show_sweep(self, result: SweepResult | None, current_avg: int) -> None:
+        """A finished sweep (None: nothing was left to sweep), marking ``current_avg``."""
+        self.set_running(False)
+        self.set_result(result)
+        self.set_current_avg(current_avg)
+
+    def show_cancelled(self) -> None:
+        self.set_running(False)
+        self.status.setText("Sweep cancelled.")
+
+    def result_for(self, analysis: Analysis | None) -> SweepResult | None:
+        """The sweep shown, if it is over the layers of ``analysis`` with its chunker."""
+        result = self.result
+        if result is None or analysis is None:
+            return None
+        if result.layers != [layer.name for layer in analysis.layers]:
+            return None
+        base, params = result.base, analysis.params
+        same = (base.chunker, base.normalization, base.hash) == (
+            params.chunker,
+            params.normalization,
+            params.hash,
+        )
+        return result if same else None
+
     def set_result(self, result: SweepResult | None) -> None:
         self.result = result
         if result is None or not result.rows:
@@ -328,7 +354,7 @@ class SweepPanel(QWidget):
         self.index_plot.setLabel("left", f"index size ({unit})")
         self.index_curve.setData(xs, [row.index_bytes / scale for row in result.rows])
         if result.total_bytes:
-            layer_savings = 1 - result.layer_level_stored_bytes / result.total_bytes
+            layer_savings = savings(result.layer_level_stored_bytes, result.total_bytes)
             self.layer_line.setValue(100 * layer_savings)
             self.layer_line.show()
         best = max(result.rows, key=lambda row: row.savings)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -44,6 +44,24 @@ class WelcomePage(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        column = QWidget()
+        column.setMaximumWidth(self.CONTENT_WIDTH)
+        self._fill_column(QVBoxLayout(column))
+        # Stretches either side rather than an alignment flag: an aligned widget gets its
+        # size hint and the wrapped labels would lose their last lines.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(column, 100)
+        row.addStretch(1)
+        outer = QVBoxLayout(self)
+        outer.addStretch(2)
+        outer.addLayout(row)
+        outer.addStretch(3)
+        self.set_recent([])
+        self.set_busy(None)
+
+    def _fill_column(self, layout: QVBoxLayout) -> None:
+        """Title, what cdcviewer does, the buttons, progress, the demo's note, recent files."""
         self.title = title = QLabel(self.IDLE_TITLE)
         title.setStyleSheet("font-size: 24px; font-weight: 600; color: #2b2f36;")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -58,6 +76,39 @@ class WelcomePage(QWidget):
         subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
         subtitle.setWordWrap(True)
         subtitle.setStyleSheet("font-size: 13px; color: #4a4f57;")
+        buttons = self._buttons()
+        demo_note = QLabel(
+            "The demo shows at a glance: an identical base layer (stored once even today), "
+            "an app update whose unchanged files content-defined chunks still find (blue), "
+            "a package vendored twice (amber), and a rebuild that changed only mtimes, "
+            "which defeats 64 KiB chunks until you drag the average size down."
+        )
+        demo_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        demo_note.setWordWrap(True)
+        demo_note.setStyleSheet("color: #6a6f77;")
+        self.recent_label = QLabel()
+        self.recent_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.recent_label.setWordWrap(True)
+        self.recent_label.setToolTip("Click to load again")
+        self.recent_label.linkActivated.connect(self.recentRequested)
+        self.busy_label = QLabel()
+        self.busy_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.busy_label.setStyleSheet("color: #1e78be; font-size: 13px;")
+        self.busy_label.setToolTip("Progress and Cancel are in the status bar (Esc cancels)")
+        layout.addWidget(title)
+        layout.addSpacing(10)
+        layout.addWidget(subtitle)
+        layout.addSpacing(22)
+        layout.addLayout(buttons)
+        layout.addSpacing(8)
+        layout.addWidget(self.busy_label)
+        layout.addSpacing(8)
+        layout.addWidget(demo_note)
+        layout.addSpacing(18)
+        layout.addWidget(self.recent_label)
+
+    def _buttons(self) -> QHBoxLayout:
+        """The demo (the default), open files and open folder, centred."""
         self.open_button = QPushButton("Open files…")
         self.open_button.setToolTip("Choose layer tarballs or archives to load (Ctrl+O)")
         self.folder_button = QPushButton("Open folder…")
@@ -83,50 +134,7 @@ class WelcomePage(QWidget):
         for button in (self.demo_button, self.open_button, self.folder_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
-        demo_note = QLabel(
-            "The demo shows at a glance: an identical base layer (stored once even today), "
-            "an app update whose unchanged files content-defined chunks still find (blue), "
-            "a package vendored twice (amber), and a rebuild that changed only mtimes, "
-            "which defeats 64 KiB chunks until you drag the average size down."
-        )
-        demo_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        demo_note.setWordWrap(True)
-        demo_note.setStyleSheet("color: #6a6f77;")
-        self.recent_label = QLabel()
-        self.recent_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.recent_label.setWordWrap(True)
-        self.recent_label.setToolTip("Click to load again")
-        self.recent_label.linkActivated.connect(self.recentRequested)
-        self.busy_label = QLabel()
-        self.busy_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.busy_label.setStyleSheet("color: #1e78be; font-size: 13px;")
-        self.busy_label.setToolTip("Progress and Cancel are in the status bar (Esc cancels)")
-        column = QWidget()
-        column.setMaximumWidth(self.CONTENT_WIDTH)
-        layout = QVBoxLayout(column)
-        layout.addWidget(title)
-        layout.addSpacing(10)
-        layout.addWidget(subtitle)
-        layout.addSpacing(22)
-        layout.addLayout(buttons)
-        layout.addSpacing(8)
-        layout.addWidget(self.busy_label)
-        layout.addSpacing(8)
-        layout.addWidget(demo_note)
-        layout.addSpacing(18)
-        layout.addWidget(self.recent_label)
-        # Stretches either side rather than an alignment flag: an aligned widget gets its
-        # size hint and the wrapped labels would lose their last lines.
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(column, 100)
-        row.addStretch(1)
-        outer = QVBoxLayout(self)
-        outer.addStretch(2)
-        outer.addLayout(row)
-        outer.addStretch(3)
-        self.set_recent([])
-        self.set_busy(None)
+        return buttons
 
     def set_busy(self, text: str | None) -> None:
         """While inputs load with nothing shown yet: say so where the user looks."""
@@ -153,6 +161,12 @@ class WelcomePage(QWidget):
         pen = QPen(QColor(160, 170, 185), 2, Qt.PenStyle.DashLine)
         painter.setPen(pen)
         painter.drawRoundedRect(self.rect().adjusted(24, 24, -24, -24), 14, 14)
+
+
+def dropped_paths(mime: QMimeData) -> list[str]:
+    """The local files and folders of a drag or a drop (remote URLs are left out)."""
+    urls = mime.urls() if mime.hasUrls() else []
+    return [url.toLocalFile() for url in urls if url.isLocalFile() and url.toLocalFile()]
 
 
 class DropOverlay(QWidget):

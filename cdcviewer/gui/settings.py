@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QMainWindow
 
 from cdcviewer.base.errors import CdcError
 from cdcviewer.base.params import ChunkerParams
 
 MAX_RECENT = 10
+LAYOUT_VERSION = 2  # bump when the docks change: an older saved layout is then ignored
 
 
 def default_settings() -> QSettings:
@@ -37,9 +39,24 @@ class WindowSettings:
         value = self.store.value("window/state")
         return value if isinstance(value, QByteArray) and not value.isEmpty() else None
 
-    def save_window(self, geometry: QByteArray, state: QByteArray) -> None:
-        self.store.setValue("window/geometry", geometry)
-        self.store.setValue("window/state", state)
+    def save_window(self, window: QMainWindow) -> None:
+        self.store.setValue("window/geometry", window.saveGeometry())
+        self.store.setValue("window/state", window.saveState(LAYOUT_VERSION))
+
+    def restore_window(self, window: QMainWindow) -> None:
+        """The saved size, place and docks of ``window``; a first start gets most of the
+        screen, up to what the layout needs."""
+        geometry = self.geometry()
+        if geometry is not None:
+            window.restoreGeometry(geometry)
+        else:
+            screen = window.screen().availableGeometry()
+            window.resize(
+                min(1560, int(screen.width() * 0.96)), min(960, int(screen.height() * 0.94))
+            )
+        state = self.dock_state()
+        if state is not None:
+            window.restoreState(state, LAYOUT_VERSION)
 
     # -- parameters -------------------------------------------------------------------------
     def params(self) -> ChunkerParams | None:

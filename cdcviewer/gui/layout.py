@@ -1,0 +1,202 @@
+"""How the window is laid out: the map large in the centre, panels in movable docks.
+
+    +-----------+-------------------------------+----------------+
+    | Chunking  | messages                      | Chunk details  |
+    |           | welcome page / map            |                |
+    | Totals    |                               | Figures (tabs) |
+    +-----------+-------------------------------+----------------+
+    | Layers | Files (tabs, full width: many columns)            |
+    +------------------------------------------------------------+
+
+Figures: chunk sizes, shared bytes, sweep, what-if layouts, image versions (the last
+only while layers from images are loaded). Docks can be moved, hidden (View menu) and
+are restored from the settings.
+
+``build_layout`` returns the views as one ``WindowViews``; the window keeps that object
+and never gets attributes set from outside. ``WindowViews.show_computed`` puts one
+analysis on every view that shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QMainWindow,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cdcviewer.base.params import ChunkerParams
+from cdcviewer.gui.map.view import LayerMapView
+from cdcviewer.gui.panels.common import ChunkDetailsPanel, MessageBar, ShownLabel, TotalsPanel
+from cdcviewer.gui.panels.controls import ChunkerControls
+from cdcviewer.gui.panels.files import FilesPanel
+from cdcviewer.gui.panels.layer_table import LayerTable
+from cdcviewer.gui.panels.plots import HistogramPlot, PairwiseHeatmap, SweepPanel
+from cdcviewer.gui.panels.versions import VersionsPanel
+from cdcviewer.gui.panels.welcome import DropOverlay, ProgressStatus, WelcomePage
+from cdcviewer.gui.panels.whatif import WhatIfPanel
+
+if TYPE_CHECKING:
+    from cdcviewer.gui.session import Computed
+
+Area = Qt.DockWidgetArea
+WELCOME_PAGE, MAP_PAGE = 0, 1
+
+
+@dataclass(frozen=True)
+class WindowViews:
+    """Every view of the window: the centre, the panels, the figure tabs and the docks."""
+
+    map_view: LayerMapView
+    welcome: WelcomePage
+    messages: MessageBar
+    shown_label: ShownLabel
+    stack: QStackedWidget  # WELCOME_PAGE or MAP_PAGE
+    drop_overlay: DropOverlay
+    progress: ProgressStatus
+    controls: ChunkerControls
+    totals: TotalsPanel
+    details: ChunkDetailsPanel
+    layer_table: LayerTable
+    histogram: HistogramPlot
+    heatmap: PairwiseHeatmap
+    sweep_panel: SweepPanel
+    whatif_panel: WhatIfPanel
+    versions_panel: VersionsPanel
+    files_panel: FilesPanel
+    figures: QTabWidget
+    docks: dict[str, QDockWidget]
+
+    def show_computed(self, computed: Computed | None) -> None:
+        """One analysis (None: nothing loaded) on the map, the tables and the figures."""
+        analysis = computed.analysis if computed is not None else None
+        self.map_view.set_model(computed.model if computed is not None else None)
+        self.details.clear_all()
+        self.layer_table.set_analysis(analysis)
+        self.totals.set_analysis(analysis)
+        self.heatmap.set_analysis(analysis)
+        if computed is not None:
+            self.histogram.set_histogram(computed.edges, computed.counts, computed.analysis.params)
+        else:
+            self.histogram.set_histogram([], [], self.controls.params())
+        versions = computed.versions if computed is not None else None
+        self.versions_panel.set_versions(versions)
+        self.figures.setTabVisible(self.figures.indexOf(self.versions_panel), versions is not None)
+        self.whatif_panel.set_analysis(analysis)
+
+    def show_page(self, has_layers: bool) -> None:
+        self.stack.setCurrentIndex(MAP_PAGE if has_layers else WELCOME_PAGE)
+
+
+def build_layout(window: QMainWindow) -> WindowViews:
+    """Create the views of ``window``: the centre, the status bar's progress, the docks."""
+    map_view, welcome, messages, shown_label = (
+        LayerMapView(), WelcomePage(), MessageBar(), ShownLabel()
+    )  # fmt: skip
+    stack = QStackedWidget()
+    stack.addWidget(welcome)
+    map_page = QWidget()
+    map_layout = QVBoxLayout(map_page)
+    map_layout.setContentsMargins(0, 0, 0, 0)
+    map_layout.setSpacing(0)
+    map_layout.addWidget(shown_label)
+    map_layout.addWidget(map_view, 1)
+    stack.addWidget(map_page)
+    central = QWidget()
+    layout = QVBoxLayout(central)
+    layout.setContentsMargins(4, 4, 4, 0)
+    layout.setSpacing(4)
+    layout.addWidget(messages)
+    layout.addWidget(stack, 1)
+    window.setCentralWidget(central)
+    drop_overlay = DropOverlay(central)
+    progress = ProgressStatus()
+    window.statusBar().addPermanentWidget(progress)
+    panels = _build_panels()
+    figures = _build_figures(panels)
+    docks = _build_docks(window, panels, figures)
+    return WindowViews(
+        map_view=map_view,
+        welcome=welcome,
+        messages=messages,
+        shown_label=shown_label,
+        stack=stack,
+        drop_overlay=drop_overlay,
+        progress=progress,
+        figures=figures,
+        docks=docks,
+        **panels,
+    )
+
+
+def _build_panels() -> dict[str, QWidget]:
+    return {
+        "controls": ChunkerControls(ChunkerParams()),
+        "totals": TotalsPanel(),
+        "details": ChunkDetailsPanel(),
+        "layer_table": LayerTable(),
+        "histogram": HistogramPlot(),
+        "heatmap": PairwiseHeatmap(),
+        "sweep_panel": SweepPanel(),
+        "whatif_panel": WhatIfPanel(),
+        "versions_panel": VersionsPanel(),
+        "files_panel": FilesPanel(),
+    }
+
+
+def _build_figures(panels: dict[str, QWidget]) -> QTabWidget:
+    figures = QTabWidget()
+    figures.setUsesScrollButtons(True)
+    for key, title, tip in (
+        ("histogram", "Chunk sizes", "How many chunks of each size (log scale)"),
+        ("heatmap", "Shared bytes", "Share of each layer's bytes found in each other layer"),
+        ("sweep_panel", "Sweep", "Savings and index size against the average chunk size"),
+        (
+            "whatif_panel",
+            "What-if",
+            "Savings with deterministic tars or a file-content layout (puzzlefs), next to "
+            "layer-level and whole-file dedup",
+        ),
+        ("versions_panel", "Versions", "What each image adds given the images before it"),
+    ):
+        figures.setTabToolTip(figures.addTab(panels[key], title), tip)
+    figures.setTabVisible(figures.indexOf(panels["versions_panel"]), False)
+    return figures
+
+
+def _build_docks(
+    window: QMainWindow, panels: dict[str, QWidget], figures: QTabWidget
+) -> dict[str, QDockWidget]:
+    docks: dict[str, QDockWidget] = {}
+    for key, title, widget, area in (
+        ("params", "Chunking", panels["controls"], Area.LeftDockWidgetArea),
+        ("totals", "Totals", panels["totals"], Area.LeftDockWidgetArea),
+        ("details", "Chunk details", panels["details"], Area.RightDockWidgetArea),
+        ("figures", "Figures", figures, Area.RightDockWidgetArea),
+        ("layers", "Layers", panels["layer_table"], Area.BottomDockWidgetArea),
+        ("files", "Files", panels["files_panel"], Area.BottomDockWidgetArea),
+    ):
+        dock = QDockWidget(title, window)
+        dock.setObjectName(f"dock-{key}")  # saveState() needs names
+        dock.setWidget(widget)
+        window.addDockWidget(area, dock)
+        docks[key] = dock
+    # The bottom docks span the full width: the tables have many columns. Files shares
+    # the Layers dock's place as a tab; its figures are computed once it is first shown.
+    window.setCorner(Qt.Corner.BottomLeftCorner, Area.BottomDockWidgetArea)
+    window.setCorner(Qt.Corner.BottomRightCorner, Area.BottomDockWidgetArea)
+    window.tabifyDockWidget(docks["layers"], docks["files"])
+    docks["layers"].raise_()
+    window.resizeDocks([docks["params"]], [330], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["details"]], [420], Qt.Orientation.Horizontal)
+    window.resizeDocks([docks["params"], docks["totals"]], [300, 330], Qt.Orientation.Vertical)
+    window.resizeDocks([docks["details"], docks["figures"]], [260, 370], Qt.Orientation.Vertical)
+    window.resizeDocks([docks["layers"]], [290], Qt.Orientation.Vertical)
+    return docks
