@@ -1,8 +1,8 @@
 """Progress and cancellation for long work, in the spirit of Orange's ``run(data, state)``.
 
-Core functions take a ``TaskState``; the GUI subclasses it (or passes callbacks) to turn
-progress into signals, the CLI draws a bar. Core code calls ``state.check()`` between
-blocks of work so a cancelled task stops within one block.
+Engine functions take a ``TaskState``; the GUI subclasses it (or passes callbacks) to
+turn progress into signals, the CLI draws a bar. Engine code calls ``state.check()``
+between blocks of work so a cancelled task stops within one block.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ class LayerFigures:
     new_bytes: int
 
 
+@dataclass
 class LayerTotals:
     """The figures every kind of index has (this one, and the Dask path's), and the
     totals over its per-layer ``layers``."""
@@ -80,12 +81,6 @@ class DedupIndex(LayerTotals):
     id_layers_indptr: np.ndarray  # CSR: layers containing id k are
     id_layers: np.ndarray  #   id_layers[indptr[k]:indptr[k+1]]
     id_length: np.ndarray  # per id: chunk length
-    layers: list[LayerFigures]
-    pairwise: np.ndarray  # [i, j]: bytes of layer j whose fingerprints occur in layer i
-    stored_bytes: int
-    distinct_chunks: int
-    layer_level_stored_bytes: int
-    identical_to: list[int | None]  # per layer: earlier layer with an identical stream
 
     def layers_of(self, chunk_id: int) -> np.ndarray:
         return self.id_layers[self.id_layers_indptr[chunk_id] : self.id_layers_indptr[chunk_id + 1]]

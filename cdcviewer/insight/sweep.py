@@ -11,16 +11,14 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from cdcviewer._version import __version__
+from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.errors import ParameterError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.index.ratios import dedup_ratio, savings
-
-if TYPE_CHECKING:
-    from cdcviewer.analysis.workspace import Analysis, Workspace
 
 SCHEMA = "cdcviewer.sweep/1"
 DEFAULT_ENTRY_SIZE = 48  # bytes per index entry: a 32-byte digest plus offset and length
@@ -160,8 +158,6 @@ def sweep(
 ) -> SweepResult:
     """Cut the layers of ``source`` (a workspace: all its layers; an analysis: its layers)
     at each average; reuses the cached hashing and the analysis itself where it matches."""
-    from cdcviewer.analysis.workspace import Analysis
-
     points = sweep_params(avgs, base_params, min_size, max_size)
     if isinstance(source, Analysis):
         workspace, layers, known = source.workspace, source.layers, source

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from cdcviewer.sources.cache import CacheDir, StreamWriter
 
 ORIGINAL, DETERMINISTIC, FILE_CONTENT = "original", "deterministic", "file_content"
+DERIVED = (DETERMINISTIC, FILE_CONTENT)  # the variants written anew from each tar layer
 DESCRIPTIONS = {
     ORIGINAL: "tar streams as given",
     DETERMINISTIC: "tar re-written deterministically (sorted, no times or owners)",
@@ -434,7 +435,7 @@ class WhatIf:
             ORIGINAL: VariantFigures.from_index(ORIGINAL, names, _sub_index(analysis, chosen))
         }
         analyses = {}
-        for variant in (DETERMINISTIC, FILE_CONTENT):
+        for variant in DERIVED:
             layers = [self.derived(layer, variant, state) for layer in tar_layers]
             derived = self._derived_workspace.analyze(analysis.params, state, layers)
             analyses[variant] = derived

@@ -12,9 +12,9 @@ names has its digest checked in the same pass that reads or decompresses it. One
 extracted to the filesystem, and no path read from an image may leave it.
 
 The work is split by job: ``regions`` (reading byte ranges), ``decoders`` (codecs),
-``streams`` (blob -> verified uncompressed stream in the cache), ``layout_paths`` (path
-checks and blob stores), ``digests``, ``docker_save``, ``oci_layout``, ``images`` (what
-the two share) and ``input_names``. This module sniffs each input and dispatches.
+``streams`` (blob -> verified uncompressed stream in the cache), ``digests``, ``names``,
+and ``images/``: ``docker_save``, ``oci_layout``, ``context`` (what the two share) and
+``paths`` (path checks and blob stores). This module sniffs each input and dispatches.
 """
 
 from __future__ import annotations

@@ -15,14 +15,9 @@ from cdcviewer.base.params import ChunkerParams
 from cdcviewer.index.histogram import chunk_size_histogram
 from cdcviewer.insight.sweep import sweep
 from cdcviewer.kernels.fingerprint import to_hex
-from cdcviewer.report.export import (
-    CHUNK_CSV_COLUMNS,
-    FORMATS,
-    LAYER_CSV_COLUMNS,
-    export_report,
-    render_report,
-)
-from cdcviewer.report.html import page as html_report
+from cdcviewer.report import export as export_module
+from cdcviewer.report.chunk_csv import CHUNK_CSV_COLUMNS
+from cdcviewer.report.export import FORMATS, LAYER_CSV_COLUMNS, export_report, render_report
 from cdcviewer.report.text import summary, sweep_table
 from tests.builders import layer_tar, real_files, tree_versions
 
@@ -119,7 +114,7 @@ def test_a_failed_export_keeps_the_previous_file(analysis, tmp_path, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr(html_report, "render_html", broken)
+    monkeypatch.setattr(export_module, "render_html", broken)
     with pytest.raises(RuntimeError):
         export_report(analysis, target, "html")
     assert target.read_text() == "the previous report"

@@ -6,9 +6,8 @@ depends on the time or the machine, so the CLI and the window write identical by
 the same analysis.
 
 This module is the page: its head, its sections in order, its footer. The sections are
-drawn by ``html_summary``, ``html_map``, ``html_charts``, ``html_versions``,
-``html_files`` and ``html_whatif`` from building blocks in ``html_parts``; the look is
-``html_style``.
+drawn by ``summary``, ``map``, ``charts``, ``versions``, ``files`` and ``whatif`` beside
+it, from building blocks in ``parts``; the look is ``style``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The compiled fast path of the tar header walk (``tarmap._TarWalker``).
+"""The compiled fast path of the tar header walk (``members._TarWalker``).
 
 ``scan_members`` walks consecutive members whose headers it understands completely and
 stops, without consuming it, at the first one it does not. A member here is the unit
@@ -85,7 +85,7 @@ def _octal(buf, start, width):  # pragma: no cover - compiled
 
 @numba.njit(inline="always")
 def _checksum_ok(buf, h):  # pragma: no cover - compiled
-    """``tarmap.checksum_ok`` where the stored checksum is plain octal (else False)."""
+    """``members.checksum_ok`` where the stored checksum is plain octal (else False)."""
     stored = _octal(buf, h + 148, 8)
     if stored < 0:
         return False
