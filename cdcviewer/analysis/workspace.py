@@ -154,7 +154,7 @@ class Workspace:
 
 
 class Analysis(IndexFigures):
-    """Layers cut with one ``ChunkerParams``, and every figure of design.md."""
+    """Layers cut with one ``ChunkerParams``, and every figure of docs/design.md."""
 
     def __init__(
         self,

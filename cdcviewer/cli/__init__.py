@@ -2,7 +2,7 @@
 
 ``dispatch.main`` builds the parser from the commands, checks every option and output
 destination (``output``) before any work, loads the inputs, runs the command and maps
-problems to the exit codes of design.md (``exits``). Each headless command is a
+problems to the exit codes of docs/design.md (``exits``). Each headless command is a
 ``command.Command`` in a module of its own (``report``, ``chunks``, ``files``, ``sweep``)
 using the shared ``options``; ``report``'s parts are ``gates``, ``sections`` and ``dask``.
 ``gui`` opens the window.

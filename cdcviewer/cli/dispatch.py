@@ -1,5 +1,5 @@
 """``main``: parse, check every option and destination before any work, load the inputs,
-run the command and map problems to the exit codes of design.md. The parser is built
+run the command and map problems to the exit codes of docs/design.md. The parser is built
 here, from the commands, with the PATHs and ``--inputs`` every command takes."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exit statuses (design.md) and the one way a problem reaches the user."""
+"""Exit statuses (docs/design.md) and the one way a problem reaches the user."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 ``dedup.build_index`` holds every chunk of every layer in one process. Here each input
 becomes a compact chunk table on a worker (``chunk_table``); the tables are shuffled by
 fingerprint so all occurrences of one fingerprint meet in one partition, and
-``partition_figures`` reduces a partition to its share of every figure of design.md.
+``partition_figures`` reduces a partition to its share of every figure of docs/design.md.
 The figures are sums of those shares over all partitions (``combine_partials``), so they
 equal ``build_index``'s for the same chunks:
 

@@ -1,4 +1,4 @@
-"""One index over all layers' chunks, and every figure design.md defines.
+"""One index over all layers' chunks, and every figure docs/design.md defines.
 
 Chunks are identified across layers by the first 128 bits of their fingerprint. Each
 byte of a layer falls in exactly one class: SHARED (its fingerprint also occurs in

@@ -1,4 +1,4 @@
-"""Figures from design.md on cases small enough to count by hand."""
+"""Figures from docs/design.md on cases small enough to count by hand."""
 
 import dataclasses
 
