@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from cdcviewer.base.progress import TaskState
 from cdcviewer.cli.exits import UsageError
 from cdcviewer.cli.options import params_from_args
+from cdcviewer.report.html.map import MAP_WIDTH
 
 if TYPE_CHECKING:
     from cdcviewer.distributed.result import DistributedAnalysis
@@ -59,7 +60,6 @@ def analyze_on_dask(
     --sweep-avg asks for (cut by the same worker tasks) as its ``sweep``."""
     # Imported here: dask is an optional extra, and slow to import.
     from cdcviewer.distributed.job import analyze_distributed
-    from cdcviewer.report.html.map import MAP_WIDTH
 
     address = None if args.dask == DASK_LOCAL else args.dask
     return analyze_distributed(

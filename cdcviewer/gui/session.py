@@ -128,15 +128,6 @@ def open_workspace() -> tuple[Workspace, str | None]:
         )
 
 
-def same_layers(first: Sequence[Layer], second: Sequence[Layer]) -> bool:
-    """The same layer objects in the same order (the same loaded files).
-
-    By identity: ``Layer`` is a dataclass compared by value, and two loads of one file
-    are different layers.
-    """
-    return len(first) == len(second) and all(a is b for a, b in zip(first, second, strict=True))
-
-
 def report_sections(
     files: FileInsight | None, compared: Compared | None, versions: ImageVersions | None
 ) -> ReportSections | None:
@@ -254,7 +245,7 @@ class Session:
         """Hash the files once per layer list; another analysis of it only swaps the
         chunk-level figures."""
         kept = self._whole_files
-        if kept is not None and same_layers(kept[0], analysis.layers):
+        if kept is not None and kept[0] == analysis.layers:
             return kept[1].for_analysis(analysis)
         whole = find_whole_files(analysis, state, members)
         self._whole_files = (list(analysis.layers), whole)

@@ -34,7 +34,6 @@ from cdcviewer.base.params import format_size
 from cdcviewer.gui.panels.common import percent
 from cdcviewer.gui.panels.files_model import ALL_LAYERS, COL, FileRows, FileTableModel
 from cdcviewer.gui.panels.layer_table import CompositionDelegate
-from cdcviewer.gui.session import same_layers
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
@@ -200,7 +199,7 @@ class FilesPanel(QWidget):
             return False
         if self.matches(analysis):
             return False
-        if self.insight is not None and same_layers(self.insight.analysis.layers, analysis.layers):
+        if self.insight is not None and self.insight.analysis.layers == analysis.layers:
             self.set_updating(True)  # same files: keep them while refreshing
         else:
             self.show_placeholder("waiting")

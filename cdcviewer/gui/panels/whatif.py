@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 
 from cdcviewer.base.params import format_size
 from cdcviewer.gui.panels.common import RIGHT, percent, qcolor
-from cdcviewer.gui.session import same_layers
 from cdcviewer.index.raster import SHARED_DARK
 from cdcviewer.index.ratios import savings
 from cdcviewer.insight.whatif import DETERMINISTIC, FILE_CONTENT
@@ -293,7 +292,7 @@ class WhatIfPanel(QWidget):
             return None
         if compared.analysis is analysis:
             return compared
-        same = same_layers(compared.analysis.layers, analysis.layers)
+        same = compared.analysis.layers == analysis.layers
         return compared if same and compared.analysis.params == analysis.params else None
 
     def figures(self) -> list[LayoutFigures]:
