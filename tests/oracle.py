@@ -3,7 +3,6 @@ the straightforward ``build_index`` the optimised one must match byte for byte."
 
 import numpy as np
 import pyfastcdc
-import xxhash
 
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.index.dedup import DUPLICATE, SHARED, UNIQUE, DedupIndex, LayerFigures
@@ -108,12 +107,16 @@ def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
 def _identical_streams(
     chunk_ids: list[np.ndarray], figures: list[LayerFigures]
 ) -> list[int | None]:
-    seen: dict[tuple[int, bytes], int] = {}
+    """The first earlier layer with the same bytes and the same chunk sequence, compared
+    element by element (the index compares a hash of the sequence)."""
     result: list[int | None] = []
     for i, ids in enumerate(chunk_ids):
-        key = (figures[i].bytes, xxhash.xxh3_128_digest(np.ascontiguousarray(ids).tobytes()))
-        result.append(seen.get(key))
-        seen.setdefault(key, i)
+        earlier = (
+            j
+            for j in range(i)
+            if figures[j].bytes == figures[i].bytes and np.array_equal(chunk_ids[j], ids)
+        )
+        result.append(next(earlier, None))
     return result
 
 
