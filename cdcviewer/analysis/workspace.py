@@ -30,6 +30,7 @@ from cdcviewer.sources.cache import CacheDir
 from cdcviewer.sources.layers import Layer
 from cdcviewer.sources.loader import load_inputs
 from cdcviewer.sources.names import numbered
+from cdcviewer.sources.registry.settings import RegistrySettings
 
 CHUNK_TABLES_KEPT = 64  # (layer, params) chunk tables kept for quick switching back
 
@@ -41,9 +42,16 @@ def default_workers() -> int:
 class Workspace:
     """The loaded layers and their reusable hashing; safe to use from one worker at a time."""
 
-    def __init__(self, cache: CacheDir | None = None, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        cache: CacheDir | None = None,
+        workers: int | None = None,
+        registry: RegistrySettings | None = None,
+    ) -> None:
         self.cache = cache if cache is not None else CacheDir()
         self.workers = workers or default_workers()
+        # Platform, TLS exceptions and blob cache for inputs that are image references.
+        self.registry = registry or RegistrySettings()
         self.layers: list[Layer] = []
         self.failures: list[InputError] = []
         self.last_failures: list[InputError] = []  # those of the latest add()
@@ -60,7 +68,7 @@ class Workspace:
             resolved = Path(path).resolve()
             (repeated if resolved in known else fresh).append(path)
             known.add(resolved)
-        result = load_inputs(fresh, self.cache, state, workers=self.workers)
+        result = load_inputs(fresh, self.cache, state, workers=self.workers, registry=self.registry)
         failures = list(result.failures)
         failures += [InputError(str(p), "already loaded") for p in repeated]
         with self._lock:
@@ -222,9 +230,14 @@ def analyze(
     workers: int | None = None,
     state: TaskState = NULL_STATE,
     cache: CacheDir | None = None,
+    registry: RegistrySettings | None = None,
 ) -> Analysis:
-    """Load ``paths`` and analyse them; close the result (or use ``with``) to drop caches."""
-    workspace = Workspace(cache, workers)
+    """Load ``paths`` and analyse them; close the result (or use ``with``) to drop caches.
+
+    ``paths`` may hold image references (``docker://alpine:3.20``); ``registry`` sets the
+    platform, TLS exceptions and blob cache for them.
+    """
+    workspace = Workspace(cache, workers, registry)
     try:
         workspace.add(paths, state)
         analysis = workspace.analyze(params or ChunkerParams(), state)

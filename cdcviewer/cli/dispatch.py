@@ -13,6 +13,7 @@ from pathlib import Path
 from cdcviewer._version import __version__
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.errors import CdcError
+from cdcviewer.cli.cache import CACHE, add_cache_command, run_cache
 from cdcviewer.cli.chunks import CHUNKS
 from cdcviewer.cli.command import Command
 from cdcviewer.cli.exits import (
@@ -26,6 +27,7 @@ from cdcviewer.cli.exits import (
 )
 from cdcviewer.cli.files import FILES
 from cdcviewer.cli.gui import GUI, add_gui_command, run_gui
+from cdcviewer.cli.images import add_image_options, registry_settings
 from cdcviewer.cli.output import check_outputs
 from cdcviewer.cli.progress import finish_progress, terminal_progress
 from cdcviewer.cli.report import REPORT
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``cdcviewer`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     # Without a command the arguments are PATHs for the window: `cdcviewer a.tar b.tar`.
-    if not argv or (argv[0] not in (*COMMANDS, GUI) and not argv[0].startswith("-")):
+    if not argv or (argv[0] not in (*COMMANDS, GUI, CACHE) and not argv[0].startswith("-")):
         argv = [GUI, *argv]
     try:
         args = build_parser(COMMANDS.values()).parse_args(argv)
@@ -47,9 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK if exc.code == 0 else EXIT_INPUT
     if args.command in (None, GUI):
         return run_gui(args)
+    if args.command == CACHE:
+        return run_cache(args)
     command = COMMANDS[args.command]
     try:
         paths = input_paths(args)
+        registry_settings(args)
         command.validate(args)
         check_outputs(command.outputs(args))
     except CdcError as exc:
@@ -69,16 +74,24 @@ def build_parser(commands: Iterable[Command]) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cdcviewer {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_gui_command(subparsers)
+    add_cache_command(subparsers)
     for command in commands:
         sub = subparsers.add_parser(command.name, help=command.help, description=command.help)
-        sub.add_argument("paths", nargs="*", metavar="PATH")
+        sub.add_argument(
+            "paths",
+            nargs="*",
+            metavar="PATH",
+            help="a file, folder or image reference (docker://REF, docker-daemon:REF, "
+            "oci:PATH[:TAG], docker-archive:PATH, or name:tag)",
+        )
         sub.add_argument(
             "--inputs",
             metavar="FILE",
-            help="also read input paths from FILE (- for stdin), one per line; "
+            help="also read inputs (paths, image references) from FILE (- for stdin), one a line; "
             "blank lines and lines starting with # are skipped",
         )
         command.configure(sub)
+        add_image_options(sub)
     return parser
 
 
@@ -107,7 +120,7 @@ def _run(command: Command, args: argparse.Namespace, paths: list[str]) -> int:
         run_elsewhere = command.run_elsewhere(args)
         if run_elsewhere is not None:
             return run_elsewhere(paths, args, progress)
-        with Workspace(workers=args.workers) as workspace:
+        with Workspace(workers=args.workers, registry=registry_settings(args)) as workspace:
             workspace.add(paths, progress)
             finish_progress(progress)
             for failure in workspace.failures:

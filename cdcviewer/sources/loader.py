@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdcviewer.base.errors import Cancelled, InputError
+from cdcviewer.base.params import format_size
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.sources.cache import CacheDir
 from cdcviewer.sources.decoders import sniff_compression
@@ -39,6 +40,11 @@ from cdcviewer.sources.images.paths import BlobStore, DirStore, TarStore
 from cdcviewer.sources.layers import Layer
 from cdcviewer.sources.names import loose_names, make_names_unique, rename_images_across_inputs
 from cdcviewer.sources.regions import HEAD_BYTES, Item, Region, os_problem, read_region
+from cdcviewer.sources.registry.engine import export_image
+from cdcviewer.sources.registry.fetch import load_registry_image
+from cdcviewer.sources.registry.reference import Input, ReferenceError, classify_input
+from cdcviewer.sources.registry.settings import RegistrySettings
+from cdcviewer.sources.registry.transport import RegistryError
 from cdcviewer.sources.streams import StreamMaker
 from cdcviewer.sources.tar.members import looks_like_tar
 
@@ -64,6 +70,7 @@ def load_inputs(
     cache: CacheDir,
     state: TaskState | None = None,
     workers: int = 1,
+    registry: RegistrySettings | None = None,
 ) -> LoadResult:
     """Load every path into layers; bad inputs become ``failures``, ``Cancelled`` propagates.
 
@@ -78,18 +85,23 @@ def load_inputs(
     the same as loading them one after another, names included. Cache files that no
     returned layer points at are removed before returning, also when the load is
     cancelled or fails with an unexpected error.
+
+    An input may also be an image reference (``docker://``, ``docker-daemon:``, ``oci:``,
+    ``docker-archive:``, or a bare ``name:tag`` that is not a path); ``registry`` holds
+    the run's registry settings (platform, TLS exceptions, blob cache).
     """
     state = state or NULL_STATE
+    registry = registry or RegistrySettings()
     inputs = [Path(p) for p in paths]
     files = [
         InputFile(str(given), path, name)
         for given, path, name in zip(paths, inputs, loose_names(inputs), strict=True)
     ]
     if workers <= 1 or len(files) < 2:
-        loaded = [_load_alone(cache, state, inp) for inp in files]
+        loaded = [_load_alone(cache, state, inp, registry) for inp in files]
     else:
         with ThreadPoolExecutor(min(workers, len(files)), thread_name_prefix="cdc-load") as pool:
-            loaded = list(pool.map(lambda inp: _load_alone(cache, state, inp), files))
+            loaded = list(pool.map(lambda inp: _load_alone(cache, state, inp, registry), files))
     rename_images_across_inputs([one.layers for one in loaded], [f.path.name for f in files])
     result = LoadResult()
     for one in loaded:
@@ -99,13 +111,15 @@ def load_inputs(
     return result
 
 
-def _load_alone(cache: CacheDir, state: TaskState, inp: InputFile) -> LoadResult:
+def _load_alone(
+    cache: CacheDir, state: TaskState, inp: InputFile, registry: RegistrySettings
+) -> LoadResult:
     """One input with streams and image names of its own, so inputs can load in parallel."""
     state.check()
     streams = StreamMaker(cache, state)
     context = ImageContext(streams)
     try:
-        layers = _load_guarded(context, inp)
+        layers = _load_guarded(context, inp, registry)
         # A decompressed outer archive is worth keeping only while layers point into it.
         streams.discard_unused(0, {layer.path for layer in layers})
     except BaseException:
@@ -147,10 +161,10 @@ def describe_input(path: str | Path) -> str:
 # --------------------------------------------------------------------------- one input
 
 
-def _load_guarded(context: ImageContext, inp: InputFile) -> list[Layer]:
+def _load_guarded(context: ImageContext, inp: InputFile, registry: RegistrySettings) -> list[Layer]:
     """``inp``'s layers; whatever goes wrong becomes one entry of ``context.failures``."""
     try:
-        return _load_one(context, inp)
+        return _load_named(context, inp, registry)
     except InputError as error:
         context.failures.append(error)
     except OSError as error:
@@ -164,6 +178,39 @@ def _load_guarded(context: ImageContext, inp: InputFile) -> list[Layer]:
         problem = f"internal error while reading it ({type(error).__name__}: {error})"
         context.failures.append(InputError(inp.source, problem))
     return []
+
+
+def _load_named(context: ImageContext, inp: InputFile, registry: RegistrySettings) -> list[Layer]:
+    """What the input names: a path, an image in a registry or the engine, a tagged layout."""
+    try:
+        named: Input = classify_input(inp.source)
+    except ReferenceError as error:
+        raise InputError(inp.source, str(error)) from None
+    if named.kind == "registry":
+        assert named.reference is not None
+        return load_registry_image(context, inp, named.reference, registry)
+    if named.kind == "daemon":
+        assert named.daemon_name is not None
+        return _load_from_engine(context, inp, named.daemon_name)
+    if named.path is not None and (named.path != inp.path or named.tag):
+        inp = InputFile(inp.source, named.path, inp.loose_name, named.tag)
+    return _load_one(context, inp)
+
+
+def _load_from_engine(context: ImageContext, inp: InputFile, name: str) -> list[Layer]:
+    """The engine's export of ``name``, read as the docker-save archive it is."""
+    streams = context.streams
+    path = streams.cache.new_file("engine-export.tar")
+    streams.written.append(path)  # removed again unless a layer points into it
+
+    def progress(received: int) -> None:
+        streams.state.progress(inp.source, f"export {format_size(received)}", 0.0)
+
+    try:
+        export_image(name, path, progress)
+    except RegistryError as error:
+        raise InputError(inp.source, str(error)) from None
+    return _load_one(context, InputFile(inp.source, path, inp.loose_name))
 
 
 def _load_one(context: ImageContext, inp: InputFile) -> list[Layer]:

@@ -35,6 +35,7 @@ class InputFile:
     source: str
     path: Path
     loose_name: str
+    ref_name: str | None = None  # ``oci:PATH:TAG``: only the image the layout tags so
 
     @property
     def stem(self) -> str:

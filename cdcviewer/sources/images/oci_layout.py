@@ -62,6 +62,8 @@ def expand_oci(context: ImageContext, inp: InputFile, store: BlobStore) -> list[
     walker = IndexWalker(context, inp, store)
     walker.walk_index(index, "index.json", None, ())
     images = walker.images
+    if inp.ref_name and not walker.tag_found:
+        raise item.fail(f"no image tagged {inp.ref_name!r} in the layout's index.json")
     if not images and len(context.failures) == failures_before:
         raise item.fail("index.json lists no image manifests")
     layers: list[Layer] = []
@@ -143,6 +145,7 @@ class IndexWalker:
         self.store = store
         self.images: list[OciImage] = []
         self.seen: set[Digest] = set()
+        self.tag_found = False
 
     def walk_index(
         self, index: object, where: str, name: str | None, stack: tuple[Digest, ...]
@@ -156,6 +159,10 @@ class IndexWalker:
         for position, descriptor in enumerate(descriptors):
             if not isinstance(descriptor, dict) or is_attestation(descriptor):
                 continue
+            if not stack and self.inp.ref_name:  # oci:PATH:TAG names one entry of index.json
+                if not tagged(descriptor, self.inp.ref_name):
+                    continue
+                self.tag_found = True
             with self.context.keep_going():
                 self.walk_descriptor(descriptor, f"{where} manifest {position}", name, stack)
 
@@ -194,6 +201,15 @@ class IndexWalker:
         self.seen.add(digest)
         platform = platform_text(descriptor.get("platform"))
         self.images.append(OciImage(name or digest.hex[:12], platform, digest, document))
+
+
+def tagged(descriptor: dict[str, object], tag: str) -> bool:
+    """Whether an index.json entry carries ``tag`` (its ref.name, or a full name ending so)."""
+    annotations = descriptor.get("annotations")
+    if not isinstance(annotations, dict):
+        return False
+    ref = annotations.get("org.opencontainers.image.ref.name")
+    return isinstance(ref, str) and (ref == tag or ref.endswith(f":{tag}"))
 
 
 def text_or_none(value: object) -> str | None:

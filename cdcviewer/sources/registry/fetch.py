@@ -1,0 +1,237 @@
+"""A registry reference to layers: manifests resolved, blobs fetched, streams made as for files.
+
+The image's blobs are downloaded into the blob cache (a bounded number at once; layers
+shared by several images of one load are fetched once), then each goes through the same
+``StreamMaker`` as a blob of an OCI layout: a hard link of the cached blob in this run's
+cache folder is the region, its digest is checked again as it is decompressed, and the
+layer is named ``image #index (digest)`` like any image layer. Registry problems become
+one ``InputError`` naming the input; one bad blob fails its layer only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdcviewer.base.params import format_size
+from cdcviewer.base.progress import TaskState
+from cdcviewer.sources.cache import CacheDir, default_cache_base
+from cdcviewer.sources.digests import Digest
+from cdcviewer.sources.images.context import ImageContext, InputFile, image_layer, parse_json
+from cdcviewer.sources.layers import Layer
+from cdcviewer.sources.regions import Item, Region
+from cdcviewer.sources.registry.blobcache import BlobCache
+from cdcviewer.sources.registry.client import ByteProgress, RepositoryClient
+from cdcviewer.sources.registry.manifests import (
+    check_image_manifest,
+    choose_platforms,
+    is_index,
+    parse_document,
+)
+from cdcviewer.sources.registry.reference import ImageReference
+from cdcviewer.sources.registry.settings import RegistrySettings
+from cdcviewer.sources.registry.transport import RegistryError
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+PROGRESS_INTERVAL_SECONDS = 0.1
+
+
+def blob_cache_for(settings: RegistrySettings) -> BlobCache:
+    """The persistent blob cache the settings name (``blobs/`` beside the run caches)."""
+    root = settings.blob_cache or default_cache_base() / "blobs"
+    return BlobCache(root, settings.blob_cache_bytes)
+
+
+@dataclass(frozen=True)
+class ResolvedImage:
+    """One image manifest a reference leads to."""
+
+    name: str
+    platform: str | None
+    digest: Digest
+    manifest: dict[str, object]
+
+
+def resolve_images(
+    client: RepositoryClient, reference: ImageReference, settings: RegistrySettings
+) -> list[ResolvedImage]:
+    """The image manifests ``reference`` names on the run's platform(s)."""
+    where = reference.short
+    top = client.manifest(reference.target)
+    document = parse_document(top.data, where)
+    if not is_index(document, top.media_type):
+        check_image_manifest(document, top.media_type, where)
+        return [ResolvedImage(reference.short, None, top.digest, document)]
+    choices = choose_platforms(document, settings.wanted_platform, where)
+    images = []
+    for choice in choices:
+        manifest = client.manifest(str(choice.digest))
+        inner = parse_document(manifest.data, f"{where} ({choice.platform})")
+        check_image_manifest(inner, manifest.media_type, f"{where} ({choice.platform})")
+        name = reference.short if len(choices) == 1 else f"{reference.short} ({choice.platform})"
+        images.append(ResolvedImage(name, choice.platform, choice.digest, inner))
+    return images
+
+
+def pinned_references(
+    reference: ImageReference, settings: RegistrySettings, cache: BlobCache
+) -> list[ImageReference]:
+    """``reference`` fixed to its image manifests' digests (what Dask workers fetch)."""
+    client = RepositoryClient(reference, settings, cache)
+    images = resolve_images(client, reference, settings)
+    return [reference.pinned(str(image.digest)) for image in images]
+
+
+def load_registry_image(
+    context: ImageContext,
+    inp: InputFile,
+    reference: ImageReference,
+    settings: RegistrySettings,
+) -> list[Layer]:
+    """Every layer of the image(s) ``reference`` names, fetched through the blob cache."""
+    item = Item(inp.source)
+    try:
+        cache = blob_cache_for(settings)
+        client = RepositoryClient(reference, settings, cache)
+        images = resolve_images(client, reference, settings)
+    except RegistryError as error:
+        # The input names the image already; say the problem only.
+        problem = str(error).removeprefix(f"{reference.short}: ")
+        raise item.fail(problem) from None
+    except OSError as error:
+        raise item.fail(f"cannot use the blob cache ({error.strerror or error})") from None
+    loader = _ImageLoader(context, inp, client)
+    layers: list[Layer] = []
+    for image in images:
+        with context.keep_going():
+            layers.extend(loader.load(image))
+    return layers
+
+
+class _ImageLoader:
+    """Loads resolved images of one reference, sharing fetched blobs between them."""
+
+    def __init__(self, context: ImageContext, inp: InputFile, client: RepositoryClient) -> None:
+        self.context = context
+        self.inp = inp
+        self.client = client
+        self.state: TaskState = context.streams.state
+        self.cache_dir: CacheDir = context.streams.cache
+        self.linked: dict[Digest, Region] = {}
+        self.fetched: dict[Digest, Path | RegistryError] = {}
+        self._progress = _DownloadProgress(self.state, inp.source)
+
+    def load(self, image: ResolvedImage) -> list[Layer]:
+        name = self.context.claim_image_name(image.name, self.inp)
+        item = Item(self.inp.source, name)
+        config = image.manifest["config"]
+        assert isinstance(config, dict)
+        config_digest = Digest.parse(config.get("digest"))
+        if config_digest is None:
+            raise item.fail("manifest names an invalid config digest")
+        try:
+            data = self.client.small_blob(config_digest, config.get("size"), MAX_CONFIG_BYTES)
+        except RegistryError as error:
+            raise item.fail(f"config: {error}") from None
+        parse_json(data, Item(self.inp.source, f"{name} config"), "config")
+        descriptors = image.manifest["layers"]
+        assert isinstance(descriptors, list)
+        self._fetch_all([d for d in descriptors if isinstance(d, dict)])
+        extra: dict[str, object] = {"manifest_digest": str(image.digest)}
+        if image.platform:
+            extra["platform"] = image.platform
+        layers = []
+        for index, descriptor in enumerate(descriptors):
+            with self.context.keep_going():
+                layers.append(self._layer(name, index, descriptor, extra))
+        return layers
+
+    def _fetch_all(self, descriptors: list[dict[str, object]]) -> None:
+        """Download the blobs not fetched yet, a bounded number at once."""
+        wanted: dict[Digest, int | None] = {}
+        for descriptor in descriptors:
+            digest = Digest.parse(descriptor.get("digest"))
+            size = descriptor.get("size")
+            if digest is not None and digest not in self.fetched:
+                wanted[digest] = size if isinstance(size, int) and size >= 0 else None
+        self._progress.expect(sum(size or 0 for size in wanted.values()))
+
+        def fetch(digest: Digest) -> Path | RegistryError:
+            try:
+                return self.client.blob(
+                    digest, wanted[digest], self._progress.counter(digest), self.state.check
+                )
+            except RegistryError as error:
+                return error
+
+        workers = max(1, min(self.client.settings.max_downloads, len(wanted)))
+        with ThreadPoolExecutor(workers, thread_name_prefix="cdc-fetch") as pool:
+            for digest, outcome in zip(wanted, pool.map(fetch, wanted), strict=True):
+                self.fetched[digest] = outcome
+
+    def _layer(self, image: str, index: int, descriptor: object, extra: dict[str, object]) -> Layer:
+        item = Item(self.inp.source, f"{image} layer {index}")
+        if not isinstance(descriptor, dict):
+            raise item.fail("descriptor is not an object")
+        digest = Digest.parse(descriptor.get("digest"))
+        if digest is None:
+            raise item.fail(f"invalid digest {descriptor.get('digest')!r}")
+        item = Item(self.inp.source, f"{image} layer {index} blob {digest.short}")
+        outcome = self.fetched.get(digest)
+        if isinstance(outcome, RegistryError) or outcome is None:
+            raise item.fail(str(outcome or "blob was not fetched"))
+        region = self._linked(digest, item)
+        stream = self.context.streams.materialize(
+            region, item, stem=digest.hex[:16], expect_blob=digest
+        )
+        raw_type = descriptor.get("mediaType")
+        media_type = raw_type if isinstance(raw_type, str) else None
+        return image_layer(self.inp, image, index, digest, media_type, region.size, stream, extra)
+
+    def _linked(self, digest: Digest, item: Item) -> Region:
+        """The cached blob as a file of this run's cache (eviction cannot pull it away)."""
+        region = self.linked.get(digest)
+        if region is None:
+            path = self.cache_dir.new_file(digest.hex[:16] + ".blob")
+            try:
+                self.client.cache.link_out(digest, path)
+            except OSError as error:
+                raise item.fail(f"cannot take the blob from the cache ({error})") from None
+            self.context.streams.written.append(path)
+            region = Region(path, 0, path.stat().st_size)
+            self.linked[digest] = region
+        return region
+
+
+class _DownloadProgress:
+    """Bytes downloaded over bytes expected, as a ``download`` phase of the input."""
+
+    def __init__(self, state: TaskState, source: str) -> None:
+        self.state = state
+        self.source = source
+        self.total = 0
+        self.done: dict[Digest, int] = {}
+        self._lock = threading.Lock()
+        self._last = 0.0
+
+    def expect(self, total: int) -> None:
+        with self._lock:
+            self.total += total
+
+    def counter(self, digest: Digest) -> ByteProgress:
+        def report(received: int) -> None:
+            with self._lock:
+                self.done[digest] = received
+                now = time.monotonic()
+                if now - self._last < PROGRESS_INTERVAL_SECONDS:
+                    return
+                self._last = now
+                done = sum(self.done.values())
+            total = max(self.total, done, 1)
+            phase = f"download {format_size(done)} of {format_size(total)}"
+            self.state.progress(self.source, phase, done / total)
+
+        return report
