@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from cdcviewer.base.progress import TaskState
 from cdcviewer.cli.exits import UsageError
+from cdcviewer.cli.images import registry_settings
 from cdcviewer.cli.options import params_from_args
 from cdcviewer.report.html.map import MAP_WIDTH
 
@@ -26,7 +27,8 @@ def add_dask_option(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="run the per-layer work and the index on Dask: the scheduler at ADDRESS "
         "(e.g. tcp://host:8786), or without ADDRESS a local cluster of --workers processes; "
-        "inputs must be paths the workers can read",
+        "inputs must be paths the workers can read, or image references (the workers "
+        "fetch the blobs themselves)",
     )
 
 
@@ -75,4 +77,5 @@ def analyze_on_dask(
         chunk_csv=bool(getattr(args, "csv_chunks", None)),
         whatif=bool(getattr(args, "whatif", False)),
         files_top=max(0, args.top_files) if getattr(args, "files", False) else None,
+        registry=registry_settings(args),
     )

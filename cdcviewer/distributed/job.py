@@ -29,7 +29,6 @@ path runs, so the desktop app never needs it.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterable
@@ -63,6 +62,8 @@ from cdcviewer.distributed.task import chunk_input, result_part
 from cdcviewer.distributed.whatif import index_variants, what_if_result
 from cdcviewer.insight.sweep import DEFAULT_ENTRY_SIZE
 from cdcviewer.insight.whatif import DERIVED
+from cdcviewer.sources.registry.fetch import input_for_workers
+from cdcviewer.sources.registry.settings import RegistrySettings
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -95,6 +96,7 @@ def analyze_distributed(
     chunk_csv: bool = False,
     whatif: bool = False,
     files_top: int | None = None,
+    registry: RegistrySettings | None = None,
 ) -> DistributedAnalysis:
     """``analyze(paths, params)`` with the per-layer work and the index on Dask.
 
@@ -116,6 +118,8 @@ def analyze_distributed(
     ``files_top`` makes the files and whole-files report sections with that many top
     files (``files_section``, ``whole_files_section``): each task hashes its regular files
     and keeps its member tables until the end of the job.
+    ``registry`` are the settings for inputs that are image references: the client pins
+    each tag to its manifest digest, and the workers fetch manifests and blobs by digest.
     """
     require_dask()
     params = params or ChunkerParams()
@@ -126,7 +130,7 @@ def analyze_distributed(
         )
     plan = SweepPlan.of(sweep_avg, params, entry_size) if sweep_avg is not None else None
     extras = JobExtras(map_width, plan, chunk_csv, whatif, files_top)
-    job = _Job(params, state, retries, rows_per_partition, extras)
+    job = _Job(params, state, retries, rows_per_partition, extras, registry or RegistrySettings())
     given = [str(p) for p in paths]
     if client is not None:
         return job.run(client, given, hash_threads, cache_base)
@@ -175,8 +179,10 @@ class _Job:
         retries: int,
         rows_per_partition: int,
         extras: JobExtras,
+        registry: RegistrySettings,
     ) -> None:
         self.params = params
+        self.registry = registry
         self.state = state
         self.retries = retries
         self.rows_per_partition = max(1, rows_per_partition)
@@ -366,7 +372,7 @@ class _Job:
         for order, source in enumerate(given):
             task = client.submit(
                 chunk_input,
-                os.path.abspath(source),
+                input_for_workers(source, self.registry),
                 source,
                 order,
                 self.params,
@@ -375,6 +381,7 @@ class _Job:
                 self.extras.sweep_points,
                 self.extras.whatif,
                 self.extras.files_top is not None,
+                self.registry,
                 key=f"cdcviewer-input-{self.name}-{order:06d}",
                 retries=self.retries,
                 pure=False,

@@ -25,6 +25,7 @@ from cdcviewer.distributed.whatif import VariantCut, cut_variants
 from cdcviewer.insight.whatif import DERIVED
 from cdcviewer.sources.cache import CacheDir
 from cdcviewer.sources.loader import load_inputs
+from cdcviewer.sources.registry.settings import RegistrySettings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,13 +62,16 @@ def chunk_input(
     sweep_points: Sequence[ChunkerParams] = (),
     whatif: bool = False,
     files: bool = False,
+    registry: RegistrySettings | None = None,
 ) -> TaskResult:
     """The worker task: load ``path``, chunk and fingerprint its layers, table the chunks;
     the same for each of ``sweep_points``, from the same hashing, and with ``whatif`` for
     each derived variant of the tar layers (``distributed.whatif.cut_variants``); with
     ``files``, the member tables and the hashed files (``distributed.files``).
 
-    ``source`` is the path as the user gave it, for names and messages. Problems with the
+    ``source`` is the path as the user gave it, for names and messages; ``path`` may be
+    an image reference (pinned by the client to a manifest digest), fetched here, on the
+    worker, with ``registry``'s settings into the worker's blob cache. Problems with the
     input come back as failures; anything else raises, for Dask to retry.
     """
     started = time.perf_counter()
@@ -75,7 +79,7 @@ def chunk_input(
     # A cache per task: decompressed streams are dropped as soon as the table exists, so a
     # worker's disk holds the layers of the inputs it is working on, not of all it has seen.
     with CacheDir(Path(cache_base) if cache_base else None) as cache:
-        loaded = load_inputs([path], cache)
+        loaded = load_inputs([path], cache, registry=registry)
         failures += [(source, f.problem) for f in loaded.failures]
         layers = loaded.layers
         loaded_at = time.perf_counter()

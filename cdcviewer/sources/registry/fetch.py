@@ -10,6 +10,7 @@ one ``InputError`` naming the input; one bad blob fails its layer only.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,7 @@ from cdcviewer.sources.registry.manifests import (
     is_index,
     parse_document,
 )
-from cdcviewer.sources.registry.reference import ImageReference
+from cdcviewer.sources.registry.reference import ImageReference, ReferenceError, classify_input
 from cdcviewer.sources.registry.settings import RegistrySettings
 from cdcviewer.sources.registry.transport import RegistryError
 
@@ -76,13 +77,36 @@ def resolve_images(
     return images
 
 
-def pinned_references(
-    reference: ImageReference, settings: RegistrySettings, cache: BlobCache
-) -> list[ImageReference]:
-    """``reference`` fixed to its image manifests' digests (what Dask workers fetch)."""
-    client = RepositoryClient(reference, settings, cache)
-    images = resolve_images(client, reference, settings)
-    return [reference.pinned(str(image.digest)) for image in images]
+def input_for_workers(text: str, settings: RegistrySettings) -> str:
+    """The input ``text`` as other machines (Dask workers) should load it.
+
+    A registry reference is pinned to the digest its tag points at now, so every worker
+    fetches the same manifest and then the blobs by digest; a path (also inside ``oci:``
+    and ``docker-archive:``) is made absolute; ``docker-daemon:`` stays as it is (each
+    worker asks its own engine). Problems resolving the tag are left for the worker to
+    report, as a failure of that input.
+    """
+    try:
+        named = classify_input(text)
+    except ReferenceError:
+        return text
+    if named.kind == "registry" and named.reference is not None:
+        if named.reference.digest:
+            return text
+        try:
+            client = RepositoryClient(named.reference, settings, blob_cache_for(settings))
+            digest = client.manifest(named.reference.target).digest
+        except (RegistryError, OSError):
+            return text
+        return f"docker://{named.reference.pinned(str(digest))}"
+    if named.kind == "daemon" or named.path is None:
+        return text
+    absolute = os.path.abspath(named.path)
+    if text.startswith("oci:"):
+        return f"oci:{absolute}" + (f":{named.tag}" if named.tag else "")
+    if text.startswith("docker-archive:"):
+        return f"docker-archive:{absolute}"
+    return absolute
 
 
 def load_registry_image(
