@@ -60,15 +60,24 @@ class Workspace:
         self._tables: OrderedDict[tuple[Layer, ChunkerParams], LayerChunks] = OrderedDict()
 
     # -- loading ---------------------------------------------------------------------
-    def add(self, paths: Iterable[str | Path], state: TaskState = NULL_STATE) -> list[Layer]:
-        """Load inputs; returns the new layers. Failures are appended to ``failures``."""
+    def add(
+        self,
+        paths: Iterable[str | Path],
+        state: TaskState = NULL_STATE,
+        registry: RegistrySettings | None = None,
+    ) -> list[Layer]:
+        """Load inputs; returns the new layers. Failures are appended to ``failures``.
+
+        ``registry`` overrides the workspace's registry settings for this load (the
+        window's Open Image chooses a platform per image)."""
         known = {Path(layer.source).resolve() for layer in self.layers}
         fresh, repeated = [], []
         for path in paths:
             resolved = Path(path).resolve()
             (repeated if resolved in known else fresh).append(path)
             known.add(resolved)
-        result = load_inputs(fresh, self.cache, state, workers=self.workers, registry=self.registry)
+        registry = registry or self.registry
+        result = load_inputs(fresh, self.cache, state, workers=self.workers, registry=registry)
         failures = list(result.failures)
         failures += [InputError(str(p), "already loaded") for p in repeated]
         with self._lock:

@@ -29,6 +29,8 @@ ACTIONS: tuple[tuple[str, str, str, object, str], ...] = (
      "Load layer tarballs, docker save archives or any files"),
     ("open_folder", "File", "Open &Folder…", "Ctrl+Shift+O",
      "Load an OCI image layout (or an unpacked docker save) folder"),
+    ("open_image", "File", "Open &Image…", "Ctrl+I",
+     "Load an image by reference: name:tag, docker://REF, docker-daemon:REF, oci:PATH[:TAG]"),
     (RECENT, "File", "", None, ""),
     ("demo", "File", "Load &Demo", "Ctrl+D",
      "Build demo layers from this machine's files (no download) and load them"),

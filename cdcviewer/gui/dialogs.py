@@ -9,10 +9,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QMessageBox,
+    QWidget,
+)
 
 from cdcviewer._version import __version__
 from cdcviewer.report.export import FORMATS
+from cdcviewer.sources.registry.reference import ReferenceError, classify_input
+from cdcviewer.sources.registry.settings import ALL_PLATFORMS, host_platform_text
 
 EXPORT_FILTERS = {
     "json": "JSON report (*.json)",
@@ -50,6 +61,84 @@ def choose_folder(parent: QWidget, start_dir: str) -> str | None:
     """An image layout folder to open, or None."""
     path = QFileDialog.getExistingDirectory(parent, "Open image layout folder", start_dir)
     return path or None
+
+
+IMAGE_HINT = (
+    "A registry image (<code>alpine:3.20</code>, <code>docker://ghcr.io/org/app:1.4</code>), "
+    "one of the local engine (<code>docker-daemon:app:1</code>) or a layout "
+    "(<code>oci:/path/layout:tag</code>, <code>docker-archive:/path/image.tar</code>)."
+)
+PLATFORMS = ("linux/amd64", "linux/arm64", "linux/arm/v7", "linux/s390x", "linux/ppc64le")
+
+
+class ImageDialog(QDialog):
+    """A reference (typed, or picked from those opened before) and the platform to take."""
+
+    def __init__(self, parent: QWidget | None, history: list[str]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Open image")
+        self.setMinimumWidth(520)
+        form = QFormLayout(self)
+        hint = QLabel(IMAGE_HINT)
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        self.reference = QComboBox()
+        self.reference.setEditable(True)
+        self.reference.addItems(history)
+        self.reference.setCurrentText(history[0] if history else "")
+        self.reference.lineEdit().setPlaceholderText("name:tag or docker://registry/name:tag")
+        form.addRow("&Reference:", self.reference)
+        self.platform = QComboBox()
+        host = host_platform_text()
+        self.platform.addItem(f"This machine's ({host})", None)
+        for choice in PLATFORMS:
+            if choice != host:
+                self.platform.addItem(choice, choice)
+        self.platform.addItem("Every platform of the index", ALL_PLATFORMS)
+        form.addRow("&Platform:", self.platform)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #b3261e")
+        self.problem.setWordWrap(True)
+        self.problem.hide()  # shown with a reason when Open is refused
+        form.addRow(self.problem)
+        buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        buttons.button(QDialogButtonBox.Ok).setText("Open")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def chosen(self) -> tuple[str, str | None]:
+        return self.reference.currentText().strip(), self.platform.currentData()
+
+    def accept(self) -> None:
+        text, _ = self.chosen()
+        problem = image_reference_problem(text)
+        if problem:
+            self.problem.setText(problem)
+            self.problem.show()
+            return
+        super().accept()
+
+
+def image_reference_problem(text: str) -> str | None:
+    """Why ``text`` cannot be opened as an image, or None when it can be tried."""
+    if not text:
+        return "Type an image reference."
+    try:
+        named = classify_input(text)
+    except ReferenceError as error:
+        return str(error)
+    if named.kind == "path" and named.path is not None and not named.path.exists():
+        return f"{text}: not an image reference (add a tag, e.g. {text}:latest) nor a path"
+    return None
+
+
+def choose_image(parent: QWidget, history: list[str]) -> tuple[str, str | None] | None:
+    """An image reference and platform (None: the host's) to open, or None."""
+    dialog = ImageDialog(parent, history)
+    if dialog.exec() != QDialog.Accepted:
+        return None
+    return dialog.chosen()
 
 
 def choose_report(parent: QWidget, start_dir: str) -> tuple[str, str] | None:

@@ -36,6 +36,7 @@ from cdcviewer.gui.worker import TaskRunner
 from cdcviewer.insight.sweep import SweepResult
 from cdcviewer.report.document import ReportSections
 from cdcviewer.sources.layers import Layer
+from cdcviewer.sources.registry.settings import RegistrySettings
 
 if TYPE_CHECKING:
     from cdcviewer.gui.layout import WindowViews
@@ -104,10 +105,13 @@ class WindowJobs(QObject):
                            on_error=on_error or self._job_failed, on_cancel=on_cancel)  # fmt: skip
 
     # -- requests ---------------------------------------------------------------------------
-    def load_paths(self, paths: Sequence[str | Path]) -> None:
-        """Add ``paths`` to what is loaded, then analyse; bad inputs become messages."""
+    def load_paths(
+        self, paths: Sequence[str | Path], registry: RegistrySettings | None = None
+    ) -> None:
+        """Add ``paths`` (or image references, fetched with ``registry``'s settings) to
+        what is loaded, then analyse; bad inputs become messages."""
         if paths:
-            self._submit("load", self.session.load(paths))
+            self._submit("load", self.session.load(paths, registry))
             self.request_analysis()
 
     def load_demo(self) -> None:

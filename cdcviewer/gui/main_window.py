@@ -9,6 +9,7 @@ dialogs only return what was chosen (``dialogs``), and every request becomes a j
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         return {
             "open": self.open_files_dialog,
             "open_folder": self.open_folder_dialog,
+            "open_image": self.open_image_dialog,
             "demo": jobs.load_demo,
             "export": self.export_report_dialog,
             "export_map": self.export_map_dialog,
@@ -215,6 +217,17 @@ class MainWindow(QMainWindow):
         if path:
             self.settings.remember_dir(path)
             self.jobs.load_paths([path])
+
+    def open_image_dialog(self) -> None:
+        chosen = dialogs.choose_image(self, self.settings.image_history())
+        if chosen is not None:
+            self.open_image(*chosen)
+
+    def open_image(self, reference: str, platform: str | None) -> None:
+        """Load the image ``reference`` names (for ``platform``, None: this machine's)."""
+        self.settings.add_image(reference)
+        registry = replace(self.jobs.session.workspace.registry, platform=platform)
+        self.jobs.load_paths([reference], registry)
 
     def export_report_dialog(self) -> None:
         if self.jobs.analysis is None:

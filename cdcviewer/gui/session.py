@@ -41,6 +41,7 @@ from cdcviewer.report.export import export_report
 from cdcviewer.sources.cache import CacheDir, CacheError
 from cdcviewer.sources.demo import build_demo
 from cdcviewer.sources.layers import Layer
+from cdcviewer.sources.registry.settings import RegistrySettings
 from cdcviewer.sources.tar.members import MemberTable
 
 
@@ -166,11 +167,13 @@ class Session:
         self._whole_files: tuple[list[Layer], WholeFiles] | None = None
         self._whatif: WhatIf | None = None
 
-    def load(self, paths: Sequence[str | Path]) -> Callable[[TaskState], Loaded]:
+    def load(
+        self, paths: Sequence[str | Path], registry: RegistrySettings | None = None
+    ) -> Callable[[TaskState], Loaded]:
         chosen = [str(p) for p in paths]
 
         def run(state: TaskState) -> Loaded:
-            layers = self.workspace.add(chosen, state)
+            layers = self.workspace.add(chosen, state, registry)
             failures = list(self.workspace.last_failures)
             return Loaded(chosen, layers, failures, len(self.workspace.layers))
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from cdcviewer.base.errors import CdcError
 from cdcviewer.base.params import ChunkerParams
+from cdcviewer.sources.registry.reference import is_reference
 
 MAX_RECENT = 10
 LAYOUT_VERSION = 2  # bump when the docks change: an older saved layout is then ignored
@@ -84,9 +85,22 @@ class WindowSettings:
         return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
 
     def add_recent(self, paths: Sequence[str]) -> None:
-        resolved = [str(Path(p).resolve()) for p in paths]
+        # An image reference is remembered as typed; a path as an absolute one.
+        resolved = [p if is_reference(p) else str(Path(p).resolve()) for p in paths]
         merged = resolved + [p for p in self.recent_files() if p not in resolved]
         self.store.setValue("recent", json.dumps(merged[:MAX_RECENT]))
+
+    def image_history(self) -> list[str]:
+        """The image references opened before, most recent first."""
+        try:
+            value = json.loads(str(self.store.value("images", "[]")))
+        except ValueError:
+            return []
+        return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
+
+    def add_image(self, reference: str) -> None:
+        merged = [reference, *(p for p in self.image_history() if p != reference)]
+        self.store.setValue("images", json.dumps(merged[:MAX_RECENT]))
 
     def clear_recent(self) -> None:
         self.store.setValue("recent", "[]")
