@@ -249,11 +249,12 @@ class _DownloadProgress:
         def report(received: int) -> None:
             with self._lock:
                 self.done[digest] = received
+                done = sum(self.done.values())
                 now = time.monotonic()
-                if now - self._last < PROGRESS_INTERVAL_SECONDS:
+                # Throttled, but the end always goes through: no bar stuck at 97 %.
+                if now - self._last < PROGRESS_INTERVAL_SECONDS and done < self.total:
                     return
                 self._last = now
-                done = sum(self.done.values())
             total = max(self.total, done, 1)
             phase = f"download {format_size(done)} of {format_size(total)}"
             self.state.progress(self.source, phase, done / total)

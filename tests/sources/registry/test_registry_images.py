@@ -136,3 +136,16 @@ def test_cache_command_shows_and_clears(capsys, plain_registry):
     assert main(["cache", "--clear", "--json"]) == 0
     cleared = json.loads(capsys.readouterr().out)
     assert cleared["blobs"] == 0 and cleared["freed_bytes"] == shown["bytes"]
+
+
+def test_downloads_report_their_bytes_as_progress(plain_registry):
+    from cdcviewer.base.progress import TaskState
+
+    phases = []
+    state = TaskState(lambda item, phase, fraction: phases.append((item, phase, fraction)))
+    ref = f"docker://{plain_registry.host}/app:2"
+    with Workspace(workers=1, registry=RegistrySettings()) as workspace:
+        workspace.add([ref], state)
+    downloads = [(phase, fraction) for item, phase, fraction in phases if item == ref]
+    assert downloads and all(p.startswith("download ") and " of " in p for p, _ in downloads)
+    assert downloads[-1][1] == 1.0
