@@ -146,15 +146,22 @@ class RepositoryClient:
     ) -> None:
         target = f"/v2/{self.repository}/blobs/{digest}"
         resumes = 0
-        while True:
+        # A partial download as long as the blob (cancelled just before its rename) needs
+        # no request at all: it is only verified.
+        while size is None or offset < size:
             headers = {"Range": f"bytes={offset}-"} if offset else {}
-            response = self._get(target, None, headers)
-            if offset and response.status == 200:
-                # The server ignored the Range: start over.
+            response = self._get(target, None, headers, also=(416,) if offset else ())
+            if offset and response.status in (200, 416):
+                # The server ignored the Range, or the partial file is longer than the
+                # blob: start over.
+                if response.status == 416:
+                    response.close()
                 handle.seek(0)
                 handle.truncate()
                 hasher = digest.hasher()
                 offset = 0
+                if response.status == 416:
+                    continue
             elif offset and not _starts_at(response, offset):
                 response.close()
                 raise RegistryError("the registry resumed at the wrong offset")
@@ -169,7 +176,6 @@ class RepositoryClient:
                 if resumes > MAX_RESUMES:
                     problem = f"the connection kept dropping ({error})"
                     raise RegistryError(problem) from None
-                handle.flush()
                 time.sleep(self.settings.retry_base_seconds * min(8, resumes))
         if size is not None and offset != size:
             raise BlobMismatch(f"size mismatch (descriptor {size}, got {offset} bytes)")
@@ -177,11 +183,12 @@ class RepositoryClient:
             raise BlobMismatch(f"digest mismatch (got {hasher.hexdigest()[:12]}…)")
 
     def _get(
-        self, target: str, what: str | None, headers: dict[str, str]
+        self, target: str, what: str | None, headers: dict[str, str], also: tuple[int, ...] = ()
     ) -> http.client.HTTPResponse:
-        """A 200 or 206 answer; ``what`` (a tag or digest) names the thing in errors."""
+        """A 200 or 206 answer (or one of ``also``); ``what`` (a tag or digest) names the
+        thing in errors."""
         response = self.session.request("GET", target, self.scope, headers)
-        if response.status in (200, 206):
+        if response.status in (200, 206, *also):
             return response
         body = response.read(64 * 1024)
         response.close()

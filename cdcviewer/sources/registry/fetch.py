@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,7 +145,7 @@ class _ImageLoader:
         self.state: TaskState = context.streams.state
         self.cache_dir: CacheDir = context.streams.cache
         self.linked: dict[Digest, Region] = {}
-        self.fetched: dict[Digest, Path | RegistryError] = {}
+        self.fetched: dict[Digest, Future[Path]] = {}
         self._progress = _DownloadProgress(self.state, inp.source)
 
     def load(self, image: ResolvedImage) -> list[Layer]:
@@ -163,18 +163,28 @@ class _ImageLoader:
         parse_json(data, Item(self.inp.source, f"{name} config"), "config")
         descriptors = image.manifest["layers"]
         assert isinstance(descriptors, list)
-        self._fetch_all([d for d in descriptors if isinstance(d, dict)])
         extra: dict[str, object] = {"manifest_digest": str(image.digest)}
         if image.platform:
             extra["platform"] = image.platform
-        layers = []
-        for index, descriptor in enumerate(descriptors):
-            with self.context.keep_going():
-                layers.append(self._layer(name, index, descriptor, extra))
+        workers = max(1, self.client.settings.max_downloads)
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="cdc-fetch")
+        try:
+            self._start_fetches(pool, [d for d in descriptors if isinstance(d, dict)])
+            # Layer i is decoded here while the pool still downloads the layers after it.
+            layers = []
+            for index, descriptor in enumerate(descriptors):
+                with self.context.keep_going():
+                    layers.append(self._layer(name, index, descriptor, extra))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # running ones stop at a block
+            raise
+        pool.shutdown()
         return layers
 
-    def _fetch_all(self, descriptors: list[dict[str, object]]) -> None:
-        """Download the blobs not fetched yet, a bounded number at once."""
+    def _start_fetches(
+        self, pool: ThreadPoolExecutor, descriptors: list[dict[str, object]]
+    ) -> None:
+        """Queue the download of every blob no image of this load has asked for yet."""
         wanted: dict[Digest, int | None] = {}
         for descriptor in descriptors:
             digest = Digest.parse(descriptor.get("digest"))
@@ -182,19 +192,10 @@ class _ImageLoader:
             if digest is not None and digest not in self.fetched:
                 wanted[digest] = size if isinstance(size, int) and size >= 0 else None
         self._progress.expect(sum(size or 0 for size in wanted.values()))
-
-        def fetch(digest: Digest) -> Path | RegistryError:
-            try:
-                return self.client.blob(
-                    digest, wanted[digest], self._progress.counter(digest), self.state.check
-                )
-            except RegistryError as error:
-                return error
-
-        workers = max(1, min(self.client.settings.max_downloads, len(wanted)))
-        with ThreadPoolExecutor(workers, thread_name_prefix="cdc-fetch") as pool:
-            for digest, outcome in zip(wanted, pool.map(fetch, wanted), strict=True):
-                self.fetched[digest] = outcome
+        for digest, size in wanted.items():
+            self.fetched[digest] = pool.submit(
+                self.client.blob, digest, size, self._progress.counter(digest), self.state.check
+            )
 
     def _layer(self, image: str, index: int, descriptor: object, extra: dict[str, object]) -> Layer:
         item = Item(self.inp.source, f"{image} layer {index}")
@@ -204,9 +205,13 @@ class _ImageLoader:
         if digest is None:
             raise item.fail(f"invalid digest {descriptor.get('digest')!r}")
         item = Item(self.inp.source, f"{image} layer {index} blob {digest.short}")
-        outcome = self.fetched.get(digest)
-        if isinstance(outcome, RegistryError) or outcome is None:
-            raise item.fail(str(outcome or "blob was not fetched"))
+        future = self.fetched.get(digest)
+        if future is None:
+            raise item.fail("blob was not fetched")
+        try:
+            future.result()
+        except RegistryError as error:
+            raise item.fail(str(error)) from None
         region = self._linked(digest, item)
         stream = self.context.streams.materialize(
             region, item, stem=digest.hex[:16], expect_blob=digest

@@ -149,3 +149,22 @@ def test_downloads_report_their_bytes_as_progress(plain_registry):
     downloads = [(phase, fraction) for item, phase, fraction in phases if item == ref]
     assert downloads and all(p.startswith("download ") and " of " in p for p, _ in downloads)
     assert downloads[-1][1] == 1.0
+
+
+def test_a_cancelled_download_is_kept_and_finished_later(plain_registry):
+    from cdcviewer.base.errors import Cancelled
+    from cdcviewer.base.progress import TaskState
+    from cdcviewer.sources.registry.fetch import blob_cache_for
+
+    ref = f"docker://{plain_registry.host}/app:1"
+    state = TaskState(lambda item, phase, fraction: phase.startswith("download") and state.cancel())
+    settings = RegistrySettings(max_downloads=1)
+    before = len(plain_registry.requests(r"^GET /v2/app/blobs/"))
+    with Workspace(workers=1, registry=settings) as workspace, pytest.raises(Cancelled):
+        workspace.add([ref], state)
+    assert blob_cache_for(settings).stats().partial_bytes > 0
+    with Workspace(workers=1, registry=settings) as workspace:
+        layers = workspace.add([ref])
+        assert len(layers) == 2 and not workspace.failures
+    fetched = plain_registry.requests(r"^GET /v2/app/blobs/")[before:]
+    assert len(fetched) == len(set(fetched)) == 3  # config and two layers, each once
