@@ -173,7 +173,10 @@ class Session:
         chosen = [str(p) for p in paths]
 
         def run(state: TaskState) -> Loaded:
-            layers = self.workspace.add(chosen, state, registry)
+            if registry is None:  # the workspace's own settings
+                layers = self.workspace.add(chosen, state)
+            else:
+                layers = self.workspace.add(chosen, state, registry)
             failures = list(self.workspace.last_failures)
             return Loaded(chosen, layers, failures, len(self.workspace.layers))
 
