@@ -1,9 +1,15 @@
-"""Per-layer work on a thread pool: hash blocks in parallel, cut and fingerprint behind.
+"""Per-layer work on a thread pool: cut blocks in parallel, fingerprint behind.
 
-Hashing and fingerprinting run in compiled loops that release the GIL, on ``workers``
-threads, in blocks so one big layer uses every core. As hashed blocks come back in
-order, this thread cuts the chunks they decide (a chunk is decided once candidates up
-to its start + max are known) and queues them for fingerprinting on the same pool.
+Cutting and fingerprinting run in compiled loops that release the GIL, on ``workers``
+threads, in blocks so one big layer uses every core. A layer is cut one of three ways:
+
+- **direct** (the first pass): each block is cut from its own start the way the peer
+  cuts (hashing from each chunk's ``min`` on); as blocks come back in order, this thread
+  joins each to the true chunk sequence (``kernels.direct.join_segment``, exact) and
+  queues its chunks for fingerprinting on the same pool;
+- **scan** (when re-cuts are coming: a sweep, the window): every position is hashed and
+  the candidates kept, and the chunks each hashed block decides are cut behind it;
+- **re-cut**: from cached candidates that cover the parameters, without hashing.
 """
 
 from __future__ import annotations
@@ -19,12 +25,14 @@ import numpy as np
 
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
-from cdcviewer.kernels.chunkers import cut_offsets, cut_range, lengths_from_offsets
+from cdcviewer.kernels.chunkers import cut_range, lengths_from_offsets
+from cdcviewer.kernels.direct import cut_segment, join_segment
 from cdcviewer.kernels.fingerprint import WIDTH, fingerprint_chunks, to_hex
 from cdcviewer.kernels.gear import CandidateMasks, Candidates, scan_block
 from cdcviewer.sources.layers import Layer, release_pages
 
 BLOCK_SIZE = 32 << 20  # ~10 ms of hashing: amortises the Python glue and GIL hand-offs
+SEGMENT_SIZE = 16 << 20  # a direct cut's block (a multiple of max: see _segment_size)
 FINGERPRINT_BATCH = 64 << 20  # bytes mapped at once while fingerprinting
 
 
@@ -73,10 +81,13 @@ def chunk_layers(
     workers: int,
     state: TaskState = NULL_STATE,
     previous_table: TableLookup = _no_table,
+    keep_candidates: bool = False,
 ) -> list[LayerChunks]:
-    """Cut and fingerprint every layer; hash only those without covering candidates.
+    """Cut and fingerprint every layer; never hash one whose cached candidates cover
+    ``params``. The others are cut directly, or, with ``keep_candidates`` (more cuts of
+    these layers are coming), hashed at every position and their candidates stored.
 
-    A re-cut takes the fingerprint of every chunk that ``previous_table(layer)`` (the
+    Every cut takes the fingerprint of every chunk that ``previous_table(layer)`` (the
     layer cut with other parameters of the same hash) already has, by offset and length:
     moving min or max leaves most chunks as they were.
     """
@@ -84,32 +95,40 @@ def chunk_layers(
     # Our own state, so a failure can stop the sibling tasks without cancelling the
     # caller's (which may be shared, or go on to other work).
     state = state.child()
-    plans: list[Candidates | None] = []
-    to_hash: list[Layer] = []
+    plans: list[tuple[str, Candidates | None]] = []
     for layer in layers:
         known = cached_candidates(layer) if masks is not None else None
-        if masks is not None and (known is None or not known.masks.covers(params)):
-            to_hash.append(layer)
-        plans.append(known)
-    hashing = {id(layer) for layer in to_hash}
+        if masks is None:
+            plans.append(("fixed", None))
+        elif known is not None and known.masks.covers(params):
+            plans.append(("recut", known))
+        else:
+            plans.append(("scan" if keep_candidates else "direct", None))
+    blocks = [
+        (layer, kind)
+        for layer, (kind, _) in zip(layers, plans, strict=True)
+        if kind in ("scan", "direct")
+    ]
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdc-chunk") as pool:
-        feed = _BlockFeed(pool, to_hash, masks, state, ahead=2 * max(1, workers))
+        feed = _BlockFeed(pool, blocks, params, masks, state, ahead=2 * max(1, workers))
         try:
-            pieces: list[list[Future]] = []
-            for layer, known in zip(layers, plans, strict=True):
-                if id(layer) in hashing:
+            pieces: list[list] = []
+            for layer, (kind, known) in zip(layers, plans, strict=True):
+                previous = previous_table(layer)
+                if kind == "scan":
                     assert masks is not None
                     layer_pieces, candidates = _cut_while_hashing(
                         layer, params, masks, feed, pool, state
                     )
                     store_candidates(layer, candidates)
                     pieces.append(layer_pieces)
-                elif known is not None:
-                    previous = previous_table(layer)
+                elif kind == "direct":
+                    pieces.append(_cut_direct(layer, params, feed, previous, pool, state))
+                elif kind == "recut":
+                    assert known is not None
                     pieces.append(_cut_from_candidates(layer, params, known, previous, pool, state))
                 else:
-                    with layer.mapped() as data:
-                        offsets = cut_offsets(data, params, None)
+                    offsets = np.arange(0, layer.bytes, params.avg_size, dtype=np.int64)
                     lengths = lengths_from_offsets(offsets, layer.bytes)
                     tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
                     pieces.append([future for future, _ in tasks])
@@ -123,8 +142,14 @@ def chunk_layers(
             feed.close_all()
 
 
+def _segment_size(params: ChunkerParams) -> int:
+    """A direct cut's block: a multiple of max, so in a run of max-size chunks (zeros)
+    every block starts at a true chunk start and joins at once."""
+    return max(1, SEGMENT_SIZE // params.max_size) * params.max_size
+
+
 class _BlockFeed:
-    """The hash blocks of the layers to hash, in order, with at most ``ahead`` in flight.
+    """The blocks of the layers to hash or cut, in order, with at most ``ahead`` in flight.
 
     Each layer is mapped once for all its tasks: hashing faults its pages in, and the
     fingerprinting that follows finds them there (mapping each task's range anew cost a
@@ -135,16 +160,27 @@ class _BlockFeed:
     def __init__(
         self,
         pool: ThreadPoolExecutor,
-        layers: list[Layer],
+        layers: list[tuple[Layer, str]],
+        params: ChunkerParams,
         masks: CandidateMasks | None,
         state: TaskState,
         ahead: int,
     ) -> None:
-        self._pool, self._masks, self._state, self._ahead = pool, masks, state, ahead
-        self._order = [(la, start) for la in layers for start in range(0, la.bytes, BLOCK_SIZE)]
+        self._pool, self._params, self._masks = pool, params, masks
+        self._state, self._ahead = state, ahead
+        segment = _segment_size(params)
+        self._order = [
+            (la, kind, start, min(la.bytes, start + size))
+            for la, kind in layers
+            for size in [BLOCK_SIZE if kind == "scan" else segment]
+            for start in range(0, la.bytes, size)
+        ]
         self._next = 0
         self._in_flight: deque[Future] = deque()
         self._maps: dict[int, tuple[contextlib.AbstractContextManager, np.ndarray]] = {}
+
+    def blocks(self, layer: Layer) -> list[tuple[int, int]]:
+        return [(a, b) for la, _, a, b in self._order if la is layer]
 
     def data(self, layer: Layer) -> np.ndarray:
         if id(layer) not in self._maps:
@@ -161,10 +197,14 @@ class _BlockFeed:
 
     def _fill(self) -> None:
         while len(self._in_flight) < self._ahead and self._next < len(self._order):
-            layer, start = self._order[self._next]
+            layer, kind, start, stop = self._order[self._next]
             self._next += 1
             data = self.data(layer)
-            self._in_flight.append(self._pool.submit(_scan, data, start, self._masks, self._state))
+            if kind == "scan":
+                task = self._pool.submit(_scan, data, start, stop, self._masks, self._state)
+            else:
+                task = self._pool.submit(_segment, data, start, stop, self._params, self._state)
+            self._in_flight.append(task)
 
     def close(self, layer: Layer) -> None:
         entry = self._maps.pop(id(layer), None)
@@ -175,6 +215,52 @@ class _BlockFeed:
         for context, _ in self._maps.values():
             context.__exit__(None, None, None)
         self._maps.clear()
+
+
+def _cut_direct(
+    layer: Layer,
+    params: ChunkerParams,
+    feed: _BlockFeed,
+    previous: LayerChunks | None,
+    pool: ThreadPoolExecutor,
+    state: TaskState,
+) -> list[Future | _Reused]:
+    """Join each directly cut block to the true chunks and queue their fingerprints;
+    release the pages behind the work, and the layer's mapping once it is done."""
+    data = feed.data(layer)
+    blocks = feed.blocks(layer)
+    pieces: list[Future | _Reused] = []
+    unreleased: deque[tuple[Future, int]] = deque()  # fingerprint tasks and where they end
+    released = start = 0
+    for done, (_, stop) in enumerate(blocks, 1):
+        segment = feed.take().result()
+        offsets, next_start = join_segment(data, params, start, segment, stop)
+        state.progress(layer.name, "hash", done / len(blocks))
+        if len(offsets):
+            lengths = np.diff(offsets, append=np.int64(next_start))
+            window_pieces, tasks = _fingerprint_window(
+                pool, layer, offsets, lengths, params, state, previous, data
+            )
+            pieces += window_pieces
+            unreleased.extend(tasks)
+        start = next_start
+        released = _release_behind(data, unreleased, released, start)
+    for piece in pieces:
+        piece.result()
+    feed.close(layer)
+    return pieces
+
+
+def _release_behind(
+    data: np.ndarray, unreleased: deque[tuple[Future, int]], released: int, start: int
+) -> int:
+    """Release the bytes before every unfinished fingerprint task and before ``start``
+    (later work only reads from there on); returns how far is released."""
+    while unreleased and unreleased[0][0].done():
+        released_until = min(unreleased.popleft()[1], start)
+        release_pages(data, released, released_until)
+        released = max(released, released_until)
+    return released
 
 
 def _cut_while_hashing(
@@ -188,21 +274,20 @@ def _cut_while_hashing(
     """Cut what each hashed block decides and queue those chunks for fingerprinting;
     release the pages behind the work, and the layer's mapping once it is done."""
     data = feed.data(layer)
-    blocks = -(-layer.bytes // BLOCK_SIZE)
+    blocks = feed.blocks(layer)
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     pending_pos = np.zeros(0, np.int64)  # candidates at or after the next chunk's start
     pending_hash = np.zeros(0, np.uint64)
     pieces: list[Future] = []
     unreleased: deque[tuple[Future, int]] = deque()  # fingerprint tasks and where they end
     released = start = 0
-    for done in range(1, blocks + 1):
+    for done, (_, known) in enumerate(blocks, 1):
         positions, hashes = feed.take().result()
         parts.append((positions, hashes))
-        state.progress(layer.name, "hash", done / blocks)
+        state.progress(layer.name, "hash", done / len(blocks))
         keep = pending_pos >= start
         pending_pos = np.concatenate([pending_pos[keep], positions])
         pending_hash = np.concatenate([pending_hash[keep], hashes])
-        known = min(layer.bytes, done * BLOCK_SIZE)
         offsets, next_start = cut_range(data, params, pending_pos, pending_hash, start, known)
         if len(offsets):
             lengths = np.diff(offsets, append=np.int64(next_start))
@@ -210,12 +295,7 @@ def _cut_while_hashing(
             pieces += [future for future, _ in tasks]
             unreleased.extend(tasks)
         start = next_start
-        # Bytes before every unfinished fingerprint task and before the next chunk are
-        # done with (later hashing only reads ahead of ``known``).
-        while unreleased and unreleased[0][0].done():
-            released_until = min(unreleased.popleft()[1], start)
-            release_pages(data, released, released_until)
-            released = max(released, released_until)
+        released = _release_behind(data, unreleased, released, start)
     for future in pieces:
         future.result()
     feed.close(layer)
@@ -244,22 +324,33 @@ def _cut_from_candidates(
                 data, params, candidates.positions, candidates.hashes, start, known
             )
             lengths = np.diff(offsets, append=np.int64(next_start))
-            found = _find_in(previous, offsets, lengths)
-            if found is None:
-                tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
-                pieces += [future for future, _ in tasks]
-            else:
-                known, known_fingerprints = found
-                fresh = ~known
-                tasks = _queue_fingerprints(
-                    pool, layer, offsets[fresh], lengths[fresh], params, state
-                )
-                pieces.append(
-                    _Reused(offsets, lengths, known, known_fingerprints, [f for f, _ in tasks])
-                )
+            pieces += _fingerprint_window(pool, layer, offsets, lengths, params, state, previous)[0]
             release_pages(data, start, next_start)
             start = next_start
     return pieces
+
+
+def _fingerprint_window(
+    pool: ThreadPoolExecutor,
+    layer: Layer,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    params: ChunkerParams,
+    state: TaskState,
+    previous: LayerChunks | None,
+    data: np.ndarray | None = None,
+) -> tuple[list[Future | _Reused], list[tuple[Future, int]]]:
+    """Queue the fingerprints of these chunks that ``previous`` does not already have;
+    returns the pieces that give them all in order, and the queued tasks."""
+    found = _find_in(previous, offsets, lengths)
+    if found is None:
+        tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state, data)
+        return [future for future, _ in tasks], tasks
+    known, known_fingerprints = found
+    fresh = ~known
+    tasks = _queue_fingerprints(pool, layer, offsets[fresh], lengths[fresh], params, state, data)
+    reused = _Reused(offsets, lengths, known, known_fingerprints, [f for f, _ in tasks])
+    return [reused], tasks
 
 
 def _find_in(
@@ -300,11 +391,19 @@ class _Reused:
 
 
 def _scan(
-    data: np.ndarray, start: int, masks: CandidateMasks, state: TaskState
+    data: np.ndarray, start: int, stop: int, masks: CandidateMasks, state: TaskState
 ) -> tuple[np.ndarray, np.ndarray]:
     state.check()
     # The kernel warms up on the 63 bytes before the block, read from the same mapping.
-    return scan_block(data, start, min(len(data), start + BLOCK_SIZE), masks)
+    return scan_block(data, start, stop, masks)
+
+
+def _segment(
+    data: np.ndarray, start: int, stop: int, params: ChunkerParams, state: TaskState
+) -> tuple[np.ndarray, int]:
+    state.check()
+    # A chunk starting before ``stop`` reads on past it, up to max bytes: same mapping.
+    return cut_segment(data, params, start, stop)
 
 
 def _queue_fingerprints(

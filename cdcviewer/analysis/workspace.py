@@ -18,6 +18,7 @@ import numpy as np
 
 from cdcviewer.analysis.document import figures_document
 from cdcviewer.analysis.pipeline import LayerChunks, chunk_layers
+from cdcviewer.analysis.recuts import RecutPreparer
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
@@ -40,24 +41,33 @@ def default_workers() -> int:
 
 
 class Workspace:
-    """The loaded layers and their reusable hashing; safe to use from one worker at a time."""
+    """The loaded layers and their reusable hashing; safe to use from one worker at a time.
+
+    With ``prepare_recuts`` (the window), every analysis is followed by a background scan
+    of its layers (``recuts.RecutPreparer``), so the re-cuts that follow need no hashing.
+    """
 
     def __init__(
         self,
         cache: CacheDir | None = None,
         workers: int | None = None,
         registry: RegistrySettings | None = None,
+        prepare_recuts: bool = False,
     ) -> None:
         self.cache = cache if cache is not None else CacheDir()
         self.workers = workers or default_workers()
         # Platform, TLS exceptions and blob cache for inputs that are image references.
         self.registry = registry or RegistrySettings()
+        self.prepare_recuts = prepare_recuts
         self.layers: list[Layer] = []
         self.failures: list[InputError] = []
         self.last_failures: list[InputError] = []  # those of the latest add()
         self._lock = threading.Lock()
         self._candidates: dict[Layer, Candidates] = {}
         self._tables: OrderedDict[tuple[Layer, ChunkerParams], LayerChunks] = OrderedDict()
+        self._preparer = RecutPreparer(
+            self.workers, lambda layer: self._candidates.get(layer), self._store_candidates
+        )
 
     # -- loading ---------------------------------------------------------------------
     def add(
@@ -92,6 +102,7 @@ class Workspace:
         return result.layers
 
     def remove(self, layers: Iterable[Layer]) -> None:
+        self._preparer.stop()
         gone = set(layers)
         with self._lock:
             self.layers = [layer for layer in self.layers if layer not in gone]
@@ -112,7 +123,11 @@ class Workspace:
         params: ChunkerParams,
         state: TaskState = NULL_STATE,
         layers: Sequence[Layer] | None = None,
+        keep_candidates: bool = False,
     ) -> Analysis:
+        """The layers (all by default) cut with ``params``. ``keep_candidates``: more cuts
+        of them follow at once (a sweep), so hash every position now and keep it."""
+        self._preparer.stop()
         chosen = list(self.layers if layers is None else layers)
         tables: list[LayerChunks | None] = []
         with self._lock:
@@ -130,6 +145,7 @@ class Workspace:
             workers=self.workers,
             state=state,
             previous_table=lambda layer: self._latest_table(layer, params),
+            keep_candidates=keep_candidates,
         )
         fresh = iter(computed)
         with self._lock:
@@ -143,7 +159,13 @@ class Workspace:
         done = [t for t in tables if t is not None]
         index = build_index([t.lengths for t in done], [index_keys(t.fingerprints) for t in done])
         state.check()
+        if self.prepare_recuts:
+            self._preparer.start(chosen, params)
         return Analysis(self, params, chosen, done, index, list(self.failures))
+
+    def wait_for_recuts(self) -> None:
+        """Until the background scan for re-cuts (``prepare_recuts``) is done."""
+        self._preparer.wait()
 
     def _latest_table(self, layer: Layer, params: ChunkerParams) -> LayerChunks | None:
         """The layer's most recent chunk table with the same fingerprint hash."""
@@ -161,6 +183,7 @@ class Workspace:
         return sum(c.nbytes for c in self._candidates.values())
 
     def close(self) -> None:
+        self._preparer.stop()
         self.cache.close()
 
     def __enter__(self) -> Workspace:

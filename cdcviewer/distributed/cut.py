@@ -78,6 +78,7 @@ def cut_at_every_point(
             store_candidates=store if more_to_cut else forget,
             workers=hash_threads,
             previous_table=lambda layer: latest.get(layer),
+            keep_candidates=more_to_cut,
         )
         if more_to_cut:
             latest.update((layer, table) for layer, table in zip(layers, tables, strict=True))

@@ -120,11 +120,11 @@ def open_workspace() -> tuple[Workspace, str | None]:
     """The workspace on the configured cache folder or, when that folder cannot be used,
     on one in the system's temporary folder, with a note saying so (and what to fix)."""
     try:
-        return Workspace(), None
+        return Workspace(prepare_recuts=True), None
     except CacheError as error:
         fallback = Path(tempfile.gettempdir()) / f"cdcviewer-{os.getuid()}"
         return (
-            Workspace(CacheDir(fallback)),
+            Workspace(CacheDir(fallback), prepare_recuts=True),
             f"{error}. Decompressed layers go to {fallback} for this session.",
         )
 

@@ -164,9 +164,11 @@ def sweep(
     else:
         workspace, layers, known = source, list(source.layers), None
     rows = []
-    for params in points:
+    for step, params in enumerate(points):
         reusable = known is not None and known.params == params
-        analysis = known if reusable else workspace.analyze(params, state, layers)
+        # Hash every position once, at the first point cut, when more points follow.
+        more = step + 1 < len(points)
+        analysis = known if reusable else workspace.analyze(params, state, layers, more)
         rows.append(
             SweepRow(
                 params=params,

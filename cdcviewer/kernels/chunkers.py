@@ -6,7 +6,8 @@ start r, the restarted hash equals ``H(p)`` (the never-restarted hash of ``gear.
 every mask bit once ``p - r >= 63``. So the first 63 hashed positions of a chunk are
 hashed directly (a few dozen bytes per chunk) and every later position is looked up in
 the candidate set, which holds every position a mask containing the candidate bits can
-pass. First pass and re-cut run this same code.
+pass. Every re-cut runs this code; a cut without candidates (the first pass) hashes
+from each chunk's ``min`` on instead (``direct.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from cdcviewer.base.params import (
     DEFAULT_NC,
     ChunkerParams,
 )
+from cdcviewer.kernels.direct import cut_direct
 from cdcviewer.kernels.gear import (
     GEAR,
     WARMUP,
@@ -98,7 +100,7 @@ def cut_offsets(
     if params.chunker == "fixed":
         return np.arange(0, n, params.avg_size, dtype=np.int64)
     if candidates is None or not candidates.masks.covers(params):
-        candidates = find_candidates(data, CandidateMasks.for_params(params))
+        return cut_direct(data, params)  # hashing for candidates would only cost more
     offsets, _ = cut_range(data, params, candidates.positions, candidates.hashes, 0, n)
     return offsets
 

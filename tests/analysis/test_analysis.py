@@ -1,11 +1,15 @@
 """End to end: real inputs through the threaded pipeline equal the oracle and the definitions."""
 
+import contextlib
+
 import numpy as np
 import pytest
 import xxhash
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cdcviewer import ChunkerParams, Workspace, analyze
-from cdcviewer.analysis import pipeline
+from cdcviewer.analysis import pipeline, recuts
 from cdcviewer.base.errors import Cancelled
 from cdcviewer.base.progress import TaskState
 from tests.builders import layer_tar, real_files, tree_versions
@@ -25,13 +29,19 @@ def big_raw(tmp_path_factory):
 
 @pytest.mark.parametrize("block_size", [pipeline.BLOCK_SIZE, (1 << 20) + 17, 4099])
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize("keep_candidates", [False, True], ids=["direct", "scan"])
 def test_pipeline_cuts_equal_the_oracle_across_block_seams(
-    big_raw, block_size, workers, monkeypatch
+    big_raw, block_size, workers, keep_candidates, monkeypatch
 ):
+    # The direct cut's blocks are multiples of max: 4099 rounds up to one max (32 KiB).
     monkeypatch.setattr(pipeline, "BLOCK_SIZE", block_size)
+    monkeypatch.setattr(pipeline, "SEGMENT_SIZE", block_size)
     path, data = big_raw
     params = ChunkerParams.for_avg(8192, normalization=2)
-    with analyze([path], params, workers=workers) as analysis:
+    with Workspace(workers=workers) as workspace:
+        workspace.add([path])
+        analysis = workspace.analyze(params, keep_candidates=keep_candidates)
+        assert (workspace.candidate_bytes() > 0) == keep_candidates
         chunks = analysis.chunks[0]
         assert chunks.offsets.tolist() == oracle_offsets(data, params)
         view = memoryview(data)
@@ -49,7 +59,7 @@ def test_recut_from_candidates_window_by_window_equals_the_oracle(big_raw, batch
     params = ChunkerParams.for_avg(8192, normalization=2)
     with Workspace(workers=2) as workspace:
         workspace.add([path])
-        workspace.analyze(ChunkerParams())
+        workspace.analyze(ChunkerParams(), keep_candidates=True)
         monkeypatch.setattr(pipeline, "FINGERPRINT_BATCH", batch)
         calls = []
         original = pipeline.cut_range
@@ -64,25 +74,58 @@ def test_recut_from_candidates_window_by_window_equals_the_oracle(big_raw, batch
         assert bytes(chunks.fingerprints[i]) == xxhash.xxh3_128_digest(view[o : o + n])
 
 
-def test_rechunk_reuses_hashing_and_equals_a_fresh_analysis(tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", ["background", "kept"])
+def test_rechunk_reuses_hashing_and_equals_a_fresh_analysis(tmp_path, monkeypatch, how):
+    """The window scans for re-cuts behind the first map (``prepare_recuts``); a sweep
+    keeps the candidates of its first point (``keep_candidates``)."""
     old, new = tree_versions(1_500_000)
     paths = [layer_tar(tmp_path / "a.tar", old), layer_tar(tmp_path / "b.tar.gz", new, "gzip")]
     calls = []
-    original = pipeline.scan_block
-    monkeypatch.setattr(pipeline, "scan_block", lambda *a: calls.append(1) or original(*a))
+    for module in (pipeline, recuts):
+        original = module.scan_block
+        monkeypatch.setattr(module, "scan_block", lambda *a, f=original: calls.append(1) or f(*a))
     others = (ChunkerParams.for_avg(16384), ChunkerParams.for_avg(8192, normalization=3))
-    with analyze(paths, ChunkerParams()) as first:
+    with Workspace(workers=2, prepare_recuts=how == "background") as workspace:
+        workspace.add(paths)
+        first = workspace.analyze(ChunkerParams(), keep_candidates=how == "kept")
+        workspace.wait_for_recuts()
         hashed = len(calls)
         assert hashed > 0
         recut = [first.rechunk(params).to_dict() for params in others]
         assert len(calls) == hashed
-        # A small average needs masks the cached candidates cannot serve: hash again.
+        # A small average needs masks the cached candidates cannot serve: it is cut
+        # directly (as fresh), and scanned behind in the window.
         first.rechunk(ChunkerParams.for_avg(1024, normalization=2))
-        assert len(calls) > hashed
+        workspace.wait_for_recuts()
+        assert (len(calls) > hashed) == (how == "background")
     for params, again in zip(others, recut, strict=True):
         with analyze(paths, params) as fresh:
             assert again["layers"] == fresh.to_dict()["layers"]
             assert again["totals"] == fresh.to_dict()["totals"]
+
+
+def test_a_recut_without_candidates_is_a_direct_cut_reusing_fingerprints(tmp_path, monkeypatch):
+    """Without candidates a re-cut hashes nothing for later and fingerprints only the
+    chunks it has not seen: never slower than a fresh analysis."""
+    files = real_files(2_000_000)
+    path = layer_tar(tmp_path / "a.tar", files)
+    with Workspace(workers=2) as workspace:
+        workspace.add([path])
+        first = workspace.analyze(ChunkerParams.for_avg(8192))
+        assert workspace.candidate_bytes() == 0
+        fingerprinted = []
+        original = pipeline.fingerprint_chunks
+        monkeypatch.setattr(
+            pipeline,
+            "fingerprint_chunks",
+            lambda d, o, n, h: fingerprinted.append(len(o)) or original(d, o, n, h),
+        )
+        smaller_max = first.params.with_(max_size=first.params.max_size // 2)
+        again = first.rechunk(smaller_max)
+        assert workspace.candidate_bytes() == 0
+        assert 0 < sum(fingerprinted) < len(again.chunks[0].offsets)
+        with analyze([path], smaller_max) as fresh:
+            assert again.to_dict()["layers"] == fresh.to_dict()["layers"]
 
 
 def test_two_versions_of_a_real_tree_share_most_bytes(tmp_path):
@@ -147,6 +190,45 @@ def test_cancel_stops_the_analysis(big_raw):
             workspace.analyze(ChunkerParams(), state)
         # The workspace is still usable after a cancelled run.
         assert workspace.analyze(ChunkerParams()).index.layers[0].bytes == path.stat().st_size
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.integers(0, 40), st.sampled_from([False, True]), st.sampled_from([1, 2]))
+def test_cancel_mid_block_leaves_a_workspace_that_cuts_exactly(
+    big_raw, reports_before_cancel, keep_candidates, workers
+):
+    """Cancelled after any number of progress reports (segments and fingerprint batches
+    in flight), the next analysis of the same workspace still equals the oracle; so
+    does a re-cut that stops the background scan for re-cuts part-way."""
+    path, data = big_raw
+    params = ChunkerParams.for_avg(8192, normalization=2)
+    seen = []
+
+    def report(*_):
+        seen.append(1)
+        if len(seen) > reports_before_cancel:
+            state.cancel()
+
+    state = TaskState(on_progress=report)
+    with Workspace(workers=workers, prepare_recuts=True) as workspace:
+        workspace.add([path])
+        with pipeline_blocks(1 << 20):
+            with contextlib.suppress(Cancelled):
+                workspace.analyze(params, state, keep_candidates=keep_candidates)
+            first = workspace.analyze(ChunkerParams())
+            again = first.rechunk(params)  # stops the background scan wherever it is
+        assert again.chunks[0].offsets.tolist() == oracle_offsets(data, params)
+
+
+@contextlib.contextmanager
+def pipeline_blocks(size: int):
+    """Smaller blocks and segments, so a short input has many in flight."""
+    saved = pipeline.BLOCK_SIZE, pipeline.SEGMENT_SIZE, recuts.SCAN_BLOCK
+    pipeline.BLOCK_SIZE = pipeline.SEGMENT_SIZE = recuts.SCAN_BLOCK = size
+    try:
+        yield
+    finally:
+        pipeline.BLOCK_SIZE, pipeline.SEGMENT_SIZE, recuts.SCAN_BLOCK = saved
 
 
 def test_only_the_analysis_that_made_its_workspace_closes_it(tmp_path):

@@ -66,14 +66,16 @@ def test_fixed_size_points_change_only_the_size():
     assert [(p.chunker, p.avg_size) for p in points] == [("fixed", 4 * K), ("fixed", 8 * K)]
 
 
-def test_sweep_never_hashes_again_after_the_first_analysis(versions, scan_calls):
+def test_a_sweep_after_an_analysis_hashes_each_layer_once(versions, scan_calls):
+    """The analysis cuts directly (it keeps no hash); the sweep hashes every position
+    at its first (smallest) point and re-cuts every later one from those candidates."""
     with Workspace(workers=2) as workspace:
         workspace.add(versions)
         analysis = workspace.analyze(ChunkerParams())
-        hashed = len(scan_calls)
-        assert hashed >= len(versions)  # the first analysis did hash (the counter works)
+        assert scan_calls == []
         result = sweep(analysis, DEFAULT_AVGS, analysis.params)
-        assert len(scan_calls) == hashed
+        # Inputs are below one hashing block: one kernel call per layer.
+        assert len(scan_calls) == len(versions)
     assert [row.params.avg_size for row in result.rows] == list(DEFAULT_AVGS)
 
 
