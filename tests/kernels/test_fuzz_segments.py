@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdcviewer.base.params import ChunkerParams
+from cdcviewer.kernels import direct
 from cdcviewer.kernels.direct import cut_direct, cut_segment, join_segment
 from tests.kernels.test_fuzz_chunkers import chunker_params, layer_bytes
 from tests.oracle import oracle_offsets
@@ -34,9 +35,14 @@ def joined(array: np.ndarray, params: ChunkerParams, size: int) -> list[int]:
     return result
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(chunker_params(), layer_bytes(), st.integers(1, 120_000))
-def test_segments_joined_equal_the_oracle(params: ChunkerParams, data: bytes, size: int):
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(chunker_params(), layer_bytes(), st.integers(1, 120_000), st.sampled_from([1, 2, 8]))
+def test_segments_joined_equal_the_oracle(
+    monkeypatch, params: ChunkerParams, data: bytes, size: int, two_chains_from: int
+):
+    """Segments of any size; each one cut as two halves at once from one max on (and
+    at the default length), the halves joined too."""
+    monkeypatch.setattr(direct, "TWO_CHAINS_FROM", two_chains_from)
     array = np.frombuffer(data, dtype=np.uint8)
     expected = oracle_offsets(data, params)
     assert cut_direct(array, params).tolist() == expected
@@ -47,7 +53,7 @@ def test_segments_joined_equal_the_oracle(params: ChunkerParams, data: bytes, si
 def test_periodic_data_joins_exactly(data):
     params = ChunkerParams(4096, 16384, 65536, 1)
     array = np.frombuffer(data, dtype=np.uint8)
-    for size in (params.max_size, 3 * params.max_size, 100_003):
+    for size in (params.max_size, 3 * params.max_size, 100_003, 40 * params.max_size):
         assert joined(array, params, size) == oracle_offsets(data, params)
 
 
