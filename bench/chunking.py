@@ -41,7 +41,7 @@ from common import (
 
 from cdcviewer import ChunkerParams, Workspace
 from cdcviewer.kernels.chunkers import chunk_buffer
-from cdcviewer.kernels.fingerprint import native_xxh3
+from cdcviewer.kernels.xxh3_native import native_xxh3
 
 
 def peer(data: bytes, params: ChunkerParams, fingerprints: bool) -> int:

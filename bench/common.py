@@ -54,6 +54,18 @@ def real_tar(min_bytes: int) -> Path:
     return path
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux), for every benchmark's first line."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} CPUs"
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def best_of(repeat: int, fn: Callable[[], object]) -> float:
     """Fastest of ``repeat`` runs, in seconds (the least disturbed by other load)."""
     times = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import sys
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,16 +24,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cdcviewer.analysis.blocks import BlockFeed
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
-from cdcviewer.kernels.chunkers import cut_range, lengths_from_offsets
-from cdcviewer.kernels.direct import cut_segment, join_segment
 from cdcviewer.kernels.fingerprint import WIDTH, fingerprint_chunks, to_hex
-from cdcviewer.kernels.gear import CandidateMasks, Candidates, scan_block
+from cdcviewer.kernels.gear import CandidateMasks, Candidates
+from cdcviewer.kernels.small import SMALL_INPUT, cut_small
 from cdcviewer.sources.layers import Layer, release_pages
 
-BLOCK_SIZE = 32 << 20  # ~10 ms of hashing: amortises the Python glue and GIL hand-offs
-SEGMENT_SIZE = 16 << 20  # a direct cut's block (a multiple of max: see _segment_size)
 FINGERPRINT_BATCH = 64 << 20  # bytes mapped at once while fingerprinting
 
 
@@ -104,13 +103,15 @@ def chunk_layers(
             plans.append(("recut", known))
         else:
             plans.append(("scan" if keep_candidates else "direct", None))
+    if _small_enough(layers, plans):
+        plans = [("small", None) if kind == "direct" else (kind, known) for kind, known in plans]
     blocks = [
         (layer, kind)
         for layer, (kind, _) in zip(layers, plans, strict=True)
         if kind in ("scan", "direct")
     ]
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdc-chunk") as pool:
-        feed = _BlockFeed(pool, blocks, params, masks, state, ahead=2 * max(1, workers))
+        feed = BlockFeed(pool, blocks, params, masks, state, ahead=2 * max(1, workers))
         try:
             pieces: list[list] = []
             for layer, (kind, known) in zip(layers, plans, strict=True):
@@ -124,12 +125,14 @@ def chunk_layers(
                     pieces.append(layer_pieces)
                 elif kind == "direct":
                     pieces.append(_cut_direct(layer, params, feed, previous, pool, state))
+                elif kind == "small":
+                    pieces.append([_done(_cut_small_layer(layer, params, state))])
                 elif kind == "recut":
                     assert known is not None
                     pieces.append(_cut_from_candidates(layer, params, known, previous, pool, state))
                 else:
                     offsets = np.arange(0, layer.bytes, params.avg_size, dtype=np.int64)
-                    lengths = lengths_from_offsets(offsets, layer.bytes)
+                    lengths = np.diff(offsets, append=np.int64(layer.bytes))
                     tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
                     pieces.append([future for future, _ in tasks])
             width = WIDTH[params.hash]
@@ -142,91 +145,43 @@ def chunk_layers(
             feed.close_all()
 
 
-def _segment_size(params: ChunkerParams) -> int:
-    """A direct cut's block: a multiple of max, so in a run of max-size chunks (zeros)
-    every block starts at a true chunk start and joins at once."""
-    return max(1, SEGMENT_SIZE // params.max_size) * params.max_size
+def _small_enough(layers: list[Layer], plans: list[tuple[str, Candidates | None]]) -> bool:
+    """Cut in numpy alone (``kernels.small``): a short command then never loads numba.
+    Only while the compiled kernels are not loaded yet, and the input is small."""
+    if "cdcviewer.kernels.direct" in sys.modules:
+        return False
+    kinds = {kind for kind, _ in plans}
+    return kinds <= {"direct", "fixed"} and sum(la.bytes for la in layers) <= SMALL_INPUT
 
 
-class _BlockFeed:
-    """The blocks of the layers to hash or cut, in order, with at most ``ahead`` in flight.
+def _cut_small_layer(layer: Layer, params: ChunkerParams, state: TaskState) -> LayerChunks:
+    state.check()
+    with layer.mapped() as data:
+        offsets = cut_small(data, params)
+        lengths = np.diff(offsets, append=np.int64(layer.bytes))
+        fingerprints = fingerprint_chunks(data, offsets, lengths, params.hash, compiled=False)
+    state.progress(layer.name, "fingerprint", 1.0)
+    return LayerChunks(offsets, lengths, fingerprints)
 
-    Each layer is mapped once for all its tasks: hashing faults its pages in, and the
-    fingerprinting that follows finds them there (mapping each task's range anew cost a
-    fifth of the first pass). Queuing every block at once would put all fingerprinting
-    behind all hashing and keep every layer mapped; a short window interleaves them.
-    """
 
-    def __init__(
-        self,
-        pool: ThreadPoolExecutor,
-        layers: list[tuple[Layer, str]],
-        params: ChunkerParams,
-        masks: CandidateMasks | None,
-        state: TaskState,
-        ahead: int,
-    ) -> None:
-        self._pool, self._params, self._masks = pool, params, masks
-        self._state, self._ahead = state, ahead
-        segment = _segment_size(params)
-        self._order = [
-            (la, kind, start, min(la.bytes, start + size))
-            for la, kind in layers
-            for size in [BLOCK_SIZE if kind == "scan" else segment]
-            for start in range(0, la.bytes, size)
-        ]
-        self._next = 0
-        self._in_flight: deque[Future] = deque()
-        self._maps: dict[int, tuple[contextlib.AbstractContextManager, np.ndarray]] = {}
-
-    def blocks(self, layer: Layer) -> list[tuple[int, int]]:
-        return [(a, b) for la, _, a, b in self._order if la is layer]
-
-    def data(self, layer: Layer) -> np.ndarray:
-        if id(layer) not in self._maps:
-            context = layer.mapped()
-            self._maps[id(layer)] = (context, context.__enter__())
-        return self._maps[id(layer)][1]
-
-    def take(self) -> Future:
-        """The next block's future (blocks are taken in the order they were planned)."""
-        self._fill()
-        future = self._in_flight.popleft()
-        self._fill()
-        return future
-
-    def _fill(self) -> None:
-        while len(self._in_flight) < self._ahead and self._next < len(self._order):
-            layer, kind, start, stop = self._order[self._next]
-            self._next += 1
-            data = self.data(layer)
-            if kind == "scan":
-                task = self._pool.submit(_scan, data, start, stop, self._masks, self._state)
-            else:
-                task = self._pool.submit(_segment, data, start, stop, self._params, self._state)
-            self._in_flight.append(task)
-
-    def close(self, layer: Layer) -> None:
-        entry = self._maps.pop(id(layer), None)
-        if entry is not None:
-            entry[0].__exit__(None, None, None)
-
-    def close_all(self) -> None:
-        for context, _ in self._maps.values():
-            context.__exit__(None, None, None)
-        self._maps.clear()
+def _done(result: LayerChunks) -> Future:
+    future: Future = Future()
+    future.set_result(result)
+    return future
 
 
 def _cut_direct(
     layer: Layer,
     params: ChunkerParams,
-    feed: _BlockFeed,
+    feed: BlockFeed,
     previous: LayerChunks | None,
     pool: ThreadPoolExecutor,
     state: TaskState,
 ) -> list[Future | _Reused]:
     """Join each directly cut block to the true chunks and queue their fingerprints;
     release the pages behind the work, and the layer's mapping once it is done."""
+    from cdcviewer.kernels import direct  # numba, loaded by the first cut that needs it
+
     data = feed.data(layer)
     blocks = feed.blocks(layer)
     pieces: list[Future | _Reused] = []
@@ -234,7 +189,7 @@ def _cut_direct(
     released = start = 0
     for done, (_, stop) in enumerate(blocks, 1):
         segment = feed.take().result()
-        offsets, next_start = join_segment(data, params, start, segment, stop)
+        offsets, next_start = direct.join_segment(data, params, start, segment, stop)
         state.progress(layer.name, "hash", done / len(blocks))
         if len(offsets):
             lengths = np.diff(offsets, append=np.int64(next_start))
@@ -267,12 +222,14 @@ def _cut_while_hashing(
     layer: Layer,
     params: ChunkerParams,
     masks: CandidateMasks,
-    feed: _BlockFeed,
+    feed: BlockFeed,
     pool: ThreadPoolExecutor,
     state: TaskState,
 ) -> tuple[list[Future], Candidates]:
     """Cut what each hashed block decides and queue those chunks for fingerprinting;
     release the pages behind the work, and the layer's mapping once it is done."""
+    from cdcviewer.kernels.chunkers import cut_range  # numba (start-up time)
+
     data = feed.data(layer)
     blocks = feed.blocks(layer)
     parts: list[tuple[np.ndarray, np.ndarray]] = []
@@ -313,6 +270,8 @@ def _cut_from_candidates(
     """Re-cut from cached candidates a window at a time, so the workers fingerprint the
     first chunks while later ones are still being cut (the cut alone was a fifth of a
     re-cut). The cut reads a few dozen bytes per chunk; pages behind it are released."""
+    from cdcviewer.kernels.chunkers import cut_range  # numba (start-up time)
+
     pieces: list[Future | _Reused] = []
     window = max(FINGERPRINT_BATCH, 4 * params.max_size)  # always decides a chunk
     start = 0
@@ -388,22 +347,6 @@ class _Reused:
         if fresh:
             self.fingerprints[~self.known] = np.concatenate(fresh)
         return LayerChunks(self.offsets, self.lengths, self.fingerprints)
-
-
-def _scan(
-    data: np.ndarray, start: int, stop: int, masks: CandidateMasks, state: TaskState
-) -> tuple[np.ndarray, np.ndarray]:
-    state.check()
-    # The kernel warms up on the 63 bytes before the block, read from the same mapping.
-    return scan_block(data, start, stop, masks)
-
-
-def _segment(
-    data: np.ndarray, start: int, stop: int, params: ChunkerParams, state: TaskState
-) -> tuple[np.ndarray, int]:
-    state.check()
-    # A chunk starting before ``stop`` reads on past it, up to max bytes: same mapping.
-    return cut_segment(data, params, start, stop)
 
 
 def _queue_fingerprints(

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from cdcviewer.base.errors import Cancelled
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
-from cdcviewer.kernels.gear import CandidateMasks, Candidates, scan_block
+from cdcviewer.kernels.gear import CandidateMasks, Candidates
 from cdcviewer.sources.layers import Layer
 
 SCAN_BLOCK = 32 << 20
@@ -27,6 +27,7 @@ def scan_layer(
     layer: Layer, masks: CandidateMasks, pool: ThreadPoolExecutor, state: TaskState
 ) -> Candidates:
     """Every position of ``layer`` hashed on ``pool``, a block per task."""
+    from cdcviewer.kernels.scan import scan_block  # numba: not before it is needed
 
     def block(data, start: int) -> tuple:
         state.check()

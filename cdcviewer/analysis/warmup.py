@@ -14,8 +14,8 @@ import numpy as np
 
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.kernels.chunkers import chunk_buffer, cut_offsets, find_candidates
-from cdcviewer.kernels.fingerprint import native_xxh3
 from cdcviewer.kernels.gear import CandidateMasks
+from cdcviewer.kernels.xxh3_native import native_xxh3
 from cdcviewer.sources.tar.members import index_buffer
 
 

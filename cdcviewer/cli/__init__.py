@@ -14,6 +14,22 @@ them, as optional and slow to load), and the kernels only through ``analysis``.
 
 from __future__ import annotations
 
-from cdcviewer.cli.dispatch import main
+import sys
+from collections.abc import Sequence
+
+from cdcviewer._version import __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``cdcviewer`` command; returns the exit status. ``--version`` alone answers
+    before the engine (numpy and all) is imported: start-up time."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        print(f"cdcviewer {__version__}")
+        return 0
+    from cdcviewer.cli.dispatch import main as dispatch_main
+
+    return dispatch_main(args)
+
 
 __all__ = ["main"]

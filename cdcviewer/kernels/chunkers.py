@@ -28,9 +28,9 @@ from cdcviewer.kernels.gear import (
     WARMUP,
     CandidateMasks,
     Candidates,
-    scan_block,
     strict_loose_masks,
 )
+from cdcviewer.kernels.scan import scan_block
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)

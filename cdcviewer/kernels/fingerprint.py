@@ -3,33 +3,34 @@
 python-xxhash holds the GIL while it hashes, and a Python loop over chunks costs about
 half a microsecond each. Its extension module also exports the C function
 ``XXH3_128bits``, so a numba loop can call it directly, without the GIL, from every
-worker thread (``native_xxh3``). That path is checked against python-xxhash when first
-used and falls back to the Python loop if the symbol is missing or disagrees.
+worker thread (``xxh3_native``). That path is checked against python-xxhash when first
+used and falls back to the Python loop if the symbol is missing or disagrees. Small
+inputs (``compiled=False``) take the Python loop without loading numba at all.
 """
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
-import threading
 
-import numba
 import numpy as np
 import xxhash
-from llvmlite import binding, ir
-from numba.core import cgutils, types
-from numba.extending import intrinsic
 
 WIDTH = {"xxh3": 16, "sha256": 32}
-_SYMBOL = "XXH3_128bits"
 
 
 def fingerprint_chunks(
-    data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, algorithm: str = "xxh3"
+    data: np.ndarray,
+    offsets: np.ndarray,
+    lengths: np.ndarray,
+    algorithm: str = "xxh3",
+    compiled: bool = True,
 ) -> np.ndarray:
     """One row of digest bytes per chunk: shape (n, 16) for xxh3, (n, 32) for sha256."""
-    if algorithm == "xxh3" and native_xxh3():
-        return _xxh3_native(data, offsets, lengths)
+    if algorithm == "xxh3" and compiled:
+        from cdcviewer.kernels import xxh3_native  # numba: only when it pays (start-up)
+
+        if xxh3_native.native_xxh3():
+            return xxh3_native.xxh3_rows(data, offsets, lengths)
     digest = xxhash.xxh3_128_digest if algorithm == "xxh3" else _sha256
     view = memoryview(data)
     joined = b"".join(
@@ -51,74 +52,3 @@ def index_keys(fingerprints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def to_hex(fingerprint_row: np.ndarray) -> str:
     return bytes(fingerprint_row).hex()
-
-
-# -- xxh3-128 without the GIL ----------------------------------------------------------
-
-
-@intrinsic
-def _call_xxh3_128(typingctx, address, length):  # pragma: no cover - compiled
-    """``XXH3_128bits(ptr, len)`` -> (low64, high64): its C struct return, as LLVM sees it."""
-    signature = types.UniTuple(types.uint64, 2)(types.uintp, types.uintp)
-
-    def codegen(context, builder, sig, args):
-        i64, bytes_ptr = ir.IntType(64), ir.IntType(8).as_pointer()
-        function_type = ir.FunctionType(ir.LiteralStructType([i64, i64]), [bytes_ptr, i64])
-        function = cgutils.get_or_insert_function(builder.module, function_type, _SYMBOL)
-        result = builder.call(function, [builder.inttoptr(args[0], bytes_ptr), args[1]])
-        parts = [builder.extract_value(result, 0), builder.extract_value(result, 1)]
-        return context.make_tuple(builder, sig.return_type, parts)
-
-    return signature, codegen
-
-
-@numba.njit(nogil=True, cache=True, boundscheck=False)
-def _xxh3_rows(data, offsets, lengths, out):  # pragma: no cover - compiled
-    base = data.ctypes.data
-    for i in range(offsets.shape[0]):
-        low, high = _call_xxh3_128(base + offsets[i], lengths[i])
-        out[i, 0] = high  # the canonical digest is the high half first, big-endian
-        out[i, 1] = low
-
-
-def _xxh3_native(data: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    words = np.empty((len(offsets), 2), dtype=np.uint64)
-    if len(offsets):
-        # The C function reads where it is told: never past the buffer.
-        if offsets.min() < 0 or (offsets + lengths).max() > len(data):
-            raise ValueError("chunk ranges reach outside the buffer")
-        _xxh3_rows(
-            data, offsets.astype(np.int64, copy=False), lengths.astype(np.int64, copy=False), words
-        )
-    return words.astype(">u8").view(np.uint8).reshape(len(offsets), 16)
-
-
-_native_lock = threading.Lock()
-_native_ok: bool | None = None
-
-
-def native_xxh3() -> bool:
-    """Whether the GIL-free xxh3 path is available and agrees with python-xxhash."""
-    global _native_ok
-    if _native_ok is None:
-        with _native_lock:
-            if _native_ok is None:
-                _native_ok = _set_up_native()
-    return _native_ok
-
-
-def _set_up_native() -> bool:
-    try:
-        import xxhash._xxhash as extension
-
-        address = ctypes.cast(getattr(ctypes.CDLL(extension.__file__), _SYMBOL), ctypes.c_void_p)
-        binding.add_symbol(_SYMBOL, address.value)
-        sample = np.frombuffer(bytes(range(256)) * 8, dtype=np.uint8)
-        # Every length class of XXH3-128 (0, 1-3, 4-8, 9-16, 17-128, 129-240, long).
-        lengths = np.array([0, 1, 3, 4, 8, 9, 16, 17, 128, 129, 240, 241, 1000, 2040])
-        offsets = np.full(len(lengths), 5)
-        rows = _xxh3_native(sample, offsets, lengths)
-        expected = [xxhash.xxh3_128_digest(sample[5 : 5 + n].tobytes()) for n in lengths]
-        return [bytes(row) for row in rows] == expected
-    except Exception:  # any failure at all means: use python-xxhash
-        return False

@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdcviewer import ChunkerParams, Workspace, analyze
-from cdcviewer.analysis import pipeline, recuts
+from cdcviewer.analysis import blocks, pipeline, recuts
 from cdcviewer.base.errors import Cancelled
 from cdcviewer.base.progress import TaskState
+from cdcviewer.kernels import chunkers, scan
 from tests.builders import layer_tar, real_files, tree_versions
 from tests.oracle import oracle_offsets
 
@@ -27,15 +28,15 @@ def big_raw(tmp_path_factory):
     return path, data
 
 
-@pytest.mark.parametrize("block_size", [pipeline.BLOCK_SIZE, (1 << 20) + 17, 4099])
+@pytest.mark.parametrize("block_size", [blocks.BLOCK_SIZE, (1 << 20) + 17, 4099])
 @pytest.mark.parametrize("workers", [1, 2])
 @pytest.mark.parametrize("keep_candidates", [False, True], ids=["direct", "scan"])
 def test_pipeline_cuts_equal_the_oracle_across_block_seams(
     big_raw, block_size, workers, keep_candidates, monkeypatch
 ):
     # The direct cut's blocks are multiples of max: 4099 rounds up to one max (32 KiB).
-    monkeypatch.setattr(pipeline, "BLOCK_SIZE", block_size)
-    monkeypatch.setattr(pipeline, "SEGMENT_SIZE", block_size)
+    monkeypatch.setattr(blocks, "BLOCK_SIZE", block_size)
+    monkeypatch.setattr(blocks, "SEGMENT_SIZE", block_size)
     path, data = big_raw
     params = ChunkerParams.for_avg(8192, normalization=2)
     with Workspace(workers=workers) as workspace:
@@ -62,8 +63,8 @@ def test_recut_from_candidates_window_by_window_equals_the_oracle(big_raw, batch
         workspace.analyze(ChunkerParams(), keep_candidates=True)
         monkeypatch.setattr(pipeline, "FINGERPRINT_BATCH", batch)
         calls = []
-        original = pipeline.cut_range
-        monkeypatch.setattr(pipeline, "cut_range", lambda *a: calls.append(1) or original(*a))
+        original = chunkers.cut_range
+        monkeypatch.setattr(chunkers, "cut_range", lambda *a: calls.append(1) or original(*a))
         chunks = workspace.analyze(params).chunks[0]
     assert len(calls) >= len(data) // max(batch, 4 * params.max_size)
     assert chunks.offsets.tolist() == oracle_offsets(data, params)
@@ -81,7 +82,7 @@ def test_rechunk_reuses_hashing_and_equals_a_fresh_analysis(tmp_path, monkeypatc
     old, new = tree_versions(1_500_000)
     paths = [layer_tar(tmp_path / "a.tar", old), layer_tar(tmp_path / "b.tar.gz", new, "gzip")]
     calls = []
-    for module in (pipeline, recuts):
+    for module in (scan,):
         original = module.scan_block
         monkeypatch.setattr(module, "scan_block", lambda *a, f=original: calls.append(1) or f(*a))
     others = (ChunkerParams.for_avg(16384), ChunkerParams.for_avg(8192, normalization=3))
@@ -223,12 +224,12 @@ def test_cancel_mid_block_leaves_a_workspace_that_cuts_exactly(
 @contextlib.contextmanager
 def pipeline_blocks(size: int):
     """Smaller blocks and segments, so a short input has many in flight."""
-    saved = pipeline.BLOCK_SIZE, pipeline.SEGMENT_SIZE, recuts.SCAN_BLOCK
-    pipeline.BLOCK_SIZE = pipeline.SEGMENT_SIZE = recuts.SCAN_BLOCK = size
+    saved = blocks.BLOCK_SIZE, blocks.SEGMENT_SIZE, recuts.SCAN_BLOCK
+    blocks.BLOCK_SIZE = blocks.SEGMENT_SIZE = recuts.SCAN_BLOCK = size
     try:
         yield
     finally:
-        pipeline.BLOCK_SIZE, pipeline.SEGMENT_SIZE, recuts.SCAN_BLOCK = saved
+        blocks.BLOCK_SIZE, blocks.SEGMENT_SIZE, recuts.SCAN_BLOCK = saved
 
 
 def test_only_the_analysis_that_made_its_workspace_closes_it(tmp_path):

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
-from cdcviewer.analysis import pipeline
+from cdcviewer.analysis import blocks, pipeline
 from cdcviewer.analysis.workspace import Workspace, analyze
 from cdcviewer.base.errors import Cancelled
 from cdcviewer.base.params import ChunkerParams
@@ -52,6 +52,7 @@ from cdcviewer.index.histogram import chunk_size_histogram
 from cdcviewer.index.raster import lane_row, lane_widths
 from cdcviewer.insight.sections import ReportSections, compute_sections
 from cdcviewer.insight.sweep import sweep, sweep_params
+from cdcviewer.kernels import scan
 from cdcviewer.report.chunk_csv import chunk_csv_writer, layer_chunk_rows
 from cdcviewer.report.document import report_dict
 from cdcviewer.report.export import render_report
@@ -364,15 +365,15 @@ def test_a_task_cuts_every_sweep_point_from_one_scan(good_inputs, empty_input, m
     points = [PARAMS, *(p for p in sweep_params(SWEEP_AVGS, PARAMS) if p != PARAMS)]
     with Workspace(workers=1) as workspace:
         layers = workspace.add([good_inputs[0], good_inputs[2], empty_input])
-        blocks = sum(-(-layer.bytes // pipeline.BLOCK_SIZE) for layer in layers)
+        blocks = sum(-(-layer.bytes // blocks.BLOCK_SIZE) for layer in layers)
         scanned = []
-        original = pipeline.scan_block
+        original = scan.scan_block
 
         def counting(*args, **kwargs):
             scanned.append(args[1:3])
             return original(*args, **kwargs)
 
-        monkeypatch.setattr(pipeline, "scan_block", counting)
+        monkeypatch.setattr(scan, "scan_block", counting)
         cuts = cut_at_every_point(layers, 3, points, hash_threads=1)
         assert len(scanned) == blocks
         monkeypatch.undo()

@@ -5,12 +5,11 @@ import io
 
 import pytest
 
-from cdcviewer.analysis import pipeline
 from cdcviewer.analysis.workspace import Workspace, analyze
 from cdcviewer.base.errors import ParameterError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.insight.sweep import DEFAULT_AVGS, SCHEMA, sweep, sweep_params
-from cdcviewer.kernels import chunkers
+from cdcviewer.kernels import chunkers, scan
 from tests.builders import layer_tar, tree_versions
 
 K = 1024
@@ -31,7 +30,7 @@ def versions(tmp_path_factory):
 def scan_calls(monkeypatch):
     """Counts calls to the hash kernel, wherever the engine calls it from."""
     calls = []
-    for module in (pipeline, chunkers):
+    for module in (scan, chunkers):
         original = module.scan_block
 
         def counting(*args, _original=original, **kwargs):

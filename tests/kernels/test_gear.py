@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdcviewer.base.params import ChunkerParams
-from cdcviewer.kernels.gear import GEAR, MASKS, CandidateMasks, scan_block
+from cdcviewer.kernels.gear import GEAR, MASKS, CandidateMasks
+from cdcviewer.kernels.scan import scan_block
 
 U64 = (1 << 64) - 1
 

@@ -26,25 +26,34 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-# The tar format's facts, here because numba compiles them in as constants; the Python
-# walker in ``members`` imports them. A header block:
-BLOCK = 512
-# The cap on a GNU long name or a pax record block, so a corrupt size cannot make us
-# read gigabytes into memory as a "name".
-MAX_EXTENDED_HEADER = 16 * 1024 * 1024
-
-# Rows of the table scan_members returns, one column per member.
-HEADER, DATA, SIZE, TYPE, NAME_START, NAME_END, LINK_START, LINK_END, FLAGS = range(9)
-ROWS = 9
-# FLAGS bits: the name (link) has a byte above 127, so needs decoding as UTF-8; the name
-# or link holds a NUL (only a pax value can).
-NAME_NOT_ASCII, LINK_NOT_ASCII, HAS_NUL = 1, 2, 4
+from cdcviewer.sources.tar.format import (
+    AREGTYPE,
+    BLOCK,
+    DATA,
+    DIRTYPE,
+    FLAGS,
+    HAS_NUL,
+    HEADER,
+    LINK_END,
+    LINK_NOT_ASCII,
+    LINK_START,
+    LONGLINK,
+    LONGNAME,
+    MAX_EXTENDED_HEADER,
+    NAME_END,
+    NAME_NOT_ASCII,
+    NAME_START,
+    PAX_GLOBAL,
+    PAX_LOCAL,
+    ROWS,
+    SIZE,
+    SOLARIS_PAX,
+    SPARSE,
+    TYPE,
+)
 
 _NUL, _SLASH, _ZERO, _SEVEN, _NINE, _SPACE, _EQUALS = 0, 47, 48, 55, 57, 32, 61
-AREGTYPE, DIRTYPE = 0, ord("5")
 _FIRST_NO_DATA, _LAST_NO_DATA = ord("1"), ord("6")  # links, devices, dirs, fifos
-LONGNAME, LONGLINK, SPARSE = ord("L"), ord("K"), ord("S")
-PAX_LOCAL, PAX_GLOBAL, SOLARIS_PAX = ord("x"), ord("g"), ord("X")
 _PATH, _LINKPATH, _SIZE = (
     np.frombuffer(word, np.uint8) for word in (b"path", b"linkpath", b"size")
 )
