@@ -365,7 +365,7 @@ def test_a_task_cuts_every_sweep_point_from_one_scan(good_inputs, empty_input, m
     points = [PARAMS, *(p for p in sweep_params(SWEEP_AVGS, PARAMS) if p != PARAMS)]
     with Workspace(workers=1) as workspace:
         layers = workspace.add([good_inputs[0], good_inputs[2], empty_input])
-        blocks = sum(-(-layer.bytes // blocks.BLOCK_SIZE) for layer in layers)
+        hashed_blocks = sum(-(-layer.bytes // blocks.BLOCK_SIZE) for layer in layers)
         scanned = []
         original = scan.scan_block
 
@@ -375,7 +375,7 @@ def test_a_task_cuts_every_sweep_point_from_one_scan(good_inputs, empty_input, m
 
         monkeypatch.setattr(scan, "scan_block", counting)
         cuts = cut_at_every_point(layers, 3, points, hash_threads=1)
-        assert len(scanned) == blocks
+        assert len(scanned) == hashed_blocks
         monkeypatch.undo()
         for params, cut in zip(points, cuts, strict=True):
             fresh = pipeline.chunk_layers(layers, params, lambda _: None, lambda *_: None, 1)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import codecs
 import re
 import struct
-import sys
 import zlib
 from dataclasses import dataclass, field
 
@@ -30,7 +29,7 @@ import numpy as np
 
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.progress import TaskState
-from cdcviewer.sources.tar import format as tarformat
+from cdcviewer.sources.tar import compiled as tarscan
 from cdcviewer.sources.tar.format import (
     AREGTYPE,
     BLOCK,
@@ -46,7 +45,6 @@ from cdcviewer.sources.tar.format import (
 
 ZERO_BLOCK = bytes(BLOCK)
 PROGRESS_EVERY = 4096  # members between progress calls
-SMALL_TAR = 8 << 20  # bytes up to which a tar is walked in Python while numba is not loaded
 # Types whose data blocks follow the header, as tarfile decides (regular files and any
 # type it does not know); links, directories, devices and fifos carry no data.
 _NO_DATA_TYPES = frozenset(b"123456")
@@ -114,12 +112,12 @@ def _padded(size: int) -> int:
 
 def _run_strings(table: np.ndarray, names: np.ndarray, links: np.ndarray) -> list[list[str]]:
     """Names and links of a scanned run, from its blobs of NUL-terminated strings."""
-    flags = table[tarformat.FLAGS]
-    has_nul = bool((flags & tarformat.HAS_NUL).any())
+    flags = table[tarscan.FLAGS]
+    has_nul = bool((flags & tarscan.HAS_NUL).any())
     columns = []
     for blob, start_row, end_row, flag in (
-        (names, tarformat.NAME_START, tarformat.NAME_END, tarformat.NAME_NOT_ASCII),
-        (links, tarformat.LINK_START, tarformat.LINK_END, tarformat.LINK_NOT_ASCII),
+        (names, tarscan.NAME_START, tarscan.NAME_END, tarscan.NAME_NOT_ASCII),
+        (links, tarscan.LINK_START, tarscan.LINK_END, tarscan.LINK_NOT_ASCII),
     ):
         if len(blob) == len(flags):  # all empty (links, mostly)
             columns.append([""] * len(flags))
@@ -244,15 +242,9 @@ def index_buffer(
     # Read-only, so the compiled scan sees one buffer type whatever the caller passes.
     view = memoryview(buffer).cast("B").toreadonly()
     try:
-        return _TarWalker(view, source, state, scan=_scan_pays(len(view))).walk()
+        return _TarWalker(view, source, state, scan=tarscan.scan_pays(len(view))).walk()
     finally:
         view.release()
-
-
-def _scan_pays(length: int) -> bool:
-    """The compiled scan, unless the stream is small and numba is not loaded yet: a
-    short command then never waits for numba (the Python walk gives the same table)."""
-    return length > SMALL_TAR or "cdcviewer.sources.tar.scan" in sys.modules
 
 
 class _TarWalker:
@@ -380,10 +372,10 @@ class _TarWalker:
         length = self.length
         if runs:
             return MemberTable(
-                header_offset=_merged(header_offsets, runs, tarformat.HEADER, np.int64),
-                data_offset=_merged(data_offsets, runs, tarformat.DATA, np.int64),
-                size=_merged(sizes, runs, tarformat.SIZE, np.int64),
-                type=_merged(types, runs, tarformat.TYPE, np.uint8),
+                header_offset=_merged(header_offsets, runs, tarscan.HEADER, np.int64),
+                data_offset=_merged(data_offsets, runs, tarscan.DATA, np.int64),
+                size=_merged(sizes, runs, tarscan.SIZE, np.int64),
+                type=_merged(types, runs, tarscan.TYPE, np.uint8),
                 paths=paths,
                 links=links,
                 stream_bytes=length,
@@ -408,17 +400,15 @@ class _TarWalker:
     ) -> tuple[int, int]:
         """Take the plain members from ``pos`` on (see ``scan``), up to the next
         progress report; returns how many and where the walk goes on."""
-        from cdcviewer.sources.tar import scan  # numba: only where it pays (start-up time)
-
         limit = PROGRESS_EVERY - len(paths) % PROGRESS_EVERY
-        count, pos, table, names, links_blob = scan.scan_members(self.view, pos, limit)
+        count, pos, table, names, links_blob = tarscan.scan_members(self.view, pos, limit)
         if not count:
             self.scan_misses += 1
             self.scan_pause = (1 << min(self.scan_misses - 1, 6)) - 1
             return 0, pos
         self.scan_misses = 0
         table = table[:, :count]
-        runs.append((read_in_python, table[: tarformat.TYPE + 1].copy()))  # the offset rows
+        runs.append((read_in_python, table[: tarscan.TYPE + 1].copy()))  # the offset rows
         run_paths, run_links = _run_strings(table, names, links_blob)
         paths += run_paths
         links += run_links

@@ -1,0 +1,115 @@
+"""gzip'd layers, drop to figures: cdcviewer's whole ``analyze`` against the serial peer
+pipeline, same files, same run.
+
+    python bench/gzip_layers.py [--layer-mib 64 96 128 160] [--repeat 3] [--workers 2]
+
+The layers are tars of this machine's real files (Python libraries, /usr/lib,
+/usr/share), of different sizes as an image's layers are, gzip'd (isal, level 1, as a
+fast build pushes them). The peer does for each layer, one after the other: isal gunzip
+into memory, pyfastcdc, xxh3-128 per chunk into a set (the distinct chunks): the
+figures' core. cdcviewer runs ``analyze()`` (load: decompress into its cache, walk the
+tar; then cut, fingerprint, index) to the report's figures, with ``--workers``. Both are
+timed from the compressed files to the figures; MB/s counts uncompressed bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyfastcdc
+import xxhash
+from isal import igzip
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import BENCH_DIR, MB, cpu_model, real_tar
+
+from cdcviewer import ChunkerParams, analyze
+from cdcviewer.kernels.chunkers import chunk_buffer
+from cdcviewer.sources.cache import CacheDir
+
+
+def gzip_layers(sizes_mib: list[int]) -> list[Path]:
+    """One gzip'd tar per size; each a different stretch of real files."""
+    paths = []
+    for size in sizes_mib:
+        path = BENCH_DIR / f"layer-{size}MiB.tar.gz"
+        if not path.exists():
+            data = real_tar(size << 20).read_bytes()
+            partial = path.with_suffix(".part")
+            partial.write_bytes(igzip.compress(data, compresslevel=1))
+            partial.rename(path)
+        paths.append(path)
+    return paths
+
+
+def peer(paths: list[Path], params: ChunkerParams) -> tuple[int, int]:
+    cdc = pyfastcdc.FastCDC(
+        params.avg_size,
+        min_size=params.min_size,
+        max_size=params.max_size,
+        normalized_chunking=params.normalization,
+    )
+    seen: set[bytes] = set()
+    total = stored = 0
+    for path in paths:
+        data = igzip.decompress(path.read_bytes())
+        total += len(data)
+        for chunk in cdc.cut_buf(data):
+            digest = xxhash.xxh3_128_digest(chunk.data)
+            if digest not in seen:
+                seen.add(digest)
+                stored += chunk.length
+    return total, stored
+
+
+def ours(paths: list[Path], params: ChunkerParams, workers: int) -> tuple[int, int]:
+    with tempfile.TemporaryDirectory(dir=BENCH_DIR) as folder:
+        cache = CacheDir(Path(folder))
+        with analyze(paths, params, workers=workers, cache=cache) as analysis:
+            totals = analysis.to_dict()["totals"]
+    return totals["bytes"], totals["stored_bytes"]
+
+
+def best(repeat: int, fn) -> tuple[float, tuple[int, int]]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--layer-mib", type=int, nargs="+", default=[64, 96, 128, 160])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    print(f"CPU: {cpu_model()}")
+    chunk_buffer(b"warm up the compiled kernels" * 100_000)
+    paths = gzip_layers(args.layer_mib)
+    params = ChunkerParams()
+    compressed = sum(p.stat().st_size for p in paths)
+    peer_s, (total, peer_stored) = best(args.repeat, lambda: peer(paths, params))
+    ours_s, (our_total, our_stored) = best(args.repeat, lambda: ours(paths, params, args.workers))
+    assert (our_total, our_stored) == (total, peer_stored), "the figures must agree"
+    print(
+        f"{len(paths)} gzip'd layers: {compressed / MB:.0f} MB compressed, "
+        f"{total / MB:.0f} MB of streams, params {params.describe()}"
+    )
+    print(f"{'':<52}{'MB/s':>8}{'x peer':>9}")
+    name = "peer: isal gunzip, pyfastcdc, xxh3 (serial)"
+    print(f"{name:<52}{total / MB / peer_s:>8.0f}{1:>9.2f}")
+    name = f"cdcviewer analyze() to figures, {args.workers} workers"
+    print(f"{name:<52}{total / MB / ours_s:>8.0f}{peer_s / ours_s:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()
