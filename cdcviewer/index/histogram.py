@@ -17,7 +17,9 @@ def chunk_size_histogram(lengths: np.ndarray) -> tuple[list[int], list[int]]:
     low = int(np.floor(np.log2(max(1, int(lengths.min())))))
     high = int(np.floor(np.log2(int(lengths.max())))) + 1
     steps = np.arange(low * BINS_PER_OCTAVE, high * BINS_PER_OCTAVE + 1)
-    edges = np.unique(np.round(2.0 ** (steps / BINS_PER_OCTAVE)).astype(np.int64))
+    rounded = np.round(2.0 ** (steps / BINS_PER_OCTAVE)).astype(np.int64)  # ascending
+    # Distinct values of a sorted array; np.unique would import numpy.ma (start-up time).
+    edges = rounded[np.r_[True, rounded[1:] != rounded[:-1]]]
     edges[-1] = max(int(edges[-1]), int(lengths.max()) + 1)
     counts, _ = np.histogram(lengths, bins=edges)
     # np.histogram closes its last bin; the bound above keeps every bin half-open.
