@@ -99,8 +99,10 @@ def main() -> None:
     paths = gzip_layers(args.layer_mib)
     params = ChunkerParams()
     compressed = sum(p.stat().st_size for p in paths)
-    peer_s, (total, peer_stored) = best(args.repeat, lambda: peer(paths, params))
-    ours_s, (our_total, our_stored) = best(args.repeat, lambda: ours(paths, params, args.workers))
+    peer_s, peer_cpu, (total, peer_stored) = best(args.repeat, lambda: peer(paths, params))
+    ours_s, our_cpu, (our_total, our_stored) = best(
+        args.repeat, lambda: ours(paths, params, args.workers)
+    )
     assert (our_total, our_stored) == (total, peer_stored), "the figures must agree"
     print(
         f"{len(paths)} gzip'd layers: {compressed / MB:.0f} MB compressed, "
