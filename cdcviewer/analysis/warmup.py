@@ -16,6 +16,7 @@ from cdcviewer.base.params import ChunkerParams
 from cdcviewer.kernels.chunkers import chunk_buffer, cut_offsets, find_candidates
 from cdcviewer.kernels.gear import CandidateMasks
 from cdcviewer.kernels.xxh3_native import native_xxh3
+from cdcviewer.sources.tar import scan as tar_scan
 from cdcviewer.sources.tar.members import index_buffer
 
 
@@ -30,10 +31,14 @@ def _tiny_tar() -> bytes:
 
 def warm_up() -> None:
     """Run every compiled kernel once on a few bytes."""
-    # Both paths of the analysis: a direct cut, and a cut from scanned candidates.
+    # Every path of the analysis: a direct cut (one chain, and two at once with their
+    # join: data of 8 max or more), and a cut from scanned candidates.
     data = np.frombuffer(bytes(range(256)) * 400, dtype=np.uint8)
     chunk_buffer(b"x" * 5000)
+    chunk_buffer(data, 64, 256, 1024)
     params = ChunkerParams()
     cut_offsets(data, params, find_candidates(data, CandidateMasks.for_params(params)))
     native_xxh3()
-    index_buffer(_tiny_tar())  # the compiled tar header scan
+    # The compiled tar header scan (a tar this small is otherwise walked in Python).
+    tar_scan.scan_members(memoryview(_tiny_tar()).toreadonly(), 0, 1)
+    index_buffer(_tiny_tar())
