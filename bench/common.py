@@ -66,13 +66,18 @@ def cpu_model() -> str:
     return "unknown CPU"
 
 
+TIMINGS: list[tuple[float, float]] = []  # (wall, CPU of all threads) of every timed run
+
+
 def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    """Fastest of ``repeat`` runs, in seconds (the least disturbed by other load)."""
+    """Fastest of ``repeat`` runs, in seconds (the least disturbed by other load). Each
+    run's wall and CPU seconds also go to ``TIMINGS``."""
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - start)
+        TIMINGS.append((times[-1], time.process_time() - cpu))
     return min(times)
 
 
