@@ -7,7 +7,6 @@ import json
 
 from cdcviewer.base.params import format_size
 from cdcviewer.cli.exits import EXIT_INPUT, EXIT_OK, complain
-from cdcviewer.sources.registry.fetch import blob_cache_for
 from cdcviewer.sources.registry.settings import RegistrySettings
 
 CACHE = "cache"
@@ -25,6 +24,9 @@ def add_cache_command(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_cache(args: argparse.Namespace) -> int:
+    # The registry client (http, ssl) loads only for this command: start-up time.
+    from cdcviewer.sources.registry.fetch import blob_cache_for
+
     try:
         cache = blob_cache_for(RegistrySettings())
         freed = cache.clear() if args.clear else 0

@@ -40,11 +40,8 @@ from cdcviewer.sources.images.paths import BlobStore, DirStore, TarStore
 from cdcviewer.sources.layers import Layer
 from cdcviewer.sources.names import loose_names, make_names_unique, rename_images_across_inputs
 from cdcviewer.sources.regions import HEAD_BYTES, Item, Region, os_problem, read_region
-from cdcviewer.sources.registry.engine import export_image
-from cdcviewer.sources.registry.fetch import load_registry_image
 from cdcviewer.sources.registry.reference import Input, ReferenceError, classify_input
 from cdcviewer.sources.registry.settings import RegistrySettings
-from cdcviewer.sources.registry.transport import RegistryError
 from cdcviewer.sources.streams import StreamMaker
 from cdcviewer.sources.tar.members import looks_like_tar
 
@@ -187,6 +184,9 @@ def _load_named(context: ImageContext, inp: InputFile, registry: RegistrySetting
     except ReferenceError as error:
         raise InputError(inp.source, str(error)) from None
     if named.kind == "registry":
+        # The HTTP client loads only for image references (start-up time of local runs).
+        from cdcviewer.sources.registry.fetch import load_registry_image
+
         assert named.reference is not None
         return load_registry_image(context, inp, named.reference, registry)
     if named.kind == "daemon":
@@ -199,6 +199,9 @@ def _load_named(context: ImageContext, inp: InputFile, registry: RegistrySetting
 
 def _load_from_engine(context: ImageContext, inp: InputFile, name: str) -> list[Layer]:
     """The engine's export of ``name``, read as the docker-save archive it is."""
+    from cdcviewer.sources.registry.engine import export_image  # start-up time, as above
+    from cdcviewer.sources.registry.transport import RegistryError
+
     streams = context.streams
     path = streams.cache.new_file("engine-export.tar")
     streams.written.append(path)  # removed again unless a layer points into it
