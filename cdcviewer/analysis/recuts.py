@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from cdcviewer.base.errors import Cancelled
+from cdcviewer.base.errors import CdcError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
 from cdcviewer.kernels.gear import CandidateMasks, Candidates
@@ -85,8 +85,10 @@ class RecutPreparer:
                 for layer in layers:
                     state.check()
                     self._store(layer, scan_layer(layer, masks, pool, state))
-        except (Cancelled, OSError, ValueError):
-            pass  # nothing is lost: those layers are cut directly when asked
+        except (CdcError, OSError, ValueError):
+            # Cancelled, or a layer that cannot be read now (its file changed): nothing is
+            # lost, those layers are cut directly when asked, and that cut says what is wrong.
+            pass
 
     def stop(self) -> None:
         if self._thread is not None:
