@@ -87,7 +87,15 @@ class Workspace:
             (repeated if resolved in known else fresh).append(path)
             known.add(resolved)
         registry = registry or self.registry
-        result = load_inputs(fresh, self.cache, state, workers=self.workers, registry=registry)
+        before = self._cache_files()
+        try:
+            result = load_inputs(fresh, self.cache, state, workers=self.workers, registry=registry)
+        except BaseException:
+            # Inputs that finished before another was cancelled (or failed unexpectedly)
+            # wrote copies that no loaded layer will ever point at.
+            for path in self._cache_files() - before:
+                self._delete_copy(path)
+            raise
         failures = list(result.failures)
         failures += [InputError(str(p), "already loaded") for p in repeated]
         with self._lock:
@@ -96,12 +104,14 @@ class Workspace:
                 if layer.name in taken:
                     layer.name = numbered(layer.name, taken)
                 taken.add(layer.name)
+            self._share_copies(result.layers)
             self.layers.extend(result.layers)
             self.failures.extend(failures)
         self.last_failures = failures
         return result.layers
 
     def remove(self, layers: Iterable[Layer]) -> None:
+        """Forget ``layers`` and delete their decompressed copies no other layer uses."""
         self._preparer.stop()
         gone = set(layers)
         with self._lock:
@@ -110,6 +120,42 @@ class Workspace:
                 self._candidates.pop(key, None)
             for key in [k for k in self._tables if k[0] in gone]:
                 del self._tables[key]
+            kept = {layer.path for layer in self.layers}
+            for path in {layer.path for layer in gone} - kept:
+                self._delete_copy(path)
+
+    def _cache_files(self) -> set[Path]:
+        return {path for path in self.cache.path.iterdir() if path.name != "owner.pid"}
+
+    def _in_cache(self, path: Path) -> bool:
+        return Path(path).parent == self.cache.path
+
+    def _delete_copy(self, path: Path) -> None:
+        """Remove a decompressed stream of the cache; originals are never touched."""
+        if self._in_cache(path):
+            Path(path).unlink(missing_ok=True)
+
+    def _share_copies(self, fresh: list[Layer]) -> None:
+        """Point new layers at an existing decompressed copy of the same blob (same digest
+        and length), deleting their own: a blob held by several images, or loaded again,
+        is kept once in the cache."""
+        copies = {
+            (layer.digest, layer.bytes): layer
+            for layer in self.layers
+            if layer.digest and self._in_cache(layer.path)
+        }
+        replaced = set()
+        for layer in fresh:
+            if not layer.digest or not self._in_cache(layer.path):
+                continue
+            original = copies.setdefault((layer.digest, layer.bytes), layer)
+            if original is not layer and original.path != layer.path:
+                replaced.add(layer.path)
+                layer.path, layer.offset = original.path, original.offset
+        # A copy may hold several layers (a decompressed outer archive): only unused ones go.
+        used = {layer.path for layer in [*self.layers, *fresh]}
+        for path in replaced - used:
+            self._delete_copy(path)
 
     def reorder(self, layers: Sequence[Layer]) -> None:
         with self._lock:

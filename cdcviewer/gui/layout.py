@@ -38,7 +38,8 @@ from cdcviewer.gui.panels.common import ChunkDetailsPanel, MessageBar, ShownLabe
 from cdcviewer.gui.panels.controls import ChunkerControls
 from cdcviewer.gui.panels.files import FilesPanel
 from cdcviewer.gui.panels.layer_table import LayerTable
-from cdcviewer.gui.panels.plots import HistogramPlot, PairwiseHeatmap, SweepPanel
+from cdcviewer.gui.panels.plots import HistogramPlot, PairwiseHeatmap
+from cdcviewer.gui.panels.sweep import SweepPanel
 from cdcviewer.gui.panels.versions import VersionsPanel
 from cdcviewer.gui.panels.welcome import DropOverlay, ProgressStatus, WelcomePage
 from cdcviewer.gui.panels.whatif import WhatIfPanel
@@ -83,7 +84,9 @@ class WindowViews:
         self.totals.set_analysis(analysis)
         self.heatmap.set_analysis(analysis)
         if computed is not None:
-            self.histogram.set_histogram(computed.edges, computed.counts, computed.analysis.params)
+            self.histogram.set_histogram(
+                computed.edges, computed.counts, computed.analysis.params, computed.at_max
+            )
         else:
             self.histogram.set_histogram([], [], self.controls.params())
         versions = computed.versions if computed is not None else None

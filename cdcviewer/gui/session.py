@@ -71,6 +71,7 @@ class Computed:
     edges: list[int] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     versions: ImageVersions | None = None  # only when layers came from images
+    at_max: int = 0  # chunks of exactly the maximum size (FastCDC found no boundary)
 
 
 @dataclass
@@ -149,6 +150,14 @@ def has_images(analysis: Analysis) -> bool:
     return any(layer.image is not None for layer in analysis.layers)
 
 
+def chunks_at_max(analysis: Analysis) -> int:
+    """How many chunks are exactly the maximum size (none for fixed-size chunks)."""
+    params = analysis.params
+    if params.chunker == "fixed":
+        return 0
+    return int(sum(int(np.count_nonzero(c.lengths == params.max_size)) for c in analysis.chunks))
+
+
 def identical_copies(whole: WholeFiles, layer: int, members: int) -> np.ndarray:
     """Per member of ``layer``: how many files (all layers) hold its content; 0 for
     members that are not regular files with data."""
@@ -203,7 +212,8 @@ class Session:
             state.check()
             edges, counts = analysis.chunk_size_histogram()
             versions = image_versions(analysis) if has_images(analysis) else None
-            return Computed(analysis, model, edges, counts, versions)
+            at_max = chunks_at_max(analysis)
+            return Computed(analysis, model, edges, counts, versions, at_max)
 
         return run
 
@@ -262,6 +272,7 @@ class Session:
 
         def run(state: TaskState) -> Edited:
             self.workspace.remove(doomed)
+            self.close()  # the what-if streams of the removed layers go too (rewritten if asked)
             return Edited(len(self.workspace.layers))
 
         return run

@@ -55,6 +55,8 @@ class Job:
     state: TaskState = field(default_factory=TaskState)
     superseded: bool = False  # set (GUI thread) when a newer job of this kind arrives
     finished: bool = False  # set (worker thread) once ``fn`` returned or raised
+    ran: bool = False  # set (worker thread) when ``fn`` was called: a job that never ran
+    # and is cancelled is dropped quietly ("Loading cancelled", not "Analysing cancelled")
 
     @property
     def dropped(self) -> bool:
@@ -99,7 +101,8 @@ class TaskRunner(QObject):
     finished = Signal(str, object)
     # kind, message (one line naming the problem) of a job that is still current.
     failed = Signal(str, str)
-    # kind: a job stopped because it was cancelled (not when it was superseded).
+    # kind: a job that had started stopped because it was cancelled (not when it was
+    # superseded; queued jobs cancelled before they ran are dropped without a word).
     cancelled = Signal(str)
     # True while any job is queued or running.
     busyChanged = Signal(bool)
@@ -217,6 +220,7 @@ class TaskRunner(QObject):
                 job.finished = True
                 self._ended.emit(job, None, Cancelled("cancelled"))
                 continue
+            job.ran = True
             self._began.emit(job)
             try:
                 result = job.fn(job.state)
@@ -253,7 +257,8 @@ class TaskRunner(QObject):
             if isinstance(error, Cancelled) or (error is not None and job.state.cancelled):
                 if job.on_cancel is not None:
                     job.on_cancel()
-                self.cancelled.emit(job.kind)
+                if job.ran:
+                    self.cancelled.emit(job.kind)
             elif error is not None:
                 message = describe_error(error)
                 if job.on_error is not None:

@@ -157,3 +157,28 @@ def test_every_control_explains_itself(controls):
     ]
     assert len(widgets) >= 10
     assert all(w.toolTip() for w in widgets), [w for w in widgets if not w.toolTip()]
+
+
+def test_pushed_sizes_return_when_the_push_goes_away(controls):
+    """A storm of avg moves pushes min and max, and they come back to the user's values."""
+    avg = controls.avg_control.slider
+    for exponent in (22, 8, 20, 9, 22, 8, 16):  # 4 MiB, 256 B, ..., back to 64 KiB
+        avg.setValue(exponent)
+    assert controls.params() == ChunkerParams()
+    avg.setValue(22)
+    assert (controls.params().min_size, controls.params().max_size) == (16 * KiB, 4096 * KiB)
+    avg.setValue(17)  # 128 KiB: max may go back to 256 KiB
+    assert controls.params().max_size == 256 * KiB
+    assert "Restored max to 256 KiB" in controls.note.text()
+
+
+def test_a_size_the_user_sets_is_the_one_pushes_return_to(controls):
+    controls.max_control.slider.setValue(20)  # the user picks max 1 MiB
+    controls.avg_control.slider.setValue(22)  # 4 MiB pushes it
+    assert controls.params().max_size == 4096 * KiB
+    controls.avg_control.slider.setValue(16)
+    assert controls.params().max_size == 1024 * KiB
+    controls.min_control.slider.setValue(18)  # min 256 KiB pushes avg up
+    assert controls.params().avg_size == 256 * KiB
+    controls.min_control.slider.setValue(12)
+    assert controls.params().avg_size == 64 * KiB

@@ -280,11 +280,18 @@ class ChunkerControls(QWidget):
         self.chunker_box.setCurrentIndex(self.chunker_box.findData(params.chunker))
         self.hash_box.setCurrentIndex(self.hash_box.findData(params.hash))
         del blockers
+        self._remember_wanted()
         self._refresh_enabled()
         if emit:
             self._changed()
         else:
             self._emitted = params
+
+    def _remember_wanted(self) -> None:
+        """The shown sizes become the ones pushed sizes return to."""
+        self._wanted = {
+            c.name: c.value() for c in (self.min_control, self.avg_control, self.max_control)
+        }
 
     def flush(self) -> None:
         """Emit a pending debounced change now (used on close and by tests)."""
@@ -304,38 +311,49 @@ class ChunkerControls(QWidget):
         self._changed()
 
     def _keep_order(self, source: SizeControl) -> None:
-        """Push the other sizes so min <= avg <= max holds, and say what moved."""
-        low, mid, high = self.min_control, self.avg_control, self.max_control
-        moved: list[str] = []
+        """Keep min <= avg <= max by pushing the other sizes, and say what moved.
+
+        Each size remembers the value the user last gave it (``_wanted``); a pushed size
+        goes back towards that value as soon as the rule allows, so a storm of avg moves
+        does not leave min and max stranded at the ends of their ranges.
+        """
         if self.chunker_box.currentData() == "fixed":
             return
-
-        def push(control: SizeControl, value: int) -> None:
-            control.set_value(value, flash=True)
-            moved.append(f"{control.name} to {exact_text(value)}")
-
+        low, mid, high = self.min_control, self.avg_control, self.max_control
+        self._wanted[source.name] = source.value()
+        wanted = self._wanted
         if source is low:
-            if mid.value() < low.value():
-                push(mid, low.value())
-            if high.value() < mid.value():
-                push(high, mid.value())
+            values = {"avg": max(wanted["avg"], low.value())}
+            values["max"] = max(wanted["max"], values["avg"])
         elif source is mid:
-            if low.value() > mid.value():
-                push(low, mid.value())
-            if high.value() < mid.value():
-                push(high, mid.value())
+            values = {
+                "min": min(wanted["min"], mid.value()),
+                "max": max(wanted["max"], mid.value()),
+            }
         else:
-            if mid.value() > high.value():
-                push(mid, high.value())
-            if low.value() > mid.value():
-                push(low, mid.value())
+            values = {"avg": min(wanted["avg"], high.value())}
+            values["min"] = min(wanted["min"], values["avg"])
+        moved, restored = [], []
+        for control in (low, mid, high):
+            value = values.get(control.name)
+            if value is None or value == control.value():
+                continue
+            pushed = value != wanted[control.name]
+            control.set_value(value, flash=pushed)
+            (moved if pushed else restored).append(f"{control.name} to {exact_text(value)}")
+        parts = []
         if moved:
-            self._say("Kept min ≤ avg ≤ max: moved " + " and ".join(moved) + ".")
+            parts.append("Kept min ≤ avg ≤ max: moved " + " and ".join(moved) + ".")
+        if restored:
+            parts.append("Restored " + " and ".join(restored) + ".")
+        if parts:
+            self._say(" ".join(parts))
 
     def _apply_tie(self) -> None:
         tied = ChunkerParams.for_avg(self.avg_control.value())
         self.min_control.set_value(tied.min_size, flash=tied.min_size != self.min_control.value())
         self.max_control.set_value(tied.max_size, flash=tied.max_size != self.max_control.value())
+        self._remember_wanted()
 
     def _tie_toggled(self, on: bool) -> None:
         if on:

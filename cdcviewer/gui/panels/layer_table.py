@@ -35,7 +35,11 @@ LAYER_ROLE = Qt.ItemDataRole.UserRole + 2  # on column 0: the layer's index in t
 PARTS_ROLE = Qt.ItemDataRole.UserRole + 3  # on the composition column: (unique, dup, shared)
 
 COLUMNS = (
-    ("#", "Load order: later layers count as new only for bytes no earlier layer holds"),
+    (
+        "#",
+        "Load order, from 1 as in the reports: later layers count as new only for "
+        "bytes no earlier layer holds",
+    ),
     ("Layer", "Layer name; an image's layers are grouped under it"),
     ("Image", "The image (docker save / OCI layout) the layer belongs to"),
     ("Bytes", "Uncompressed stream: what gets chunked"),
@@ -189,7 +193,7 @@ class LayerTable(QTreeView):
         tip = "<br>".join(lines)
         row[COL["Layer"]].setToolTip(tip)
         if same is not None:
-            row[COL["Layer"]].setText(f"{layer.name}  = #{same}")
+            row[COL["Layer"]].setText(f"{layer.name}  = #{same + 1}")
         return row
 
     def _group_row(self, analysis: Analysis, image: str, members: list[int]) -> list[QStandardItem]:
@@ -247,7 +251,7 @@ class LayerTable(QTreeView):
             f"unique {percent(unique, total)}",
         )
         composition.setData((unique, duplicate, shared), PARTS_ROLE)
-        order_cell = cell(str(order), order)
+        order_cell = cell(str(order + 1), order)
         order_cell.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         return [
             order_cell,

@@ -12,31 +12,29 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
     QToolTip,
-    QVBoxLayout,
     QWidget,
 )
 
 from cdcviewer.base.params import ChunkerParams, format_size
+from cdcviewer.gui.panels.histogram_bars import HistogramBars, histogram_bars
 from cdcviewer.index.raster import SHARED_DARK, SHARED_LIGHT
-from cdcviewer.index.ratios import savings
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
-    from cdcviewer.insight.sweep import SweepResult
 
 pg.setConfigOptions(antialias=True, background="w", foreground=(60, 60, 60))
 
 BAR_COLOR = QColor(*SHARED_LIGHT)
+AT_MAX_COLOR = QColor(*SHARED_DARK)
 MARKER_COLORS = {"min": "#8a8a8a", "avg": "#d6007a", "max": "#8a8a8a"}
-# Label heights (fraction of the plot) differ so labels of close markers do not collide.
-MARKER_LABEL_POSITIONS = {"min": 0.95, "avg": 0.84, "max": 0.95}
+# Label heights (fraction of the plot) differ so labels of close markers do not collide;
+# both lie in the band above the tallest bar that HEADROOM keeps free.
+MARKER_LABEL_POSITIONS = {"min": 0.95, "avg": 0.85, "max": 0.95}
+HEADROOM = 1.45  # y range / tallest bar: the bars fill the lower 69 %
 
 
 def short_size(n: float) -> str:
@@ -64,7 +62,12 @@ class Log2SizeAxis(pg.AxisItem):
 
 
 class HistogramPlot(pg.PlotWidget):
-    """Chunk counts per size bin (quarter octaves), with the min / avg / max markers."""
+    """Chunk counts per size bin (quarter octaves), with the min / avg / max markers.
+
+    The bars stop at the max line: chunks of exactly the maximum size (cut because no
+    boundary was found) are a bar of their own, darker, stacked on the bin just inside
+    the line, so they never sit to its right; the axis ends at max.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, axisItems={"bottom": Log2SizeAxis("bottom")})
@@ -75,10 +78,11 @@ class HistogramPlot(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setMenuEnabled(False)
         self.setMouseEnabled(x=False, y=False)
-        self.bars = pg.BarGraphItem(
-            x0=[], x1=[], height=[], brush=BAR_COLOR, pen=pg.mkPen(QColor(*SHARED_DARK), width=0.5)
-        )
+        edge = pg.mkPen(QColor(*SHARED_DARK), width=0.5)
+        self.bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=BAR_COLOR, pen=edge)
+        self.max_bars = pg.BarGraphItem(x0=[], x1=[], height=[], brush=AT_MAX_COLOR, pen=edge)
         self.addItem(self.bars)
+        self.addItem(self.max_bars)
         self.markers: dict[str, pg.InfiniteLine] = {}
         for name, colour in MARKER_COLORS.items():
             line = pg.InfiniteLine(
@@ -96,6 +100,7 @@ class HistogramPlot(pg.PlotWidget):
             self.markers[name] = line
         self.edges: list[int] = []
         self.counts: list[int] = []
+        self.shown = HistogramBars.empty()
         self.scene().sigMouseMoved.connect(self._hover)
         self.empty_text = pg.TextItem("No chunks yet", color=(140, 140, 140), anchor=(0.5, 0.5))
         self.addItem(self.empty_text)
@@ -104,15 +109,29 @@ class HistogramPlot(pg.PlotWidget):
         self.set_histogram([], [], ChunkerParams())
 
     def set_histogram(
-        self, edges: list[int], counts: list[int], params: ChunkerParams | None
+        self,
+        edges: list[int],
+        counts: list[int],
+        params: ChunkerParams | None,
+        at_max: int = 0,
     ) -> None:
+        """The bins of ``chunk_size_histogram``; ``at_max`` chunks are exactly ``max``."""
         self.edges, self.counts = list(edges), list(counts)
-        if counts and sum(counts):
-            logs = np.log2(np.asarray(edges, dtype=float))
-            self.bars.setOpts(x0=logs[:-1], x1=logs[1:], height=np.asarray(counts, dtype=float))
+        limit = params.max_size if params is not None and params.chunker != "fixed" else None
+        self.shown = histogram_bars(self.edges, self.counts, limit, at_max)
+        bars = self.shown
+        if bars.total:
+            self.bars.setOpts(x0=bars.x0, x1=bars.x1, height=bars.counts.astype(float))
+            self.max_bars.setOpts(
+                x0=bars.x0,
+                x1=bars.x1,
+                y0=bars.counts.astype(float),
+                height=bars.at_max.astype(float),
+            )
             self.empty_text.hide()
         else:
             self.bars.setOpts(x0=[], x1=[], height=[])
+            self.max_bars.setOpts(x0=[], x1=[], y0=[], height=[])
             self.empty_text.show()
         if params is not None:
             self.set_markers(params)
@@ -128,29 +147,29 @@ class HistogramPlot(pg.PlotWidget):
         self._fit()
 
     def _fit(self) -> None:
+        """x from the smallest bin (or min) to max; y leaves the top band to the labels."""
         xs = [line.value() for line in self.markers.values() if line.isVisible()]
-        if self.counts and sum(self.counts):
-            xs += [math.log2(self.edges[0]), math.log2(self.edges[-1])]
-            top = max(self.counts)
-        else:
-            top = 1
+        bars = self.shown
+        top = float((bars.counts + bars.at_max).max()) if bars.total else 1.0
+        if bars.total:
+            xs += [float(bars.x0[0]), float(bars.x1[-1])]
         if xs:
-            self.setXRange(min(xs) - 0.5, max(xs) + 0.5, padding=0)
-            self.empty_text.setPos((min(xs) + max(xs)) / 2, 0.5)
-        self.setYRange(0, top * 1.12, padding=0)
+            low, high = min(xs), max(xs)
+            if self.markers["max"].isVisible():
+                high = self.markers["max"].value()
+            self.setXRange(low - 0.3, high + 0.08, padding=0)
+            self.empty_text.setPos((low + high) / 2, 0.5)
+        self.setYRange(0, top * HEADROOM, padding=0)
 
     def _hover(self, pos: QPointF) -> None:
-        if not self.counts:
+        bars = self.shown
+        if not bars.total:
             return
-        point = self.getPlotItem().vb.mapSceneToView(pos)
-        size = 2.0 ** point.x()
-        k = int(np.searchsorted(self.edges, size, side="right")) - 1
-        if 0 <= k < len(self.counts):
+        x = self.getPlotItem().vb.mapSceneToView(pos).x()
+        k = int(np.searchsorted(bars.x0, x, side="right")) - 1
+        if 0 <= k < len(bars.x0) and x <= bars.x1[k]:
             QToolTip.showText(
-                self.mapToGlobal(self.mapFromScene(pos).toPoint()),
-                f"{format_size(self.edges[k])} – {format_size(self.edges[k + 1] - 1)}: "
-                f"{self.counts[k]:,} chunks",
-                self,
+                self.mapToGlobal(self.mapFromScene(pos).toPoint()), bars.describe(k), self
             )
 
 
@@ -168,10 +187,8 @@ class PairwiseHeatmap(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         item.invertY(True)
         item.setAspectLocked(False)
-        self.image = pg.ImageItem()
-        self.image.setColorMap(
-            pg.ColorMap([0.0, 0.5, 1.0], [(248, 248, 248), SHARED_LIGHT, SHARED_DARK])
-        )
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.colormap = pg.ColorMap([0.0, 0.5, 1.0], [(248, 248, 248), SHARED_LIGHT, SHARED_DARK])
         self.addItem(self.image)
         self.labels: list[pg.TextItem] = []
         self.names: list[str] = []
@@ -195,13 +212,13 @@ class PairwiseHeatmap(pg.PlotWidget):
         self.matrix, self.fractions = matrix, fractions
         self.names = [layer.name for layer in analysis.layers]
         n = len(self.names)
-        # ImageItem indexes [x, y]: x = column j, y = row i.
-        self.image.setImage(fractions.T, levels=(0.0, 1.0), autoLevels=False)
+        self.image.setImage(heat_rgba(fractions, self.colormap), autoLevels=False)
         self.image.setRect(0, 0, n, n)
-        ticks = [(k + 0.5, str(k)) for k in range(n)]
+        # Numbered from 1 and the diagonal left grey, as in the HTML report.
+        ticks = [(k + 0.5, str(k + 1)) for k in range(n)]
         self.getPlotItem().getAxis("bottom").setTicks([ticks])
         self.getPlotItem().getAxis("left").setTicks(
-            [[(k + 0.5, f"{k}  {_shorten(name)}") for k, name in enumerate(self.names)]]
+            [[(k + 0.5, f"{k + 1}  {_shorten(name)}") for k, name in enumerate(self.names)]]
         )
         if n <= self.MAX_CELL_LABELS:
             font = QFont()
@@ -209,8 +226,9 @@ class PairwiseHeatmap(pg.PlotWidget):
             for i in range(n):
                 for j in range(n):
                     value = fractions[i, j]
-                    colour = (255, 255, 255) if value > 0.6 else (40, 40, 40)
-                    label = pg.TextItem(f"{100 * value:.0f}%", color=colour, anchor=(0.5, 0.5))
+                    colour = (255, 255, 255) if value > 0.6 and i != j else (40, 40, 40)
+                    text = "–" if i == j else f"{100 * value:.0f}%"
+                    label = pg.TextItem(text, color=colour, anchor=(0.5, 0.5))
                     label.setFont(font)
                     label.setPos(j + 0.5, i + 0.5)
                     self.addItem(label)
@@ -219,9 +237,11 @@ class PairwiseHeatmap(pg.PlotWidget):
         self.setYRange(0, n, padding=0.01)
 
     def cell_text(self, i: int, j: int) -> str:
+        if i == j:
+            return f"layer {j + 1} ({self.names[j]}) itself"
         return (
-            f"{format_size(self.matrix[i, j])} of layer {j} ({self.names[j]}, "
-            f"{100 * self.fractions[i, j]:.1f}%) occurs in layer {i} ({self.names[i]})"
+            f"{format_size(self.matrix[i, j])} of layer {j + 1} ({self.names[j]}, "
+            f"{100 * self.fractions[i, j]:.1f}%) occurs in layer {i + 1} ({self.names[i]})"
         )
 
     def _hover(self, pos: QPointF) -> None:
@@ -236,130 +256,17 @@ class PairwiseHeatmap(pg.PlotWidget):
             )
 
 
+DIAGONAL_RGBA = (236, 239, 243, 255)  # the HTML report's grey for a layer against itself
+
+
+def heat_rgba(fractions: np.ndarray, colormap: pg.ColorMap) -> np.ndarray:
+    """(rows, columns, 4) colours of the shares, the diagonal grey."""
+    rgba = colormap.map(np.clip(fractions, 0.0, 1.0).ravel(), mode="byte")
+    rgba = np.asarray(rgba, dtype=np.uint8).reshape(*fractions.shape, 4)
+    n = min(fractions.shape)
+    rgba[np.arange(n), np.arange(n)] = DIAGONAL_RGBA
+    return rgba
+
+
 def _shorten(name: str, limit: int = 22) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
-class SweepPanel(QWidget):
-    """Savings and index size against the average chunk size, for the loaded layers."""
-
-    sweepRequested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.run_button = QPushButton("Run sweep")
-        self.run_button.setToolTip(
-            "Re-cut all layers at avg 4 KiB … 256 KiB (min = avg/4, max = 4×avg) and plot\n"
-            "savings against the size of the chunk index; reuses the cached hashing."
-        )
-        self.run_button.clicked.connect(self.sweepRequested)
-        self.status = QLabel("Savings vs. index size over average chunk sizes.")
-        self.status.setStyleSheet("color: #555;")
-        self.status.setWordWrap(True)
-        self.status.setMinimumWidth(120)
-        top = QHBoxLayout()
-        top.addWidget(self.run_button)
-        top.addWidget(self.status, 1)
-        self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setToolTip("Hover a point for its figures")
-        self.savings_plot = self.plots.addPlot(
-            row=0, col=0, axisItems={"bottom": Log2SizeAxis("bottom")}
-        )
-        self.index_plot = self.plots.addPlot(
-            row=0, col=1, axisItems={"bottom": Log2SizeAxis("bottom")}
-        )
-        for plot, label in (
-            (self.savings_plot, "savings (%)"),
-            (self.index_plot, "index size"),
-        ):
-            plot.setLabel("bottom", "avg chunk size")
-            plot.setLabel("left", label)
-            plot.showGrid(x=True, y=True, alpha=0.15)
-            plot.setMenuEnabled(False)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.getAxis("left").enableAutoSIPrefix(False)
-        pen = pg.mkPen(QColor(*SHARED_DARK), width=2)
-        self.savings_curve = self.savings_plot.plot(
-            [], [], pen=pen, symbol="o", symbolBrush=BAR_COLOR, symbolSize=7
-        )
-        self.layer_line = pg.InfiniteLine(
-            angle=0,
-            pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine),
-            label="layer-level",
-            labelOpts={"position": 0.1, "color": "#666"},
-        )
-        self.savings_plot.addItem(self.layer_line)
-        self.layer_line.hide()
-        self.index_curve = self.index_plot.plot(
-            [], [], pen=pen, symbol="s", symbolBrush=BAR_COLOR, symbolSize=7
-        )
-        self.current = [
-            pg.InfiniteLine(angle=90, pen=pg.mkPen(MARKER_COLORS["avg"], width=1.5))
-            for _ in range(2)
-        ]
-        self.savings_plot.addItem(self.current[0])
-        self.index_plot.addItem(self.current[1])
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
-        layout.addWidget(self.plots, 1)
-        self.result: SweepResult | None = None
-
-    def set_current_avg(self, avg: int) -> None:
-        for line in self.current:
-            line.setValue(math.log2(avg))
-
-    def set_running(self, running: bool) -> None:
-        self.run_button.setEnabled(not running)
-        if running:
-            self.status.setText("Sweeping…")
-
-    def show_sweep(self, result: SweepResult | None, current_avg: int) -> None:
-        """A finished sweep (None: nothing was left to sweep), marking ``current_avg``."""
-        self.set_running(False)
-        self.set_result(result)
-        self.set_current_avg(current_avg)
-
-    def show_cancelled(self) -> None:
-        self.set_running(False)
-        self.status.setText("Sweep cancelled.")
-
-    def result_for(self, analysis: Analysis | None) -> SweepResult | None:
-        """The sweep shown, if it is over the layers of ``analysis`` with its chunker."""
-        result = self.result
-        if result is None or analysis is None:
-            return None
-        if result.layers != [layer.name for layer in analysis.layers]:
-            return None
-        base, params = result.base, analysis.params
-        same = (base.chunker, base.normalization, base.hash) == (
-            params.chunker,
-            params.normalization,
-            params.hash,
-        )
-        return result if same else None
-
-    def set_result(self, result: SweepResult | None) -> None:
-        self.result = result
-        if result is None or not result.rows:
-            self.savings_curve.setData([], [])
-            self.index_curve.setData([], [])
-            self.layer_line.hide()
-            self.status.setText("Savings vs. index size over average chunk sizes.")
-            return
-        xs = [math.log2(row.params.avg_size) for row in result.rows]
-        self.savings_curve.setData(xs, [100 * row.savings for row in result.rows])
-        largest = max(row.index_bytes for row in result.rows)
-        unit, scale = ("MiB", 1 << 20) if largest >= 1 << 20 else ("KiB", 1 << 10)
-        self.index_plot.setLabel("left", f"index size ({unit})")
-        self.index_curve.setData(xs, [row.index_bytes / scale for row in result.rows])
-        if result.total_bytes:
-            layer_savings = savings(result.layer_level_stored_bytes, result.total_bytes)
-            self.layer_line.setValue(100 * layer_savings)
-            self.layer_line.show()
-        best = max(result.rows, key=lambda row: row.savings)
-        self.status.setText(
-            f"{len(result.rows)} points over {len(result.layers)} layers; best savings "
-            f"{100 * best.savings:.1f}% at avg {format_size(best.params.avg_size)} "
-            f"(index {format_size(best.index_bytes)})"
-        )
