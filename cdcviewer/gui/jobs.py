@@ -141,7 +141,7 @@ class WindowJobs(QObject):
             return
         panel = self.views.sweep_panel
         panel.set_running(True)
-        self.views.figures.setCurrentWidget(panel)
+        self.views.raise_panel("sweep")
         self._submit("sweep", self.session.sweep(self.views.controls.params()), supersede=True,
                      on_error=self._sweep_failed, on_cancel=panel.show_cancelled)  # fmt: skip
 
@@ -167,7 +167,7 @@ class WindowJobs(QObject):
             return
         panel = self.views.whatif_panel
         panel.set_running(True)
-        self.views.figures.setCurrentWidget(panel)
+        self.views.raise_panel("whatif")
         self._submit("whatif", self.session.compare(self.analysis), supersede=True,
                      on_error=self._compare_failed, on_cancel=panel.set_cancelled)  # fmt: skip
 

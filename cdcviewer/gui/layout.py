@@ -5,12 +5,13 @@
     |           | welcome page / map            |                |
     | Totals    |                               | Figures (tabs) |
     +-----------+-------------------------------+----------------+
-    | Layers | Files (tabs, full width: many columns)            |
+    | Layers | Files | Sweep | What-if | Versions (tabs, full width) |
     +------------------------------------------------------------+
 
-Figures: chunk sizes, shared bytes, sweep, what-if layouts, image versions (the last
-only while layers from images are loaded). Docks can be moved, hidden (View menu) and
-are restored from the settings.
+Figures (narrow): chunk sizes, shared bytes. The wide figures (sweep, what-if layouts,
+image versions, the last only while layers from images are loaded) are tabs of the
+bottom area, beside the tables. Docks can be moved, hidden (View menu) and are restored
+from the settings.
 
 ``build_layout`` returns the views as one ``WindowViews``; the window keeps that object
 and never gets attributes set from outside. ``WindowViews.show_computed`` puts one
@@ -37,7 +38,7 @@ from cdcviewer.gui.map.view import LayerMapView
 from cdcviewer.gui.panels.common import ChunkDetailsPanel, MessageBar, ShownLabel, TotalsPanel
 from cdcviewer.gui.panels.controls import ChunkerControls
 from cdcviewer.gui.panels.files import FilesPanel
-from cdcviewer.gui.panels.layer_table import LayerTable
+from cdcviewer.gui.panels.layer_table import LayerTable, with_filter
 from cdcviewer.gui.panels.plots import HistogramPlot, PairwiseHeatmap
 from cdcviewer.gui.panels.sweep import SweepPanel
 from cdcviewer.gui.panels.versions import VersionsPanel
@@ -91,8 +92,14 @@ class WindowViews:
             self.histogram.set_histogram([], [], self.controls.params())
         versions = computed.versions if computed is not None else None
         self.versions_panel.set_versions(versions)
-        self.figures.setTabVisible(self.figures.indexOf(self.versions_panel), versions is not None)
+        self.docks["versions"].setVisible(versions is not None)
         self.whatif_panel.set_analysis(analysis)
+
+    def raise_panel(self, key: str) -> None:
+        """Bring a bottom dock (``sweep``, ``whatif``, ...) to the front."""
+        dock = self.docks[key]
+        dock.show()
+        dock.raise_()
 
     def show_page(self, has_layers: bool) -> None:
         self.stack.setCurrentIndex(MAP_PAGE if has_layers else WELCOME_PAGE)
@@ -160,17 +167,8 @@ def _build_figures(panels: dict[str, QWidget]) -> QTabWidget:
     for key, title, tip in (
         ("histogram", "Chunk sizes", "How many chunks of each size (log scale)"),
         ("heatmap", "Shared bytes", "Share of each layer's bytes found in each other layer"),
-        ("sweep_panel", "Sweep", "Savings and index size against the average chunk size"),
-        (
-            "whatif_panel",
-            "What-if",
-            "Savings with deterministic tars or a file-content layout (puzzlefs), next to "
-            "layer-level and whole-file dedup",
-        ),
-        ("versions_panel", "Versions", "What each image adds given the images before it"),
     ):
         figures.setTabToolTip(figures.addTab(panels[key], title), tip)
-    figures.setTabVisible(figures.indexOf(panels["versions_panel"]), False)
     return figures
 
 
@@ -183,8 +181,11 @@ def _build_docks(
         ("totals", "Totals", panels["totals"], Area.LeftDockWidgetArea),
         ("details", "Chunk details", panels["details"], Area.RightDockWidgetArea),
         ("figures", "Figures", figures, Area.RightDockWidgetArea),
-        ("layers", "Layers", panels["layer_table"], Area.BottomDockWidgetArea),
+        ("layers", "Layers", with_filter(panels["layer_table"]), Area.BottomDockWidgetArea),
         ("files", "Files", panels["files_panel"], Area.BottomDockWidgetArea),
+        ("sweep", "Sweep", panels["sweep_panel"], Area.BottomDockWidgetArea),
+        ("whatif", "What-if", panels["whatif_panel"], Area.BottomDockWidgetArea),
+        ("versions", "Versions", panels["versions_panel"], Area.BottomDockWidgetArea),
     ):
         dock = QDockWidget(title, window)
         dock.setObjectName(f"dock-{key}")  # saveState() needs names
@@ -195,7 +196,9 @@ def _build_docks(
     # the Layers dock's place as a tab; its figures are computed once it is first shown.
     window.setCorner(Qt.Corner.BottomLeftCorner, Area.BottomDockWidgetArea)
     window.setCorner(Qt.Corner.BottomRightCorner, Area.BottomDockWidgetArea)
-    window.tabifyDockWidget(docks["layers"], docks["files"])
+    for key in ("files", "sweep", "whatif", "versions"):
+        window.tabifyDockWidget(docks["layers"], docks[key])
+    docks["versions"].hide()  # shown while layers from images are loaded
     docks["layers"].raise_()
     window.resizeDocks([docks["params"]], [330], Qt.Orientation.Horizontal)
     window.resizeDocks([docks["details"]], [420], Qt.Orientation.Horizontal)

@@ -44,6 +44,8 @@ class MainWindow(QMainWindow):
             workspace, cache_note = open_workspace()
         self.setAcceptDrops(True)
         self.views = build_layout(self)
+        # Chunk details go to their panel only (not also the map's info bar and tooltips).
+        self.views.map_view.details_elsewhere = True
         self.jobs = WindowJobs(workspace, self.views, self.statusBar().showMessage, demo_dir)
         self.menu_actions = install_actions(
             self, self._action_handlers(), self.views.docks.values()
@@ -87,6 +89,8 @@ class MainWindow(QMainWindow):
         )
         map_view.chunkSelected.connect(self._chunk_selected)
         views.layer_table.layerActivated.connect(map_view.zoom_to_lane)
+        views.layer_table.orderChanged.connect(map_view.set_lane_order)
+        views.layer_table.framedChanged.connect(map_view.set_framed_lanes)
         views.layer_table.selectionModel().selectionChanged.connect(self._update_enabled)
         views.welcome.openFilesRequested.connect(self.open_files_dialog)
         views.welcome.openFolderRequested.connect(self.open_folder_dialog)

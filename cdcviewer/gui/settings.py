@@ -18,7 +18,7 @@ from cdcviewer.base.params import ChunkerParams
 from cdcviewer.sources.registry.reference import is_reference
 
 MAX_RECENT = 10
-LAYOUT_VERSION = 2  # bump when the docks change: an older saved layout is then ignored
+LAYOUT_VERSION = 3  # bump when the docks change: an older saved layout is then ignored
 
 
 def default_settings() -> QSettings:

@@ -72,7 +72,8 @@ def test_whatif_figures_equal_the_core_comparison(qtbot, window, rebuilt_layers,
     assert before[DETERMINISTIC] is None and before[FILE_CONTENT] is None
     assert before["original"] == window.jobs.analysis.stored_bytes
     compare(qtbot, window)
-    assert window.views.figures.currentWidget() is window.views.whatif_panel
+    # The wide What-if figure is a tab of the bottom area, brought to the front.
+    assert not window.views.docks["whatif"].visibleRegion().isEmpty()
     shown = {row.key: row for row in window.views.whatif_panel.figures()}
     with Workspace(CacheDir(tmp_path / "fresh"), workers=2) as workspace:
         workspace.add(rebuilt_layers)
@@ -127,8 +128,7 @@ def test_cancelling_a_comparison_keeps_the_window_usable(qtbot, window, rebuilt_
 
 def test_versions_tab_shows_what_each_image_adds(qtbot, window, images):
     load(qtbot, window, images)
-    tabs = window.views.figures
-    assert tabs.isTabVisible(tabs.indexOf(window.views.versions_panel))
+    assert window.views.docks["versions"].isVisibleTo(window)
     expected = image_versions(window.jobs.analysis)
     panel = window.views.versions_panel
     heights = panel.chunk_bars.opts["height"]
@@ -146,8 +146,7 @@ def test_versions_tab_shows_what_each_image_adds(qtbot, window, images):
 
 def test_versions_tab_is_hidden_for_loose_layers(qtbot, window, rebuilt_layers):
     load(qtbot, window, rebuilt_layers)
-    tabs = window.views.figures
-    assert not tabs.isTabVisible(tabs.indexOf(window.views.versions_panel))
+    assert not window.views.docks["versions"].isVisibleTo(window)
     assert window.jobs.computed.versions is None
 
 

@@ -271,21 +271,6 @@ def test_label_stride_keeps_lane_names_from_overlapping():
     assert label_stride(0, 360, 16) == label_stride(5, 0, 16) == 1
 
 
-def test_many_lanes_name_every_kth_lane_and_all_when_there_is_room(view, qtbot, tmp_path):
-    analysis = synthetic(tmp_path, [[(1000, i)] for i in range(60)])
-    show(view, prepare_lanes(analysis))
-    qtbot.wait(50)
-    axis = view._lane_axis
-    ticks = axis._tickLevels[0]
-    positions = [position for position, _ in ticks]
-    lane_px = axis.size().height() / 60
-    text_px = QFontMetrics(map_font()).height()
-    assert 1 < len(ticks) < 60 and positions[0] == 0.5
-    assert min(np.diff(positions)) * lane_px >= text_px
-    view.resize(1200, 60 * (text_px + 2) + 120)  # room for every name
-    qtbot.waitUntil(lambda: len(view._lane_axis._tickLevels[0]) == 60)
-
-
 def test_lane_names_get_the_room_they_need_within_a_third_of_the_map(view, tmp_path):
     analysis = synthetic(tmp_path, [[(1000, 1)], [(1000, 2)]])
     show(view, prepare_lanes(analysis))  # "lane 0", "lane 1": short names, narrow axis

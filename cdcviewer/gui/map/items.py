@@ -9,11 +9,12 @@ from collections.abc import Callable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QLinearGradient, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
+from cdcviewer.gui.map.colors import describe_bins
 from cdcviewer.index.dedup import DUPLICATE, UNIQUE
-from cdcviewer.index.raster import CLASS_COLORS, SHARED_DARK, SHARED_LIGHT
+from cdcviewer.index.raster import CLASS_COLORS, SHARED_LIGHT
 
 TEXT_COLOR = QColor(50, 54, 60)
 AXIS_COLOR = QColor(120, 124, 130)
@@ -80,16 +81,31 @@ def byte_tick_labels(values: list[float], spacing: float) -> list[str]:
 
 
 class ByteAxis(pg.AxisItem):
-    """Bottom axis of byte offsets with binary-unit labels."""
+    """Bottom axis of byte offsets with binary-unit labels; with every lane on its own
+    scale (``set_fraction_of``), the share of each lane instead: 0 % .. 100 %."""
 
     def __init__(self) -> None:
         super().__init__("bottom")
+        self._extent: float | None = None
         self.setStyle(maxTextLevel=0, maxTickLevel=1, tickTextOffset=4)
         self.setTickFont(map_font())
         self.setPen(AXIS_COLOR)
         self.setTextPen(TEXT_COLOR)
 
+    def set_fraction_of(self, extent: float | None) -> None:
+        """Label positions as a share of ``extent`` (None: as bytes)."""
+        self._extent = extent
+        self.picture = None
+        self.update()
+
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> list[tuple[float, float]]:
+        if self._extent:
+            step = self._extent / 10
+            while (
+                step * size / max(maxVal - minVal, 1e-9) < MIN_TICK_GAP_PX and step < self._extent
+            ):
+                step *= 2
+            return [(step, 0.0)]
         metrics = QFontMetrics(map_font())
         major = byte_tick_spacing(minVal, maxVal, size, metrics.horizontalAdvance)
         levels = [(major, 0.0)]
@@ -98,6 +114,8 @@ class ByteAxis(pg.AxisItem):
         return levels
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        if self._extent:
+            return [f"{100 * v / self._extent:.0f} %" for v in values]
         return byte_tick_labels(values, spacing)
 
 
@@ -110,6 +128,7 @@ class LaneAxis(pg.AxisItem):
     MAX_WIDTH = 190
     MIN_WIDTH = 100
     _labels: tuple[str, ...] = ()  # set before Qt's first resizeEvent can ask for them
+    _row_px: float | None = None  # set by the map: every row is this tall
 
     def __init__(self) -> None:
         super().__init__("left")
@@ -154,12 +173,20 @@ class LaneAxis(pg.AxisItem):
         super().resizeEvent(event)
         self._place_labels()
 
+    def set_row_px(self, row_px: float) -> None:
+        if row_px != self._row_px:
+            self._row_px = row_px
+            self._place_labels()
+
     def _place_labels(self) -> None:
-        """Name every lane that has room; with more lanes than text lines, every k-th
-        (hovering a lane's place on the axis still names it)."""
+        """Name every lane that has room: rows are never shorter than a name (the map
+        scrolls instead), so every lane in view is named."""
         labels = self._labels
         text_px = QFontMetrics(map_font()).height()
-        stride = label_stride(len(labels), self.size().height(), text_px)
+        if self._row_px:
+            stride = max(1, math.ceil((text_px - 2) / self._row_px))
+        else:
+            stride = label_stride(len(labels), self.size().height(), text_px)
         self.setTicks([[(i + 0.5, labels[i]) for i in range(0, len(labels), stride)], []])
 
 
@@ -215,11 +242,11 @@ def _common_prefix(texts: list[str]) -> str:
 # -- legend --------------------------------------------------------------------------------
 
 
-Part = tuple[object, ...]  # ("text", long, short) | ("swatch", brush, pen) | ("gradient",)
+Part = tuple[object, ...]  # ("text", long, short) | ("swatch", brush, pen)
 
 
 class ClassLegend(pg.GraphicsWidget):
-    """One row: unique, duplicate, the shared gradient and the selection mark.
+    """One row: unique, duplicate, the shared-by bins and the selection mark.
 
     Painted in the scene (not a QWidget) so PNG and SVG exports carry it. On a narrow map
     it switches to short labels, then gives up its indent, then drops the selection entry.
@@ -227,7 +254,6 @@ class ClassLegend(pg.GraphicsWidget):
 
     HEIGHT = 26
     SWATCH = QRectF(0, 0, 14, 10)
-    GRADIENT_WIDTH = 84
     ENTRY_GAP = 18
     PART_GAP = 5
 
@@ -262,13 +288,12 @@ class ClassLegend(pg.GraphicsWidget):
             light = QBrush(QColor(*SHARED_LIGHT))
             entries.append([("swatch", light, edge), ("text", "shared by both layers", "shared")])
         elif n > 2:
-            entries.append(
-                [
-                    ("text", "shared by 2", "shared 2"),
-                    ("gradient",),
-                    ("text", f"{n} layers", f"{n}"),
-                ]
-            )
+            # One swatch per bin of share counts (gui.map.colors), labelled with its counts.
+            shared: list[Part] = [("text", "shared by", "shared")]
+            for label, rgb in describe_bins(n):
+                shared += [("swatch", QBrush(QColor(*rgb)), edge), ("text", label, label)]
+            shared.append(("text", "layers", ""))
+            entries.append(shared)
         fill = QColor(SELECTION_COLOR)
         fill.setAlpha(60)
         entries.append(
@@ -282,7 +307,7 @@ class ClassLegend(pg.GraphicsWidget):
     def _part_width(self, part: Part, short: bool) -> float:
         if part[0] == "text":
             return self._metrics.horizontalAdvance(part[2] if short else part[1])
-        return self.GRADIENT_WIDTH if part[0] == "gradient" else self.SWATCH.width()
+        return self.SWATCH.width()
 
     def _layout(self) -> tuple[list[list[Part]], bool, float]:
         """The entries, whether to use short labels, and the indent that fit the width."""
@@ -306,21 +331,13 @@ class ClassLegend(pg.GraphicsWidget):
         for entry in entries:
             for part in entry:
                 if part[0] == "text":
-                    painter.setPen(TEXT_COLOR)
+                    painter.setPen(TEXT_COLOR)  # an empty short text takes no room
                     baseline = mid + self._metrics.ascent() / 2 - 1
                     painter.drawText(QPointF(x, baseline), part[2] if short else part[1])
                 elif part[0] == "swatch":
                     painter.setPen(part[2])
                     painter.setBrush(part[1])
                     painter.drawRect(self.SWATCH.translated(x, mid - self.SWATCH.height() / 2))
-                else:
-                    rect = QRectF(x, mid - 5, self.GRADIENT_WIDTH, 10)
-                    gradient = QLinearGradient(rect.topLeft(), rect.topRight())
-                    gradient.setColorAt(0, QColor(*SHARED_LIGHT))
-                    gradient.setColorAt(1, QColor(*SHARED_DARK))
-                    painter.setPen(QPen(QColor(0, 0, 0, 60), 0))
-                    painter.setBrush(QBrush(gradient))
-                    painter.drawRect(rect)
                 x += self._part_width(part, short) + self.PART_GAP
             x += self.ENTRY_GAP
 
@@ -336,11 +353,26 @@ class LaneViewBox(pg.ViewBox):
 
     sigLeftClick = Signal(object, bool)  # view-coordinate QPointF, double click
     sigMenuRequested = Signal(object)  # screen QPoint
+    sigLaneWheel = Signal(float, bool)  # wheel steps (up > 0), True: zoom the rows
 
     def __init__(self) -> None:
         super().__init__(enableMenu=False, invertY=True)
         self.setMouseEnabled(x=True, y=False)
         self.setDefaultPadding(0.0)
+
+    def wheelEvent(self, ev, axis=None) -> None:
+        """Plain wheel zooms the bytes; Ctrl+wheel the rows; Shift+wheel (or the wheel
+        over the lane names) scrolls the rows."""
+        modifiers = ev.modifiers()
+        steps = ev.delta() / 120.0
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            ev.accept()
+            self.sigLaneWheel.emit(steps, True)
+        elif modifiers & Qt.KeyboardModifier.ShiftModifier or axis == 1:
+            ev.accept()
+            self.sigLaneWheel.emit(steps, False)
+        else:
+            super().wheelEvent(ev, axis=axis)
 
     def mouseClickEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:

@@ -8,6 +8,7 @@ the number of chunks.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,7 @@ MARK_OVERHANG = 0.07  # selection marks poke out of their lane to catch the eye
 MIN_BOUNDARY_PX = 3.0  # chunks at least this wide on screen get outlined
 MIN_MARK_PX = 3.0  # selection marks stay visible on sub-pixel chunks
 MIN_BAND_PX = 2.0  # a zero-size tar member still shows as a thin band
+LANE_FRAME_COLOR = QColor(40, 44, 52)
 
 
 def lane_span(lane_index: int, overhang: float = 0.0) -> tuple[float, float]:
@@ -32,17 +34,33 @@ def lane_span(lane_index: int, overhang: float = 0.0) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Viewport:
-    """The visible byte range and how many bytes one screen pixel covers."""
+    """The visible x range (view units), how many of them one screen pixel covers, which
+    row each shown lane sits in, and each lane's view units per byte (1 on the common
+    byte scale; with a per-lane scale every lane spans the same width)."""
 
     start: float
     end: float
     bytes_per_px: float
+    rows: Mapping[int, int] | None = None  # lane index -> row; None: lane i in row i
+    scales: Mapping[int, float] | None = None  # lane index -> view units per byte
+
+    def row(self, lane: int) -> int | None:
+        return lane if self.rows is None else self.rows.get(lane)
+
+    def scale(self, lane: int) -> float:
+        return 1.0 if self.scales is None else self.scales.get(lane, 1.0)
+
+    def in_bytes(self, lane: int) -> tuple[float, float, float]:
+        """start, end and bytes per pixel of the view in ``lane``'s own bytes."""
+        s = self.scale(lane)
+        return self.start / s, self.end / s, self.bytes_per_px / s
 
 
 def _chunk_extent(lane: LaneModel, chunk: int, viewport: Viewport, min_px: float) -> np.ndarray:
-    """[x0, x1] of a chunk, widened around its centre to at least ``min_px``."""
-    x0 = float(lane.offsets[chunk])
-    x1 = x0 + float(lane.lengths[chunk])
+    """[x0, x1] of a chunk in view units, widened around its centre to at least ``min_px``."""
+    s = viewport.scale(lane.index)
+    x0 = float(lane.offsets[chunk]) * s
+    x1 = x0 + float(lane.lengths[chunk]) * s
     grow = max(0.0, min_px * viewport.bytes_per_px - (x1 - x0)) / 2
     return np.array([x0 - grow, x1 + grow])
 
@@ -71,12 +89,16 @@ class MapOverlays:
         self.marks = overlay_item(QPen(SELECTION_COLOR, 1.5), QBrush(selection_fill), z=10)
         self.selected_mark = overlay_item(QPen(SELECTION_COLOR.darker(130), 3), z=11)
         self.hover = overlay_item(QPen(QColor(20, 20, 20), 1.5), z=12)
+        # Lanes selected in the layer table: a dark frame around each.
+        self.lane_frames = overlay_item(QPen(LANE_FRAME_COLOR, 2.5), z=7)
         for item in self.items:
             view.addItem(item, ignoreBounds=True)
 
     @property
     def items(self) -> tuple[QGraphicsPathItem, ...]:
-        return (self.boundaries, self.band, self.marks, self.selected_mark, self.hover)
+        return (
+            self.boundaries, self.band, self.marks, self.selected_mark, self.hover, self.lane_frames
+        )  # fmt: skip
 
     def clear(self) -> None:
         for item in self.items:
@@ -85,11 +107,13 @@ class MapOverlays:
     def draw_boundaries(self, model: MapModel, viewport: Viewport) -> None:
         xs, tops, bottoms = [np.zeros(0)], [np.zeros(0)], [np.zeros(0)]
         for lane in model.lanes:
-            positions = boundary_positions(
-                lane, viewport.start, viewport.end, viewport.bytes_per_px, MIN_BOUNDARY_PX
-            )
-            top, bottom = lane_span(lane.index)
-            xs.append(positions)
+            row = viewport.row(lane.index)
+            if row is None:
+                continue
+            start, end, per_px = viewport.in_bytes(lane.index)
+            positions = boundary_positions(lane, start, end, per_px, MIN_BOUNDARY_PX)
+            top, bottom = lane_span(row)
+            xs.append(positions * viewport.scale(lane.index))
             tops.append(np.full(len(positions), top))
             bottoms.append(np.full(len(positions), bottom))
         _set_path(
@@ -99,17 +123,34 @@ class MapOverlays:
 
     def draw_band(self, band: tuple[int, float, float] | None, viewport: Viewport) -> None:
         """``band`` is (lane, start byte, end byte), or None for no band."""
-        if band is None:
+        row = viewport.row(band[0]) if band is not None else None
+        if band is None or row is None:
             _set_path(self.band, QPainterPath())
             return
         layer, x0, x1 = band
-        x1 = max(x1, x0 + MIN_BAND_PX * viewport.bytes_per_px)
-        _set_path(self.band, _one_rect(np.array([x0, x1]), *lane_span(layer, MARK_OVERHANG)))
+        s = viewport.scale(layer)
+        x0, x1 = x0 * s, max(x1 * s, x0 * s + MIN_BAND_PX * viewport.bytes_per_px)
+        _set_path(self.band, _one_rect(np.array([x0, x1]), *lane_span(row, MARK_OVERHANG)))
+
+    def draw_lane_frames(self, lanes: Iterable[int], viewport: Viewport) -> None:
+        """Frames around whole lanes (those selected in the layer table)."""
+        rows = [r for r in (viewport.row(i) for i in lanes) if r is not None]
+        spans = [lane_span(r, MARK_OVERHANG) for r in rows]
+        n = len(spans)
+        _set_path(
+            self.lane_frames,
+            rects_path(
+                np.full(n, viewport.start),
+                np.full(n, viewport.end),
+                np.array([top for top, _ in spans]),
+                np.array([bottom for _, bottom in spans]),
+            ),
+        )
 
     def draw_marks(self, model: MapModel, selected: tuple[int, int], viewport: Viewport) -> None:
         """Mark every visible occurrence of the selected chunk's fingerprint in every lane."""
         layer, chunk = selected
-        if layer < 0:
+        if layer < 0 or viewport.row(layer) is None:
             _set_path(self.marks, QPainterPath())
             _set_path(self.selected_mark, QPainterPath())
             return
@@ -117,21 +158,26 @@ class MapOverlays:
         columns: list[list[np.ndarray]] = [[], [], [], []]
         for holder in model.index.layers_of(chunk_id):
             lane = model.lanes[int(holder)]
-            x0, x1 = occurrence_spans(
-                lane, chunk_id, viewport.start, viewport.end, viewport.bytes_per_px, MIN_MARK_PX
-            )
-            top, bottom = lane_span(lane.index, MARK_OVERHANG)
-            values = (x0, x1, np.full(len(x0), top), np.full(len(x0), bottom))
+            row = viewport.row(lane.index)
+            if row is None:
+                continue
+            start, end, per_px = viewport.in_bytes(lane.index)
+            x0, x1 = occurrence_spans(lane, chunk_id, start, end, per_px, MIN_MARK_PX)
+            s = viewport.scale(lane.index)
+            top, bottom = lane_span(row, MARK_OVERHANG)
+            values = (x0 * s, x1 * s, np.full(len(x0), top), np.full(len(x0), bottom))
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
         _set_path(self.marks, rects_path(*[np.concatenate(c) for c in columns]))
         extent = _chunk_extent(model.lanes[layer], chunk, viewport, MIN_MARK_PX)
-        _set_path(self.selected_mark, _one_rect(extent, *lane_span(layer, MARK_OVERHANG)))
+        span = lane_span(viewport.row(layer) or 0, MARK_OVERHANG)
+        _set_path(self.selected_mark, _one_rect(extent, *span))
 
     def draw_hover(self, model: MapModel | None, hovered: tuple[int, int], viewport: Viewport):
         layer, chunk = hovered
-        if layer < 0 or model is None:
+        row = viewport.row(layer) if layer >= 0 else None
+        if row is None or model is None:
             _set_path(self.hover, QPainterPath())
             return
         extent = _chunk_extent(model.lanes[layer], chunk, viewport, 1.0)
-        _set_path(self.hover, _one_rect(extent, *lane_span(layer)))
+        _set_path(self.hover, _one_rect(extent, *lane_span(row)))

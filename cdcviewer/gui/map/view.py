@@ -33,9 +33,11 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QTextDocument
 from PySide6.QtWidgets import (
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMenu,
     QMessageBox,
+    QScrollBar,
     QSizePolicy,
     QStackedLayout,
     QToolTip,
@@ -47,13 +49,14 @@ from cdcviewer.gui.map.export import EXPORT_FORMATS, export_view
 from cdcviewer.gui.map.items import ByteAxis, ClassLegend, LaneAxis, LaneViewBox
 from cdcviewer.gui.map.model import ChunkDetails, LaneModel, MapModel, describe_chunk
 from cdcviewer.gui.map.overlays import MapOverlays, Viewport, lane_span
+from cdcviewer.gui.map.row_view import LaneRowsMixin
+from cdcviewer.gui.map.rows import LANE_ZOOM_STEP, LaneRows
 from cdcviewer.gui.map.text import HINT, details_html, lane_tooltip
 
-MAX_LANE_PX = 58  # rows never grow taller; on a tall view the spare height goes below
 MIN_VISIBLE_BYTES = 16.0  # deepest zoom
 
 
-class LayerMapView(QWidget):
+class LayerMapView(LaneRowsMixin, QWidget):
     """Lanes of chunks across layers, with hover details, selection and export."""
 
     chunkHovered = Signal(int, int)
@@ -66,6 +69,9 @@ class LayerMapView(QWidget):
         self._hovered = (-1, -1)
         self._selected = (-1, -1)
         self._band: tuple[int, float, float] | None = None
+        self._framed: list[int] = []  # lanes selected in the layer table
+        self._per_lane = False  # every lane on its own scale, filling the width
+        self.details_elsewhere = False  # a details panel shows hovered chunks: no tooltips
         self._redraw_timer = QTimer(self, singleShot=True, interval=0)
         self._redraw_timer.timeout.connect(self.refresh)
         self._build_widgets()
@@ -83,9 +89,10 @@ class LayerMapView(QWidget):
         self._view = LaneViewBox()
         self._lane_axis = LaneAxis()
         self._legend.set_indent(self._lane_axis.label_width + 4)
+        self._byte_axis = ByteAxis()
         self._plot = pg.PlotItem(
             viewBox=self._view,
-            axisItems={"bottom": ByteAxis(), "left": self._lane_axis},
+            axisItems={"bottom": self._byte_axis, "left": self._lane_axis},
             enableMenu=False,
         )
         self._plot.hideButtons()
@@ -98,6 +105,7 @@ class LayerMapView(QWidget):
         self._info = QLabel()
         self._info.setTextFormat(Qt.TextFormat.RichText)
         self._info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._info.setWordWrap(True)  # a narrow map wraps the hint rather than cutting it
         self._info.setFixedHeight(self._info.fontMetrics().lineSpacing() * 4 + 12)
         self._info.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self._info.setStyleSheet(
@@ -108,7 +116,15 @@ class LayerMapView(QWidget):
         page_layout = QVBoxLayout(page)
         page_layout.setContentsMargins(0, 0, 0, 0)
         page_layout.setSpacing(0)
-        page_layout.addWidget(self._graphics, 1)
+        self._scroll = QScrollBar()
+        self._rows = LaneRows(self._scroll)
+        self._rows.changed.connect(self._rows_moved)
+        graphics_row = QHBoxLayout()
+        graphics_row.setContentsMargins(0, 0, 0, 0)
+        graphics_row.setSpacing(0)
+        graphics_row.addWidget(self._graphics, 1)
+        graphics_row.addWidget(self._scroll)
+        page_layout.addLayout(graphics_row, 1)
         page_layout.addWidget(self._info)
 
         self._empty = QLabel(
@@ -125,6 +141,7 @@ class LayerMapView(QWidget):
         self._view.sigResized.connect(self._on_resized)
         self._view.sigLeftClick.connect(self._on_click)
         self._view.sigMenuRequested.connect(self._show_menu)
+        self._view.sigLaneWheel.connect(self._lane_wheel)
         self._graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._graphics.viewport().installEventFilter(self)
 
@@ -136,7 +153,14 @@ class LayerMapView(QWidget):
         self.clear_selection_action = QAction("Clear selection", self, shortcut="Esc")
         self.clear_selection_action.setShortcutContext(context)
         self.clear_selection_action.triggered.connect(self.clear_selection)
-        self.addActions([self.fit_all_action, self.clear_selection_action])
+        self.taller_action = QAction("Taller lanes", self, shortcut=QKeySequence("Ctrl+="))
+        self.taller_action.triggered.connect(lambda: self.zoom_lanes(LANE_ZOOM_STEP))
+        self.shorter_action = QAction("Shorter lanes", self, shortcut=QKeySequence("Ctrl+-"))
+        self.shorter_action.triggered.connect(lambda: self.zoom_lanes(1 / LANE_ZOOM_STEP))
+        for action in (self.taller_action, self.shorter_action):
+            action.setShortcutContext(context)
+        self.addActions([self.fit_all_action, self.clear_selection_action, self.taller_action,
+                         self.shorter_action])  # fmt: skip
 
     # -- public API ----------------------------------------------------------------------
     @property
@@ -178,8 +202,9 @@ class LayerMapView(QWidget):
             image = pg.ImageItem(axisOrder="row-major")
             self._view.addItem(image, ignoreBounds=True)
             self._images.append(image)
-        self._lane_axis.set_lanes([lane.name for lane in model.lanes])
-        self._legend.set_indent(self._lane_axis.label_width + 4)
+        if not keep_axis or len(self._rows.order) > model.n_layers:
+            self._rows.set_order(range(model.n_layers))
+            self._framed = []
         self._legend.set_layer_count(model.n_layers)
         pad = max(model.extent, 1) * 0.01
         self._view.setLimits(
@@ -189,30 +214,31 @@ class LayerMapView(QWidget):
             maxXRange=max(model.extent, 1) + 2 * pad,
         )
         self._stack.setCurrentIndex(1)
-        self._fit_rows()
+        self._show_rows()
         if keep_axis:
             self._view.setXRange(*old_range, padding=0)
+            self._apply_rows()
         else:
             self.fit_all()
         self._show_info()
         self._schedule_redraw()
 
     def fit_all(self) -> None:
-        """Show every lane whole (also double-click and the Home key)."""
+        """Show every lane whole, rows sharing the height (also double-click and Home)."""
         if self._model is not None:
             self._view.setXRange(0, max(self._model.extent, 1), padding=0.01)
+            self._rows.fit()
+            self._apply_rows()
 
     def zoom_to(self, layer_index: int, start: int, end: int) -> None:
-        """Zoom the shared x axis to bytes ``[start, end)`` of a layer, with a small margin."""
+        """Zoom the shared x axis to bytes ``[start, end)`` of a layer, with a small margin,
+        and scroll its lane into view."""
         self._lane(layer_index)
-        start, end = float(start), float(max(end, start + 1))
+        s = self._scale(layer_index)
+        start, end = float(start) * s, float(max(end, start + 1)) * s
         margin = max((end - start) * 0.04, MIN_VISIBLE_BYTES / 2)
         self._view.setXRange(start - margin, end + margin, padding=0)
-
-    def zoom_to_lane(self, layer_index: int) -> None:
-        """Zoom to the whole of one lane; ignored for a lane not shown."""
-        if self._model is not None and layer_index < self._model.n_layers:
-            self.zoom_to(layer_index, 0, self._model.lanes[layer_index].bytes)
+        self._rows.ensure_visible(layer_index)
 
     def show_range(self, layer_index: int, start: int, end: int) -> None:
         """Highlight bytes ``[start, end)`` of a lane and zoom to them; ignored for a lane
@@ -316,34 +342,38 @@ class LayerMapView(QWidget):
             return
         start, end = self.visible_range()
         width = max(1, round(self._view.width() * self._graphics.devicePixelRatioF()))
+        in_view = {self._rows.lane_at(row) for row in self._rows.rows_in_view()}
         for lane, image in zip(model.lanes, self._images, strict=True):
-            pixels = lane.pixels.pixels(start, end, width)
-            image.setImage(pixels[np.newaxis], autoLevels=False)
-            top, bottom = lane_span(lane.index)
+            row = self._rows.row_of.get(lane.index)
+            # Only the rows in view are drawn: scrolling draws the others when they come.
+            image.setVisible(lane.index in in_view)
+            if row is None or lane.index not in in_view:
+                continue
+            s = self._scale(lane.index)
+            image.setImage(lane.pixels.pixels(start / s, end / s, width)[np.newaxis],
+                           autoLevels=False)  # fmt: skip
+            top, bottom = lane_span(row)
             image.setRect(start, top, end - start, bottom - top)
         viewport = self._viewport()
         self._overlays.draw_boundaries(model, viewport)
         self._overlays.draw_band(self._band, viewport)
         self._overlays.draw_marks(model, self._selected, viewport)
         self._overlays.draw_hover(model, self._hovered, viewport)
+        self._overlays.draw_lane_frames(self._framed, viewport)
 
     def _viewport(self) -> Viewport:
         start, end = self.visible_range()
-        return Viewport(start, end, (end - start) / max(1.0, self._view.width()))
-
-    def _fit_rows(self) -> None:
-        """Keep y fixed on the lanes; rows stop growing at MAX_LANE_PX so that on a tall
-        view the byte axis stays under the lanes and the spare height is left below."""
-        n = self._model.n_layers if self._model is not None else 1
-        axis = self._plot.getAxis("bottom")
-        self._plot.setMaximumHeight(n * MAX_LANE_PX + axis.height() + 8)
-        self._view.setYRange(0, n, padding=0)
+        model = self._model
+        scales = None
+        if self._per_lane and model is not None:
+            scales = {lane.index: self._scale(lane.index) for lane in model.lanes}
+        per_px = (end - start) / max(1.0, self._view.width())
+        return Viewport(start, end, per_px, self._rows.row_of, scales)
 
     def _on_resized(self) -> None:
-        self._view.setYRange(0, max(1, self.lane_count), padding=0)
         self._lane_axis.fit_to(self._graphics.width())
         self._legend.set_indent(self._lane_axis.label_width + 4)
-        self._schedule_redraw()
+        self._update_y()
 
     # -- interaction ---------------------------------------------------------------------
     def _lane(self, layer_index: int) -> LaneModel:
@@ -355,13 +385,14 @@ class LayerMapView(QWidget):
         """(layer, chunk) under a view-coordinate point, (-1, -1) over gaps or past ends."""
         if self._model is None or not math.isfinite(y):
             return -1, -1
-        layer = math.floor(y)
-        if not 0 <= layer < self._model.n_layers:
+        row = math.floor(y)
+        layer = self._rows.lane_at(row)
+        if layer is None:
             return -1, -1
-        top, bottom = lane_span(layer)
+        top, bottom = lane_span(row)
         if not top <= y <= bottom:
             return -1, -1
-        chunk = self._model.lanes[layer].chunk_at(x)
+        chunk = self._model.lanes[layer].chunk_at(x / self._scale(layer))
         return (layer, chunk) if chunk >= 0 else (-1, -1)
 
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
@@ -398,6 +429,8 @@ class LayerMapView(QWidget):
         model = self._model
         if model is None:
             self._info.setText("")
+        elif self.details_elsewhere:
+            self._info.setText(html.escape(HINT))  # the details panel describes chunks
         elif self._hovered[0] >= 0:
             self._info.setText(details_html(describe_chunk(model, *self._hovered)))
         elif self._selected[0] >= 0:
@@ -409,6 +442,8 @@ class LayerMapView(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Leave:
             self._set_hover(-1, -1)
+        elif event.type() == QEvent.Type.Resize and self._model is not None:
+            self._apply_rows()
         elif event.type() == QEvent.Type.ToolTip and self._model is not None:
             text = self._tooltip_at(self._graphics.mapToScene(event.pos()))
             if text:
@@ -423,11 +458,13 @@ class LayerMapView(QWidget):
         assert model is not None
         point = self._view.mapSceneToView(scene_pos)
         if self._view.sceneBoundingRect().contains(scene_pos):
+            if self.details_elsewhere:
+                return ""  # the details panel and the info bar say it already
             layer, chunk = self._chunk_at_view(point.x(), point.y())
             return details_html(describe_chunk(model, layer, chunk)) if layer >= 0 else ""
         if self._lane_axis.sceneBoundingRect().contains(scene_pos):
-            layer = math.floor(point.y())
-            if 0 <= layer < model.n_layers:
+            layer = self._rows.lane_at(math.floor(point.y()))
+            if layer is not None:
                 return lane_tooltip(model.lanes[layer])
         return ""
 

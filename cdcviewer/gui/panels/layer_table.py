@@ -14,10 +14,12 @@ from PySide6.QtGui import QColor, QPainter, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
+    QLineEdit,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTreeView,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -88,9 +90,13 @@ class CompositionDelegate(QStyledItemDelegate):
 
 
 class LayerTable(QTreeView):
-    """Layers with their figures, grouped under their image; sortable by any column."""
+    """Layers with their figures, grouped under their image; sortable by any column,
+    filtered by name. The map's lanes follow: ``orderChanged`` carries the layer indices
+    in the order the table shows them, ``framedChanged`` the selected ones."""
 
     layerActivated = Signal(int)  # analysis layer index, on double click / Enter
+    orderChanged = Signal(list)  # layer indices, top to bottom, filtered
+    framedChanged = Signal(list)  # layer indices selected
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +133,11 @@ class LayerTable(QTreeView):
         self.doubleClicked.connect(self._activated)
         self.activated.connect(self._activated)
         self._layers: list[Layer] = []
+        self._filter = ""
+        self.model_.layoutChanged.connect(self._announce_order)  # after every sort
+        self.selectionModel().selectionChanged.connect(
+            lambda *_: self.framedChanged.emit(self.selected_indices())
+        )
 
     # -- filling ------------------------------------------------------------------------
     def set_analysis(self, analysis: Analysis | None) -> None:
@@ -154,6 +165,7 @@ class LayerTable(QTreeView):
                 root.appendRow(group)
         self.expandAll()
         self.sortByColumn(self.header().sortIndicatorSection(), self.header().sortIndicatorOrder())
+        self.set_filter(self._filter)
         if selected:
             self._reselect(selected)
 
@@ -267,7 +279,56 @@ class LayerTable(QTreeView):
             size_cell(new, total),
         ]
 
+    # -- order and filter ---------------------------------------------------------------
+    def set_filter(self, text: str) -> None:
+        """Show only layers whose name, image or source contains ``text`` (any case);
+        an image row stays while any of its layers does."""
+        self._filter = text
+        needle = text.strip().lower()
+        root = self.model_.invisibleRootItem()
+        for r in range(root.rowCount()):
+            item = root.child(r, 0)
+            shown_children = 0
+            for c in range(item.rowCount()):
+                hide = not self._matches(item.child(c, 0), needle)
+                self.setRowHidden(c, item.index(), hide)
+                shown_children += not hide
+            hide = not self._matches(item, needle) if item.rowCount() == 0 else not shown_children
+            self.setRowHidden(r, root.index(), hide)
+        self._announce_order()
+
+    def _matches(self, item: QStandardItem, needle: str) -> bool:
+        value = item.data(LAYER_ROLE)
+        if not needle or value is None:
+            return True
+        layer = self._layers[int(value)]
+        return any(
+            needle in (text or "").lower() for text in (layer.name, layer.image, layer.source)
+        )
+
+    def visible_order(self) -> list[int]:
+        """Layer indices as the table shows them, top to bottom, without filtered rows."""
+        order: list[int] = []
+        root = self.model_.invisibleRootItem()
+        for r in range(root.rowCount()):
+            if self.isRowHidden(r, root.index()):
+                continue
+            item = root.child(r, 0)
+            if item.data(LAYER_ROLE) is not None:
+                order.append(int(item.data(LAYER_ROLE)))
+            for c in range(item.rowCount()):
+                if not self.isRowHidden(c, item.index()):
+                    order.append(int(item.child(c, 0).data(LAYER_ROLE)))
+        return order
+
+    def _announce_order(self) -> None:
+        self.orderChanged.emit(self.visible_order())
+
     # -- selection ----------------------------------------------------------------------
+    def selected_indices(self) -> list[int]:
+        """Indices of the selected layers, in load order (image rows count for theirs)."""
+        return [self._layers.index(layer) for layer in self.selected_layers()]
+
     def selected_layers(self) -> list[Layer]:
         """Selected layers in load order; a selected image row stands for all its layers."""
         chosen: set[int] = set()
@@ -314,3 +375,20 @@ class LayerTable(QTreeView):
         value = self.model_.itemFromIndex(index.siblingAtColumn(0)).data(LAYER_ROLE)
         if value is not None:
             self.layerActivated.emit(int(value))
+
+
+def with_filter(table: LayerTable) -> QWidget:
+    """The table under a filter field (Ctrl+F in the table): the map shows what it shows."""
+    panel = QWidget()
+    field = QLineEdit()
+    field.setPlaceholderText("Filter layers by name, image or file…")
+    field.setClearButtonEnabled(True)
+    field.setToolTip("Only matching layers stay in the table and on the map")
+    field.textChanged.connect(table.set_filter)
+    table.filter_field = field
+    layout = QVBoxLayout(panel)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(field)
+    layout.addWidget(table, 1)
+    return panel
