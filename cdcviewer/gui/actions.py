@@ -22,6 +22,7 @@ DOCKS = "docks"  # a toggle per dock
 # Enabled only with layers shown, or with layers selected in the layer table.
 NEED_LAYERS = ("export", "export_map", "clear", "fit", "sweep", "compare")
 NEED_SELECTION = ("remove", "up", "down")
+CHECKABLE = ("per_lane",)
 
 # name, menu, text, shortcut, tooltip
 ACTIONS: tuple[tuple[str, str, str, object, str], ...] = (
@@ -44,7 +45,9 @@ ACTIONS: tuple[tuple[str, str, str, object, str], ...] = (
     ("remove", "Layers", "&Remove Selected", Key.Delete,
      "Remove the selected layers (an image row removes all its layers)"),
     ("clear", "Layers", "Remove &All", "Ctrl+Shift+Del",
-     "Start again with nothing loaded"),
+     "Start again with nothing loaded (Undo loads them again)"),
+    ("undo", "Layers", "&Undo Remove All", Key.Undo,
+     "Load again the inputs that Remove All removed"),
     (SEPARATOR, "Layers", "", None, ""),
     ("up", "Layers", "Move &Up", "Ctrl+Up",
      "Load the selected layers earlier (changes which bytes count as new)"),
@@ -61,7 +64,10 @@ ACTIONS: tuple[tuple[str, str, str, object, str], ...] = (
      "Plot savings and index size for avg 4 KiB … 256 KiB"),
     ("compare", "Analysis", "Compare &Layouts (What-if)", "Ctrl+L",
      "Chunk the tars written deterministically and as file contents (puzzlefs); compare"),
-    ("fit", "View", "&Fit All", "Ctrl+0", "Show every lane whole"),
+    ("fit", "View", "&Fit All", "Ctrl+0", "Show every lane whole, rows sharing the height"),
+    ("per_lane", "View", "Each Lane at Its Own &Scale", "Ctrl+Shift+L",
+     "Stretch every lane across the map (small layers become readable); the axis then "
+     "reads in % of each layer"),
     (DOCKS, "View", "", None, ""),
     ("legend", "Help", "What the &Colours Mean", "F1",
      "Unique, duplicate and shared chunks, and how to explore the map"),
@@ -133,6 +139,7 @@ def install_actions(
                 menu.addAction(toggle)
         else:
             action = QAction(text, window)
+            action.setCheckable(name in CHECKABLE)
             if shortcut is not None:
                 action.setShortcut(QKeySequence(shortcut))
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)

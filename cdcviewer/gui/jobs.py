@@ -51,6 +51,7 @@ JOB_LABELS = {
     "whatif": "Comparing layouts",
     "export": "Exporting",
 }
+QUIT_WAIT_S = 0.1  # how long quitting waits for cancelled work before removing the cache
 StatusMessage = Callable[[str, int], None]  # text, milliseconds: the status bar
 
 
@@ -71,6 +72,7 @@ class WindowJobs(QObject):
         self.layer_count = 0
         self.cancelled_params: ChunkerParams | None = None
         self.files_wanted = False  # set once the Files panel is shown: then kept up to date
+        self.undo_sources: list[str] = []  # what Remove All removed: reloaded by Undo
         self.runner = TaskRunner(self)
         self._result_handlers: dict[type, Callable[[Any], None]] = {
             Loaded: self._loaded,
@@ -129,6 +131,25 @@ class WindowJobs(QObject):
         if layers:
             self._submit("edit", self.session.remove(layers))
             self.request_analysis()
+
+    def remove_all(self) -> None:
+        """Remove every layer; Undo (the message's button, Ctrl+Z) loads their inputs again."""
+        layers = list(self.analysis.layers) if self.analysis is not None else []
+        if not layers:
+            return
+        self.undo_sources = list(dict.fromkeys(layer.source for layer in layers))
+        self.remove_layers(layers)
+        count = len(layers)
+        self.views.messages.show_message(
+            f"Removed {count} layer{'s' * (count != 1)} and their decompressed copies.",
+            "info",
+            action=("Undo", self.undo_remove_all),
+        )
+
+    def undo_remove_all(self) -> None:
+        """Load again what Remove All removed, in the same order."""
+        sources, self.undo_sources = self.undo_sources, []
+        self.load_paths(sources)
 
     def move_layers(self, layers: Sequence[Layer], delta: int) -> None:
         """Move ``layers`` one place earlier (``delta`` -1) or later (+1) in the load order."""
@@ -196,8 +217,10 @@ class WindowJobs(QObject):
         return report_sections(files, self.views.whatif_panel.current_comparison(), versions)
 
     def shutdown(self) -> None:
-        """Cancel the work, wait briefly for it, and remove the decompressed caches."""
-        if self.runner.shutdown(timeout_s=3.0):
+        """Cancel the work and remove the decompressed caches without waiting for it: the
+        window closes within half a second. Cancelled work stops within one block; a
+        worker still finishing one writes into a removed folder, which costs nothing."""
+        if self.runner.shutdown(timeout_s=QUIT_WAIT_S):
             self.session.close()  # the what-if streams; only once the worker is done
         self.workspace.close()
 
@@ -247,7 +270,10 @@ class WindowJobs(QObject):
         self.views.messages.show_message(message, "error", append=True)
 
     def _job_started(self, kind: str, label: str) -> None:
-        self.views.progress.begin(label, self.layer_count if kind == "analyze" else 0)
+        weights = None
+        if kind == "analyze":  # per layer, by bytes: what hashing costs
+            weights = {layer.name: layer.bytes for layer in list(self.workspace.layers)}
+        self.views.progress.begin(label, weights)
         if kind == "load":
             self.views.welcome.set_busy(label)
 

@@ -67,7 +67,11 @@ class MainWindow(QMainWindow):
             "export_map": self.export_map_dialog,
             "quit": self.close,
             "remove": lambda: jobs.remove_layers(views.layer_table.selected_layers()),
-            "clear": lambda: jobs.remove_layers(jobs.analysis.layers if jobs.analysis else []),
+            "clear": jobs.remove_all,
+            "undo": jobs.undo_remove_all,
+            "per_lane": lambda: views.map_view.set_per_lane_scale(
+                self.menu_actions["per_lane"].isChecked()
+            ),
             "up": lambda: jobs.move_layers(views.layer_table.selected_layers(), -1),
             "down": lambda: jobs.move_layers(views.layer_table.selected_layers(), 1),
             "reanalyze": jobs.request_analysis,
@@ -149,6 +153,7 @@ class MainWindow(QMainWindow):
         selected = has and bool(self.views.layer_table.selectionModel().selectedRows())
         busy = self.jobs.runner.busy
         self.menu_actions.set_enabled(has_layers=has, has_selection=selected, busy=busy)
+        self.menu_actions["undo"].setEnabled(bool(self.jobs.undo_sources))
 
     # -- drag and drop ------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

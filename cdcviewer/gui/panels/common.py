@@ -8,7 +8,7 @@ Every size reads in binary units (KiB, MiB, GiB); exact byte counts are in toolt
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 from PySide6.QtCore import Qt
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QPushButton,
     QSizePolicy,
     QStyle,
     QTextBrowser,
@@ -319,17 +320,33 @@ class MessageBar(QFrame):
         )
         self.close_button.setToolTip("Dismiss this message")
         self.close_button.clicked.connect(self.dismiss)
+        self.action_button = QPushButton()  # e.g. "Undo" after Remove All
+        self.action_button.setToolTip("Do what the message offers, then dismiss it")
+        self.action_button.hide()
+        self.action_button.clicked.connect(self._act)
+        self._action: Callable[[], object] | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 4, 4)
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
         self.lines: list[str] = []
         self.level = "info"
         self.hide()
 
-    def show_message(self, text: str, level: str = "info", append: bool = False) -> None:
-        """Show ``text`` (plain); with ``append`` add it to what is shown (same level wins)."""
+    def show_message(
+        self,
+        text: str,
+        level: str = "info",
+        append: bool = False,
+        action: tuple[str, Callable[[], object]] | None = None,
+    ) -> None:
+        """Show ``text`` (plain); with ``append`` add it to what is shown (same level wins);
+        ``action`` (text, callable) adds a button that runs it and dismisses the message."""
+        self._action = action[1] if action is not None else None
+        self.action_button.setText(action[0] if action is not None else "")
+        self.action_button.setVisible(action is not None)
         if append and self.isVisible() and self.level == level:
             self.lines.append(text)
         else:
@@ -365,4 +382,11 @@ class MessageBar(QFrame):
 
     def dismiss(self) -> None:
         self.lines = []
+        self._action = None
         self.hide()
+
+    def _act(self) -> None:
+        action = self._action
+        self.dismiss()
+        if action is not None:
+            action()

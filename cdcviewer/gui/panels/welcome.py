@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtCore import QMimeData, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -176,6 +176,7 @@ class DropOverlay(QWidget):
         super().__init__(parent)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.text = "Drop to add layers"
+        self.text_rect = QRect()  # where the text was last painted
         self.hide()
 
     def show_over_parent(self, text: str) -> None:
@@ -195,11 +196,17 @@ class DropOverlay(QWidget):
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(QColor(20, 80, 140))
-        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.text)
+        # Near the top, not the centre: on the welcome page the centre holds the buttons.
+        band = self.rect().adjusted(16, 28, -16, 0)
+        band.setHeight(painter.fontMetrics().height() * 2)
+        painter.drawText(band, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self.text)
+        self.text_rect = band
 
 
 class ProgressStatus(QWidget):
-    """Status-bar progress: what runs, per-layer phases (tooltip), and a Cancel button."""
+    """Status-bar progress of the running job: one bar from start to end across its
+    phases, each item (layer, input) weighted by its work (bytes, when known), and the
+    phase named; the per-item phases are in the tooltip; a Cancel button."""
 
     cancelRequested = Signal()
 
@@ -220,16 +227,19 @@ class ProgressStatus(QWidget):
         layout.addWidget(self.label)
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
-        self.items: dict[str, tuple[str, float]] = {}
+        self.work = JobProgress()
         self.job_label = ""
-        self.layers_expected = 0
         self.hide()
 
-    def begin(self, label: str, layers_expected: int = 0) -> None:
-        """A job started; ``layers_expected`` (analyses) lets the label count layers done."""
+    @property
+    def items(self) -> dict[str, tuple[str, float]]:
+        return self.work.items
+
+    def begin(self, label: str, weights: dict[str, int] | None = None) -> None:
+        """A job started; ``weights`` (bytes per item, e.g. per layer of an analysis)
+        weigh the items and let the label count them."""
         self.job_label = label
-        self.layers_expected = layers_expected
-        self.items = {}
+        self.work = JobProgress(weights)
         self.bar.setValue(0)
         self.bar.setRange(0, 0)  # busy until the first report says how far it is
         self.label.setText(f"{label}…")
@@ -237,18 +247,15 @@ class ProgressStatus(QWidget):
         self.show()
 
     def report(self, item: str, phase: str, fraction: float) -> None:
-        self.items[item] = (phase, fraction)
+        overall = self.work.report(item, phase, fraction)
         self.bar.setRange(0, 1000)
-        self.bar.setValue(int(1000 * fraction))
+        self.bar.setValue(round(1000 * overall))
         shown = item if len(item) <= 40 else "…" + item[-39:]
         count = ""
-        if self.layers_expected:
-            # A layer is done once its chunks are fingerprinted (the last per-layer phase).
-            done = sum(1 for p, f in self.items.values() if p == "fingerprint" and f >= 1.0)
-            count = f" ({done} of {self.layers_expected} layers done)"
+        if self.work.weights:
+            count = f", {self.work.done()} of {len(self.work.weights)} done"
         self.label.setText(
-            f"{self.job_label}{count}: {PHASE_NAMES.get(phase, phase)} {shown} "
-            f"{100 * fraction:.0f}%"
+            f"{self.job_label} {100 * overall:.0f}%{count}: {PHASE_NAMES.get(phase, phase)} {shown}"
         )
         lines = [
             f"{name}: {PHASE_NAMES.get(p, p)} {100 * f:.0f}%" for name, (p, f) in self.items.items()
@@ -256,5 +263,46 @@ class ProgressStatus(QWidget):
         self.setToolTip(self.job_label + "\n" + "\n".join(lines[-20:]))
 
     def end(self) -> None:
-        self.items = {}
+        self.work = JobProgress()
         self.hide()
+
+
+# Where each phase lies in an item's work: hashing reads every byte and costs more than
+# fingerprinting the chunks; decompressing dominates a load. Phases not listed span 0..1.
+PHASE_SPANS = {
+    "hash": (0.0, 0.6),
+    "fingerprint": (0.6, 1.0),
+    "decompress": (0.0, 0.8),
+    "verify": (0.0, 0.8),
+    "check": (0.8, 0.9),
+    "index": (0.9, 1.0),
+}
+
+
+class JobProgress:
+    """One job's progress in 0..1 over its items and phases; it never goes backwards."""
+
+    def __init__(self, weights: dict[str, int] | None = None) -> None:
+        self.weights = {name: max(1, w) for name, w in (weights or {}).items()}
+        self.items: dict[str, tuple[str, float]] = {}
+        self._item_done: dict[str, float] = {}
+        self._overall = 0.0
+
+    def report(self, item: str, phase: str, fraction: float) -> float:
+        self.items[item] = (phase, fraction)
+        low, high = PHASE_SPANS.get(phase, (0.0, 1.0))
+        done = low + (high - low) * min(1.0, max(0.0, fraction))
+        self._item_done[item] = max(self._item_done.get(item, 0.0), done)
+        self._overall = max(self._overall, self._fraction())
+        return self._overall
+
+    def _fraction(self) -> float:
+        if self.weights:  # items named up front (an analysis's layers), by bytes
+            total = sum(self.weights.values())
+            return sum(w * self._item_done.get(n, 0.0) for n, w in self.weights.items()) / total
+        if not self._item_done:
+            return 0.0
+        return sum(self._item_done.values()) / len(self._item_done)
+
+    def done(self) -> int:
+        return sum(1 for name in self.weights if self._item_done.get(name, 0.0) >= 1.0)
