@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
@@ -20,7 +19,7 @@ SEPARATOR = "-"
 RECENT = "recent"  # the Open Recent submenu
 DOCKS = "docks"  # a toggle per dock
 # Enabled only with layers shown, or with layers selected in the layer table.
-NEED_LAYERS = ("export", "export_map", "clear", "fit", "sweep", "compare")
+NEED_LAYERS = ("export", "export_map", "clear", "fit", "sweep", "compare", "save_session")
 NEED_SELECTION = ("remove", "up", "down")
 CHECKABLE = ("per_lane",)
 
@@ -32,7 +31,11 @@ ACTIONS: tuple[tuple[str, str, str, object, str], ...] = (
      "Load an OCI image layout (or an unpacked docker save) folder"),
     ("open_image", "File", "Open &Image…", "Ctrl+I",
      "Load an image by reference: name:tag, docker://REF, docker-daemon:REF, oci:PATH[:TAG]"),
+    ("open_session", "File", "Open &Session…", "Ctrl+Shift+S",
+     "Load the inputs and parameters of a saved session (replaces what is loaded)"),
     (RECENT, "File", "", None, ""),
+    ("save_session", "File", "Sa&ve Session…", Key.Save,
+     "Save the inputs and parameters, to open them again later"),
     ("demo", "File", "Load &Demo", "Ctrl+D",
      "Build demo layers from this machine's files (no download) and load them"),
     (SEPARATOR, "File", "", None, ""),
@@ -93,21 +96,25 @@ class MenuActions:
         self["cancel"].setEnabled(busy)
 
     def fill_recent(
-        self, paths: Sequence[str], open_path: Callable[[str], None], clear: Callable[[], None]
+        self,
+        entries: Sequence[tuple[str, str]],
+        open_entry: Callable[[int], None],
+        clear: Callable[[], None],
     ) -> None:
-        """One entry per recently opened path, then "Clear List"; disabled when empty."""
+        """One entry (title, tooltip) per recent session, then "Clear List"; disabled
+        when empty."""
         menu = self.recent_menu
         menu.clear()
-        for path in paths:
-            action = menu.addAction(Path(path).name)
-            action.setToolTip(path)
-            action.triggered.connect(lambda _checked=False, p=path: open_path(p))
-        if paths:
+        for i, (title, tip) in enumerate(entries):
+            action = menu.addAction(title)
+            action.setToolTip(tip)
+            action.triggered.connect(lambda _checked=False, k=i: open_entry(k))
+        if entries:
             menu.addSeparator()
             forget = menu.addAction("Clear List")
-            forget.setToolTip("Forget the recently opened files")
+            forget.setToolTip("Forget the recent sessions")
             forget.triggered.connect(clear)
-        menu.setEnabled(bool(paths))
+        menu.setEnabled(bool(entries))
 
 
 def install_actions(
@@ -129,7 +136,7 @@ def install_actions(
         if name == SEPARATOR:
             menu.addSeparator()
         elif name == RECENT:
-            recent_menu = menu.addMenu("Open &Recent")
+            recent_menu = menu.addMenu("Open &Recent Session")
             recent_menu.setToolTipsVisible(True)
         elif name == DOCKS:
             menu.addSeparator()

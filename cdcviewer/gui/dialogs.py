@@ -163,6 +163,21 @@ def choose_map_image(parent: QWidget, start_dir: str) -> str | None:
     return path or None
 
 
+SESSION_FILTER = "cdcviewer session (*.cdcsession);;All files (*)"
+
+
+def choose_session_to_open(parent: QWidget, start_dir: str) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open session", start_dir, SESSION_FILTER)
+    return path or None
+
+
+def choose_session_to_save(parent: QWidget, start_dir: str) -> str | None:
+    path, _ = QFileDialog.getSaveFileName(
+        parent, "Save session", str(Path(start_dir) / "layers.cdcsession"), SESSION_FILTER
+    )
+    return path or None
+
+
 def show_about(parent: QWidget) -> None:
     QMessageBox.about(
         parent,

@@ -73,6 +73,7 @@ class WindowJobs(QObject):
         self.cancelled_params: ChunkerParams | None = None
         self.files_wanted = False  # set once the Files panel is shown: then kept up to date
         self.undo_sources: list[str] = []  # what Remove All removed: reloaded by Undo
+        self.demo_inputs: set[str] = set()  # the demo's generated files: no session of theirs
         self.runner = TaskRunner(self)
         self._result_handlers: dict[type, Callable[[Any], None]] = {
             Loaded: self._loaded,
@@ -145,6 +146,17 @@ class WindowJobs(QObject):
             "info",
             action=("Undo", self.undo_remove_all),
         )
+
+    def replace_with(self, inputs: Sequence[str]) -> None:
+        """Drop what is loaded and load ``inputs`` (opening a session)."""
+        self.undo_sources = []
+        self._submit("edit", self.session.clear())
+        self.load_paths(inputs)
+
+    def loaded_inputs(self) -> list[str]:
+        """The inputs behind the loaded layers, in load order, each once."""
+        layers = self.analysis.layers if self.analysis is not None else []
+        return list(dict.fromkeys(layer.source for layer in layers))
 
     def undo_remove_all(self) -> None:
         """Load again what Remove All removed, in the same order."""
@@ -227,6 +239,8 @@ class WindowJobs(QObject):
     # -- results and job events (GUI thread) ------------------------------------------------
     def _loaded(self, loaded: Loaded) -> None:
         self.layer_count = loaded.layer_count
+        if loaded.notes:
+            self.demo_inputs.update(layer.source for layer in loaded.layers)
         self.views.messages.show_load_problems(loaded)
         if loaded.layers:
             self.status(loaded.added_text(), 6000)

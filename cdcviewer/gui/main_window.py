@@ -8,7 +8,7 @@ dialogs only return what was chosen (``dialogs``), and every request becomes a j
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from cdcviewer.gui.actions import install_actions
 from cdcviewer.gui.jobs import WindowJobs
 from cdcviewer.gui.layout import build_layout
 from cdcviewer.gui.panels.welcome import dropped_paths
+from cdcviewer.gui.saved_sessions import SavedSession, read_session, write_session
 from cdcviewer.gui.session import Loaded, open_workspace
 from cdcviewer.gui.settings import WindowSettings
 
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
             "open": self.open_files_dialog,
             "open_folder": self.open_folder_dialog,
             "open_image": self.open_image_dialog,
+            "open_session": self.open_session_dialog,
+            "save_session": self.save_session_dialog,
             "demo": jobs.load_demo,
             "export": self.export_report_dialog,
             "export_map": self.export_map_dialog,
@@ -99,7 +102,7 @@ class MainWindow(QMainWindow):
         views.welcome.openFilesRequested.connect(self.open_files_dialog)
         views.welcome.openFolderRequested.connect(self.open_folder_dialog)
         views.welcome.demoRequested.connect(jobs.load_demo)
-        views.welcome.recentRequested.connect(lambda path: jobs.load_paths([path]))
+        views.welcome.recentRequested.connect(self.open_recent)
         views.sweep_panel.sweepRequested.connect(jobs.run_sweep)
         views.files_panel.fileSelected.connect(map_view.show_range)
         views.files_panel.computeRequested.connect(jobs.request_files)
@@ -120,8 +123,8 @@ class MainWindow(QMainWindow):
 
     # -- what the window shows around the views -----------------------------------------------
     def _loaded(self, loaded: Loaded) -> None:
-        failed = {failure.source for failure in loaded.failures}
-        self._add_recent([p for p in loaded.paths if p not in failed and not loaded.notes])
+        if loaded.layers and not loaded.notes:  # the demo's inputs are not a session
+            self._remember_session(self.current_session(extra=loaded))
 
     def _busy_changed(self, busy: bool) -> None:
         self.menu_actions["cancel"].setEnabled(busy)
@@ -195,25 +198,79 @@ class MainWindow(QMainWindow):
             controls.set_params(params)
         controls.tie_box.setChecked(self.settings.tie_sizes())
         self.views.histogram.set_markers(controls.params())
-        self._add_recent([])
+        self._show_recent()
 
     def save_settings(self) -> None:
         self.settings.save_window(self)
         controls = self.views.controls
         self.settings.save_params(controls.params(), controls.tie_box.isChecked())
+        session = self.current_session()
+        if session.inputs:
+            self.settings.remember_session(session)
         self.settings.sync()
 
-    def _add_recent(self, paths: Sequence[str], clear: bool = False) -> None:
-        """Remember ``paths`` (with ``clear``: forget every path), then list the recent ones."""
+    # -- sessions -------------------------------------------------------------------------------
+    def current_session(self, extra: Loaded | None = None) -> SavedSession:
+        """The loaded inputs (with those of ``extra``, a load not shown yet) and parameters."""
+        inputs = self.jobs.loaded_inputs()
+        if extra is not None:
+            inputs += [layer.source for layer in extra.layers if layer.source not in inputs]
+        controls = self.views.controls
+        unique = [p for p in dict.fromkeys(inputs) if p not in self.jobs.demo_inputs]
+        return SavedSession(unique, controls.params(), controls.tie_box.isChecked())
+
+    def open_session(self, session: SavedSession) -> None:
+        """Replace what is loaded with the session's inputs, cut with its parameters."""
+        controls = self.views.controls
+        controls.tie_box.setChecked(session.tie_sizes)
+        controls.set_params(session.params)
+        self.views.histogram.set_markers(session.params)
+        self.jobs.replace_with(session.inputs)
+        self._remember_session(session)
+
+    def open_recent(self, position: int) -> None:
+        recent = self.settings.recent_sessions()
+        if 0 <= position < len(recent):
+            self.open_session(recent[position])
+
+    def open_session_dialog(self) -> None:
+        path = dialogs.choose_session_to_open(self, self.settings.last_dir())
+        if path:
+            self.open_session_file(path)
+
+    def open_session_file(self, path: str | Path) -> None:
+        try:
+            session = read_session(path)
+        except CdcError as error:
+            self.views.messages.show_message(str(error), "error")
+            return
+        self.settings.remember_dir(str(path))
+        self.open_session(session)
+
+    def save_session_dialog(self) -> None:
+        path = dialogs.choose_session_to_save(self, self.settings.last_dir())
+        if path:
+            self.save_session_to(path)
+
+    def save_session_to(self, path: str | Path) -> None:
+        try:
+            write_session(path, self.current_session())
+        except OSError as error:
+            self.views.messages.show_message(f"{path}: cannot save the session: {error}", "error")
+            return
+        self.statusBar().showMessage(f"Session saved to {path}", 6000)
+
+    def _remember_session(self, session: SavedSession) -> None:
+        self.settings.remember_session(session)
+        self._show_recent()
+
+    def _show_recent(self, clear: bool = False) -> None:
         if clear:
             self.settings.clear_recent()
-        elif paths:
-            self.settings.add_recent(paths)
-        recent = self.settings.recent_files()
-        self.menu_actions.fill_recent(
-            recent, lambda path: self.jobs.load_paths([path]), lambda: self._add_recent([], True)
-        )
-        self.views.welcome.set_recent(recent)
+        recent = self.settings.recent_sessions()
+        entries = [(s.title, "\n".join(s.inputs)) for s in recent]
+        self.menu_actions.fill_recent(entries, self.open_recent, lambda: self._show_recent(True))
+        self.views.welcome.set_recent([s.title for s in recent])
 
     def open_files_dialog(self) -> None:
         paths = dialogs.choose_inputs(self, self.settings.last_dir())

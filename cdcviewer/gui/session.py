@@ -277,6 +277,14 @@ class Session:
 
         return run
 
+    def clear(self) -> Callable[[TaskState], Edited]:
+        """Remove every loaded layer (what is loaded when the job runs)."""
+
+        def run(state: TaskState) -> Edited:
+            return self.remove(list(self.workspace.layers))(state)
+
+        return run
+
     def move(self, layers: Sequence[Layer], delta: int) -> Callable[[TaskState], Edited]:
         """Move ``layers`` one place up (``delta`` -1) or down (+1) in the load order.
 

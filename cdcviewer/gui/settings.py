@@ -1,4 +1,6 @@
-"""What the window remembers between runs (QSettings): geometry, parameters, recent files.
+"""What the window remembers between runs (QSettings): geometry, parameters, the recent
+sessions (inputs and parameters; the last one is the session in use when the window
+closed).
 
 Lists and parameters are stored as JSON text so every QSettings backend (INI files in
 tests, the native store for users) reads back the same types.
@@ -7,7 +9,6 @@ tests, the native store for users) reads back the same types.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from cdcviewer.base.errors import CdcError
 from cdcviewer.base.params import ChunkerParams
+from cdcviewer.gui.saved_sessions import SavedSession
 from cdcviewer.sources.registry.reference import is_reference
 
 MAX_RECENT = 10
@@ -76,19 +78,32 @@ class WindowSettings:
         self.store.setValue("params", json.dumps(params.as_kwargs()))
         self.store.setValue("tieSizes", "true" if tie_sizes else "false")
 
-    # -- files --------------------------------------------------------------------------------
-    def recent_files(self) -> list[str]:
+    # -- sessions ------------------------------------------------------------------------------
+    def recent_sessions(self) -> list[SavedSession]:
+        """The last sessions, newest first (entries another version wrote are skipped)."""
         try:
-            value = json.loads(str(self.store.value("recent", "[]")))
+            value = json.loads(str(self.store.value("recentSessions", "[]")))
         except ValueError:
             return []
-        return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
+        sessions = []
+        for item in value if isinstance(value, list) else []:
+            try:
+                sessions.append(SavedSession.from_dict(item))
+            except ValueError:
+                continue
+        return sessions
 
-    def add_recent(self, paths: Sequence[str]) -> None:
+    def remember_session(self, session: SavedSession) -> None:
+        """Put ``session`` first; an entry it grew from (fewer inputs, the same first
+        ones) or repeats is replaced, so adding layers one by one is one session."""
+        if not session.inputs:
+            return
         # An image reference is remembered as typed; a path as an absolute one.
-        resolved = [p if is_reference(p) else str(Path(p).resolve()) for p in paths]
-        merged = resolved + [p for p in self.recent_files() if p not in resolved]
-        self.store.setValue("recent", json.dumps(merged[:MAX_RECENT]))
+        inputs = [p if is_reference(p) else str(Path(p).resolve()) for p in session.inputs]
+        current = SavedSession(inputs, session.params, session.tie_sizes)
+        kept = [old for old in self.recent_sessions() if old.inputs != inputs[: len(old.inputs)]]
+        merged = [current, *kept][:MAX_RECENT]
+        self.store.setValue("recentSessions", json.dumps([s.to_dict() for s in merged]))
 
     def image_history(self) -> list[str]:
         """The image references opened before, most recent first."""
@@ -103,7 +118,7 @@ class WindowSettings:
         self.store.setValue("images", json.dumps(merged[:MAX_RECENT]))
 
     def clear_recent(self) -> None:
-        self.store.setValue("recent", "[]")
+        self.store.setValue("recentSessions", "[]")
 
     def last_dir(self) -> str:
         return str(self.store.value("lastDir", str(Path.home())))

@@ -367,7 +367,9 @@ def test_sizes_read_in_binary_units(qtbot, window, layer_files):
     assert not any(word.isdigit() and int(word) > 9999 for word in joined.split())
 
 
-def test_settings_remember_params_recent_files_and_geometry(qtbot, settings, tmp_path, layer_files):
+def test_settings_remember_params_recent_sessions_and_geometry(
+    qtbot, settings, tmp_path, layer_files
+):
     first = MainWindow(settings=settings, workspace=Workspace(CacheDir(tmp_path / "c1")))
     qtbot.addWidget(first)
     first.show()
@@ -387,8 +389,11 @@ def test_settings_remember_params_recent_files_and_geometry(qtbot, settings, tmp
         assert (
             second.views.docks["figures"].isHidden() and not second.views.docks["layers"].isHidden()
         )
-        assert second.settings.recent_files() == [str(layer_files[0].resolve())]
-        assert second.menu_actions.recent_menu.actions()[0].text() == layer_files[0].name
+        recent = second.settings.recent_sessions()
+        assert [s.inputs for s in recent] == [[str(layer_files[0].resolve())]]
+        assert recent[0].params == wanted
+        menu_entry = second.menu_actions.recent_menu.actions()[0]
+        assert menu_entry.text() == f"1 input: {layer_files[0].name}"
     finally:
         second.shutdown()
 

@@ -43,4 +43,4 @@ def test_opening_an_image_by_reference_shows_its_lanes(qtbot, window, plain_regi
     assert names and all(n.startswith(f"{plain_registry.host}/multi:1 #") for n in names)
     assert {layer.extra["platform"] for layer in analysis.layers} == {"linux/arm64/v8"}
     assert window.settings.image_history()[0] == reference
-    assert window.settings.recent_files()[0] == reference
+    assert window.settings.recent_sessions()[0].inputs == [reference]

@@ -4,7 +4,6 @@ status-bar progress with its Cancel button."""
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
@@ -37,7 +36,7 @@ class WelcomePage(QWidget):
     openFilesRequested = Signal()
     openFolderRequested = Signal()
     demoRequested = Signal()
-    recentRequested = Signal(str)
+    recentRequested = Signal(int)  # position in the recent sessions
 
     IDLE_TITLE = "Drop container image layers here"
     CONTENT_WIDTH = 720  # px: lines of text a reader can follow
@@ -90,7 +89,7 @@ class WelcomePage(QWidget):
         self.recent_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.recent_label.setWordWrap(True)
         self.recent_label.setToolTip("Click to load again")
-        self.recent_label.linkActivated.connect(self.recentRequested)
+        self.recent_label.linkActivated.connect(lambda href: self.recentRequested.emit(int(href)))
         self.busy_label = QLabel()
         self.busy_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.busy_label.setStyleSheet("color: #1e78be; font-size: 13px;")
@@ -143,15 +142,15 @@ class WelcomePage(QWidget):
         for button in (self.demo_button, self.open_button, self.folder_button):
             button.setEnabled(not text)
 
-    def set_recent(self, paths: list[str]) -> None:
-        if not paths:
+    def set_recent(self, titles: list[str]) -> None:
+        """The recent sessions' titles, newest first, as links."""
+        if not titles:
             self.recent_label.clear()
             return
-        links = " · ".join(
-            f"<a href='{html.escape(p, quote=True)}'>{html.escape(Path(p).name)}</a>"
-            for p in paths[:5]
+        links = "<br>".join(
+            f"<a href='{i}'>{html.escape(title)}</a>" for i, title in enumerate(titles[:5])
         )
-        self.recent_label.setText(f"<span style='color:#6a6f77'>Recent:</span> {links}")
+        self.recent_label.setText(f"<span style='color:#6a6f77'>Recent sessions:</span><br>{links}")
 
     def paintEvent(self, event) -> None:
         """A dashed drop zone around the content says "drop here" without words."""
