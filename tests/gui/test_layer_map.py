@@ -473,10 +473,10 @@ def test_failed_export_leaves_the_existing_file(view, tar_analysis, tmp_path, mo
     png.write_bytes(b"precious png")
     svg.write_bytes(b"precious svg")
 
-    def broken_png(view, area, path):
+    def broken_png(view, area, path, caption):
         raise RuntimeError("renderer crashed")
 
-    def half_written_svg(view, area, path):
+    def half_written_svg(view, area, path, caption):
         Path(path).write_text("<svg")
         raise OSError("disk full")
 

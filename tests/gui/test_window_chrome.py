@@ -83,3 +83,20 @@ def test_quitting_does_not_wait_for_the_work(qtbot, window):
     assert window.jobs.workspace.cache.closed
     release.set()
     window.jobs.runner._thread.join(5)
+
+
+def test_the_exported_map_is_twice_the_screen_with_a_caption(qtbot, window, layer_files, tmp_path):
+    from PySide6.QtGui import QImage
+
+    drop_paths(window, layer_files)
+    wait_idle(qtbot, window)
+    view = window.views.map_view
+    area = view._content_area()
+    window.export_map_to(tmp_path / "map.png")
+    window.export_map_to(tmp_path / "map.svg")
+    image = QImage(str(tmp_path / "map.png"))
+    assert image.width() == 2 * area.width()
+    assert image.height() > 2 * area.height()  # the caption below the map
+    svg = (tmp_path / "map.svg").read_text()
+    assert "FastCDC 2020 min 16 KiB / avg 64 KiB / max 256 KiB, nc 1" in svg
+    assert "3 layers" in svg and "darker for more layers" in svg

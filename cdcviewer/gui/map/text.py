@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from cdcviewer.base.params import format_size
-from cdcviewer.gui.map.model import ChunkDetails, LaneModel
+from cdcviewer.gui.map.model import ChunkDetails, LaneModel, MapModel
 
 HINT = (
     "Hover a chunk for details · click it to mark every occurrence of its fingerprint · "
@@ -64,3 +64,44 @@ def lane_tooltip(lane: LaneModel) -> str:
         rows.append(f"image {e(str(layer.image))}")
     rows.append(f"{e(getattr(layer, 'kind', 'raw'))} stream from {e(str(layer.source))}")
     return "<br>".join(rows)
+
+
+LEGEND_TEXT = (
+    "Colours: grey = unique chunk; amber = repeats an earlier chunk of the same layer; "
+    "blue = also in other layers, darker for more layers (the legend's bins); "
+    "magenta = the selected chunk's fingerprint, every occurrence."
+)
+
+
+def export_caption(
+    model: MapModel, x_range: tuple[float, float], rows: tuple[int, int, int], per_lane: bool
+) -> list[str]:
+    """The lines under an exported map: what, with which parameters, what is shown."""
+    params = getattr(model.analysis, "params", None)
+    first, stop, total = rows
+    if params is None:
+        chunker = "chunks as given"
+    elif params.chunker == "fixed":
+        chunker = f"fixed-size chunks of {format_size(params.avg_size)} · {params.hash}"
+    else:
+        chunker = (
+            f"FastCDC 2020 min {format_size(params.min_size)} / avg "
+            f"{format_size(params.avg_size)} / max {format_size(params.max_size)}, nc "
+            f"{params.normalization} · {params.hash}"
+        )
+    index = model.index
+    stored = f"stored {format_size(index.stored_bytes)} of {format_size(index.total_bytes)}"
+    if (first, stop) != (0, total):
+        lanes = f"lanes {first + 1}–{stop} of {total} (scrolled)"
+    else:
+        lanes = f"{total} lane{'s' * (total != 1)}"
+    if per_lane:
+        scale = "each lane on its own scale (axis: share of the layer)"
+    else:
+        start, end = (max(0, int(x)) for x in x_range)
+        scale = f"bytes {format_size(start)} – {format_size(end)} on one scale"
+    return [
+        f"cdcviewer layer map · {model.n_layers} layers · {chunker} fingerprints · {stored}",
+        f"Shown: {lanes}, {scale}.",
+        LEGEND_TEXT,
+    ]

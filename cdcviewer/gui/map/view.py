@@ -51,7 +51,7 @@ from cdcviewer.gui.map.model import ChunkDetails, LaneModel, MapModel, describe_
 from cdcviewer.gui.map.overlays import MapOverlays, Viewport, lane_span
 from cdcviewer.gui.map.row_view import LaneRowsMixin
 from cdcviewer.gui.map.rows import LANE_ZOOM_STEP, LaneRows
-from cdcviewer.gui.map.text import HINT, details_html, lane_tooltip
+from cdcviewer.gui.map.text import HINT, details_html, export_caption, lane_tooltip
 
 MIN_VISIBLE_BYTES = 16.0  # deepest zoom
 
@@ -284,7 +284,8 @@ class LayerMapView(LaneRowsMixin, QWidget):
         self._info.setVisible(visible)
 
     def export_image(self, path: str | os.PathLike[str]) -> None:
-        """Write what the map shows to ``path``: PNG or SVG, chosen by the suffix.
+        """Write what the map shows to ``path``: PNG (at twice the screen's resolution) or
+        SVG, chosen by the suffix, with a caption naming the parameters and the colours.
 
         Written to a temporary file beside ``path`` and renamed over it, so a failure
         leaves an existing file untouched. Raises ``ValueError`` for an unknown suffix or
@@ -296,7 +297,10 @@ class LayerMapView(LaneRowsMixin, QWidget):
         if self._model is None:
             raise ValueError("the map is empty: nothing to export")
         self.refresh()
-        export_view(self._graphics, self._content_area(), target)
+        rows = self._rows
+        shown = (rows.rows_in_view().start, rows.rows_in_view().stop, len(rows.order))
+        caption = export_caption(self._model, self.visible_range(), shown, self._per_lane)
+        export_view(self._graphics, self._content_area(), target, caption)
 
     def _content_area(self) -> QRect:
         """The legend, lanes and axes, without the spare height below them."""
