@@ -6,11 +6,14 @@ seconds and the first analysis finds them ready.
 
 Launch-time probe: with ``CDCVIEWER_STARTUP_PROBE=1`` in the environment the window
 prints ``cdcviewer-window-painted <unix time>`` on stdout when it first paints
-(``bench/gui_responsiveness.py`` measures the time from launch to that line).
+(``bench/gui_responsiveness.py`` measures the time from launch to that line), and
+``cdcviewer-analysis-shown {"lanes": n, "layers": [names]}`` whenever an analysis is
+shown (the end-to-end drag-and-drop test reads it).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -33,6 +36,7 @@ ICON_NAME = "cdcviewer.svg"
 GIL_SWITCH_INTERVAL_S = 0.001
 STARTUP_PROBE_ENV = "CDCVIEWER_STARTUP_PROBE"
 STARTUP_PROBE_MARK = "cdcviewer-window-painted"
+SHOWN_PROBE_MARK = "cdcviewer-analysis-shown"
 
 
 class FirstPaintProbe(QObject):
@@ -43,6 +47,14 @@ class FirstPaintProbe(QObject):
             print(f"{STARTUP_PROBE_MARK} {time.time():.6f}", flush=True)
             watched.removeEventFilter(self)
         return False
+
+
+def print_shown(window) -> None:
+    """Probe line of an analysis shown: the lanes the map draws and the layers' names."""
+    analysis = window.jobs.analysis
+    names = [layer.name for layer in analysis.layers] if analysis is not None else []
+    shown = {"lanes": window.views.map_view.lane_count, "layers": names}
+    print(f"{SHOWN_PROBE_MARK} {json.dumps(shown)}", flush=True)
 
 
 def app_icon() -> QIcon:
@@ -105,6 +117,7 @@ def run(paths: list[str]) -> int:
     window = MainWindow()
     if os.environ.get(STARTUP_PROBE_ENV):
         window.installEventFilter(FirstPaintProbe(window))
+        window.jobs.analysisShown.connect(lambda _a: print_shown(window))
     window.show()
     if paths:
         # After the first paint, so the window is on screen before any work starts.
