@@ -265,6 +265,7 @@ class WindowJobs(QObject):
         if insight.analysis is not self.analysis:
             return  # a newer analysis is shown; its own files job follows
         self.views.files_panel.set_insight(insight)
+        self.views.tree_panel.set_insight(insight)
         self.views.whatif_panel.set_whole_files(insight.whole_files)
 
     def _compared(self, compared: Compared) -> None:

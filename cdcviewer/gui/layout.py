@@ -37,6 +37,7 @@ from cdcviewer.base.params import ChunkerParams
 from cdcviewer.gui.map.view import LayerMapView
 from cdcviewer.gui.panels.common import ChunkDetailsPanel, MessageBar, ShownLabel, TotalsPanel
 from cdcviewer.gui.panels.controls import ChunkerControls
+from cdcviewer.gui.panels.file_tree_panel import FileTreePanel
 from cdcviewer.gui.panels.files import FilesPanel
 from cdcviewer.gui.panels.layer_table import LayerTable, with_filter
 from cdcviewer.gui.panels.plots import HistogramPlot, PairwiseHeatmap
@@ -73,6 +74,7 @@ class WindowViews:
     whatif_panel: WhatIfPanel
     versions_panel: VersionsPanel
     files_panel: FilesPanel
+    tree_panel: FileTreePanel
     figures: QTabWidget
     docks: dict[str, QDockWidget]
 
@@ -158,6 +160,7 @@ def _build_panels() -> dict[str, QWidget]:
         "whatif_panel": WhatIfPanel(),
         "versions_panel": VersionsPanel(),
         "files_panel": FilesPanel(),
+        "tree_panel": FileTreePanel(),
     }
 
 
@@ -183,6 +186,7 @@ def _build_docks(
         ("figures", "Figures", figures, Area.RightDockWidgetArea),
         ("layers", "Layers", with_filter(panels["layer_table"]), Area.BottomDockWidgetArea),
         ("files", "Files", panels["files_panel"], Area.BottomDockWidgetArea),
+        ("tree", "File tree", panels["tree_panel"], Area.BottomDockWidgetArea),
         ("sweep", "Sweep", panels["sweep_panel"], Area.BottomDockWidgetArea),
         ("whatif", "What-if", panels["whatif_panel"], Area.BottomDockWidgetArea),
         ("versions", "Versions", panels["versions_panel"], Area.BottomDockWidgetArea),
@@ -196,7 +200,7 @@ def _build_docks(
     # the Layers dock's place as a tab; its figures are computed once it is first shown.
     window.setCorner(Qt.Corner.BottomLeftCorner, Area.BottomDockWidgetArea)
     window.setCorner(Qt.Corner.BottomRightCorner, Area.BottomDockWidgetArea)
-    for key in ("files", "sweep", "whatif", "versions"):
+    for key in ("files", "tree", "sweep", "whatif", "versions"):
         window.tabifyDockWidget(docks["layers"], docks[key])
     docks["versions"].hide()  # shown while layers from images are loaded
     docks["layers"].raise_()

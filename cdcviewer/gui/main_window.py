@@ -107,6 +107,8 @@ class MainWindow(QMainWindow):
         views.files_panel.fileSelected.connect(map_view.show_range)
         views.files_panel.computeRequested.connect(jobs.request_files)
         views.docks["files"].visibilityChanged.connect(jobs.files_visible)
+        views.docks["tree"].visibilityChanged.connect(jobs.files_visible)
+        views.tree_panel.rangesSelected.connect(map_view.show_ranges)
         views.whatif_panel.compareRequested.connect(jobs.run_whatif)
         views.progress.cancelRequested.connect(jobs.cancel)
         jobs.analysisShown.connect(lambda _analysis: self._show_state())

@@ -25,6 +25,7 @@ from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams, format_size
 from cdcviewer.base.progress import TaskState
+from cdcviewer.gui.file_tree import FileTree, build_file_tree
 from cdcviewer.gui.map.model import MapModel, prepare_lanes
 from cdcviewer.insight.attribution import (
     FileAttribution,
@@ -106,6 +107,7 @@ class FileInsight:
     whole_files: WholeFiles
     copies: list[np.ndarray]  # per layer, per member: files with its content (0: none)
     problems: dict[int, str] = field(default_factory=dict)  # layer index -> why no members
+    tree: FileTree | None = None  # per image and layer: files, folders, what changed
 
 
 @dataclass
@@ -156,6 +158,15 @@ def chunks_at_max(analysis: Analysis) -> int:
     if params.chunker == "fixed":
         return 0
     return int(sum(int(np.count_nonzero(c.lengths == params.max_size)) for c in analysis.chunks))
+
+
+def content_ids(whole: WholeFiles, layer: int, members: int) -> np.ndarray:
+    """Per member of ``layer``: its content id (equal ids: identical data), -1 for
+    members that are not regular files with data."""
+    ids = np.full(members, -1, dtype=np.int64)
+    mine = whole.file_layer == layer
+    ids[whole.file_member[mine]] = whole.file_content[mine]
+    return ids
 
 
 def identical_copies(whole: WholeFiles, layer: int, members: int) -> np.ndarray:
@@ -237,7 +248,12 @@ class Session:
         attributions = attribute_analysis(analysis, state, members)
         whole = self._whole_files_of(analysis, members, state)
         copies = [identical_copies(whole, i, len(table)) for i, table in enumerate(members)]
-        return FileInsight(analysis, attributions, whole, copies, problems)
+        state.check()
+        contents = [content_ids(whole, i, len(table)) for i, table in enumerate(members)]
+        layers = analysis.layers
+        tree = build_file_tree([layer.name for layer in layers], [layer.image for layer in layers],
+                               attributions, contents)  # fmt: skip
+        return FileInsight(analysis, attributions, whole, copies, problems, tree)
 
     def _member_tables(
         self, layers: Sequence[Layer], state: TaskState

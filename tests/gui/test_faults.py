@@ -160,7 +160,7 @@ def test_a_failed_map_export_keeps_the_existing_image(qtbot, window, layer_files
     target = folder / "map.png"
     target.write_bytes(b"the previous map")
 
-    def write_half_then_fail(view, area, path: str) -> None:
+    def write_half_then_fail(view, area, path: str, caption=()) -> None:
         Path(path).write_bytes(b"\x89PNG half an image")
         raise OSError(28, "No space left on device")
 

@@ -8,13 +8,14 @@ pasted into a document.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from cdcviewer.base.atomic import replaced_on_success
 
@@ -117,3 +118,27 @@ def write_svg(view: pg.GraphicsView, area: QRect, path: str, caption: Sequence[s
         _render(view, painter, area, caption)
     finally:
         painter.end()
+
+
+def content_area(graphics: pg.GraphicsView, legend, plot) -> QRect:
+    """The legend, lanes and axes of the map, without the spare height below them."""
+    scene_rect = legend.sceneBoundingRect() | plot.sceneBoundingRect()
+    area = graphics.mapFromScene(scene_rect).boundingRect()
+    area.setLeft(0)
+    area.setTop(0)
+    area.setRight(graphics.viewport().width() - 1)
+    area.setBottom(min(area.bottom() + 6, graphics.viewport().height() - 1))
+    return area
+
+
+def export_with_dialog(parent: QWidget, export: Callable[[str], None]) -> None:
+    """Ask where to save the map, save it there, say so when it fails."""
+    path, _ = QFileDialog.getSaveFileName(
+        parent, "Export the map", "layer-map.png", "PNG image (*.png);;SVG drawing (*.svg)"
+    )
+    if not path:
+        return
+    try:
+        export(path)
+    except (OSError, ValueError) as exc:
+        QMessageBox.warning(parent, "Export failed", str(exc))

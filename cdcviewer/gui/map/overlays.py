@@ -25,6 +25,7 @@ MIN_BOUNDARY_PX = 3.0  # chunks at least this wide on screen get outlined
 MIN_MARK_PX = 3.0  # selection marks stay visible on sub-pixel chunks
 MIN_BAND_PX = 2.0  # a zero-size tar member still shows as a thin band
 LANE_FRAME_COLOR = QColor(40, 44, 52)
+Band = tuple[int, object, object]  # lane, start(s), end(s) in bytes
 
 
 def lane_span(lane_index: int, overhang: float = 0.0) -> tuple[float, float]:
@@ -121,16 +122,23 @@ class MapOverlays:
             vertical_lines_path(np.concatenate(xs), np.concatenate(tops), np.concatenate(bottoms)),
         )
 
-    def draw_band(self, band: tuple[int, float, float] | None, viewport: Viewport) -> None:
-        """``band`` is (lane, start byte, end byte), or None for no band."""
+    def draw_band(self, band: Band | None, viewport: Viewport) -> None:
+        """``band`` is (lane, start bytes, end bytes): one range or many (a folder's
+        files), or None for no band."""
         row = viewport.row(band[0]) if band is not None else None
         if band is None or row is None:
             _set_path(self.band, QPainterPath())
             return
-        layer, x0, x1 = band
+        layer, starts, ends = band
         s = viewport.scale(layer)
-        x0, x1 = x0 * s, max(x1 * s, x0 * s + MIN_BAND_PX * viewport.bytes_per_px)
-        _set_path(self.band, _one_rect(np.array([x0, x1]), *lane_span(row, MARK_OVERHANG)))
+        x0 = np.atleast_1d(np.asarray(starts, dtype=np.float64)) * s
+        x1 = np.atleast_1d(np.asarray(ends, dtype=np.float64)) * s
+        x1 = np.maximum(x1, x0 + MIN_BAND_PX * viewport.bytes_per_px)
+        visible = (x1 >= viewport.start) & (x0 <= viewport.end)
+        x0, x1 = x0[visible], x1[visible]
+        top, bottom = lane_span(row, MARK_OVERHANG)
+        n = len(x0)
+        _set_path(self.band, rects_path(x0, x1, np.full(n, top), np.full(n, bottom)))
 
     def draw_lane_frames(self, lanes: Iterable[int], viewport: Viewport) -> None:
         """Frames around whole lanes (those selected in the layer table)."""

@@ -32,11 +32,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QTextDocument
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
-    QMessageBox,
     QScrollBar,
     QSizePolicy,
     QStackedLayout,
@@ -45,7 +43,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cdcviewer.gui.map.export import EXPORT_FORMATS, export_view
+from cdcviewer.gui.map.export import (
+    EXPORT_FORMATS,
+    content_area,
+    export_view,
+    export_with_dialog,
+)
 from cdcviewer.gui.map.items import ByteAxis, ClassLegend, LaneAxis, LaneViewBox
 from cdcviewer.gui.map.model import ChunkDetails, LaneModel, MapModel, describe_chunk
 from cdcviewer.gui.map.overlays import MapOverlays, Viewport, lane_span
@@ -68,7 +71,7 @@ class LayerMapView(LaneRowsMixin, QWidget):
         self._images: list[pg.ImageItem] = []
         self._hovered = (-1, -1)
         self._selected = (-1, -1)
-        self._band: tuple[int, float, float] | None = None
+        self._band: tuple[int, object, object] | None = None  # lane, start(s), end(s)
         self._framed: list[int] = []  # lanes selected in the layer table
         self._per_lane = False  # every lane on its own scale, filling the width
         self.details_elsewhere = False  # a details panel shows hovered chunks: no tooltips
@@ -260,6 +263,14 @@ class LayerMapView(LaneRowsMixin, QWidget):
         self._band = (layer_index, float(start), float(max(end, start)))
         self._schedule_redraw()
 
+    def show_ranges(self, layer_index: int, starts: np.ndarray, ends: np.ndarray) -> None:
+        """Mark byte ranges of one lane (a folder's files) and zoom to span them."""
+        if self._model is None or layer_index >= self._model.n_layers or len(starts) == 0:
+            return
+        self._band = (layer_index, np.asarray(starts), np.asarray(ends))
+        self.zoom_to(layer_index, int(np.min(starts)), int(np.max(ends)))
+        self._schedule_redraw()
+
     def clear_highlight_range(self) -> None:
         self._band = None
         self._overlays.draw_band(None, self._viewport())
@@ -304,13 +315,7 @@ class LayerMapView(LaneRowsMixin, QWidget):
 
     def _content_area(self) -> QRect:
         """The legend, lanes and axes, without the spare height below them."""
-        scene_rect = self._legend.sceneBoundingRect() | self._plot.sceneBoundingRect()
-        area = self._graphics.mapFromScene(scene_rect).boundingRect()
-        area.setLeft(0)
-        area.setTop(0)
-        area.setRight(self._graphics.viewport().width() - 1)
-        area.setBottom(min(area.bottom() + 6, self._graphics.viewport().height() - 1))
-        return area
+        return content_area(self._graphics, self._legend, self._plot)
 
     # -- inspection (tests, status bars) -------------------------------------------------
     @property
@@ -484,12 +489,4 @@ class LayerMapView(LaneRowsMixin, QWidget):
         menu.popup(screen_pos)
 
     def _export_with_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export the map", "layer-map.png", "PNG image (*.png);;SVG drawing (*.svg)"
-        )
-        if not path:
-            return
-        try:
-            self.export_image(path)
-        except (OSError, ValueError) as exc:
-            QMessageBox.warning(self, "Export failed", str(exc))
+        export_with_dialog(self, self.export_image)

@@ -1,0 +1,178 @@
+"""The Files tree: per image and layer, the layer's files and folders with what changed
+against the previous layers of the same image, their sizes and byte classes; no Qt.
+
+Built on the worker from the files job (``FileInsight``). Like dive, a layer is read as
+a change set on the file system its image's earlier layers made: a file is *added*
+when no earlier layer of the image left that path, *modified* when one did with other
+content (size, type, link or XXH3-128 of the data), *unchanged* when it is the same
+again; an OCI whiteout (``dir/.wh.name``) is a *removed* entry for ``dir/name``, and an
+opaque whiteout (``dir/.wh..wh..opq``) empties ``dir``. A loose layer file is an image of
+its own. A folder's figures are the sums of the files under it; its byte ranges are
+theirs, which the map marks when the folder is selected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cdcviewer.index.dedup import DUPLICATE, SHARED, UNIQUE
+
+WHITEOUT = ".wh."
+OPAQUE = ".wh..wh..opq"
+DIR_TYPE = ord("5")  # MemberTable.type (the typeflag byte) of a directory
+ADDED, MODIFIED, REMOVED, UNCHANGED = "added", "modified", "removed", "unchanged"
+
+
+@dataclass(eq=False)
+class TreeNode:
+    """An image, a layer, a folder or a file (or a removed path) of the tree."""
+
+    name: str
+    kind: str  # "image", "layer", "dir", "file", "removed"
+    layer: int = -1  # analysis layer index (images: -1)
+    path: str = ""  # within the layer
+    change: str = ""
+    size: int = 0
+    unique: int = 0
+    duplicate: int = 0
+    shared: int = 0
+    member: int = -1  # files: the member index in the layer's table
+    parent: TreeNode | None = field(default=None, repr=False)
+    children: list[TreeNode] = field(default_factory=list, repr=False)
+    _index: dict[str, TreeNode] = field(default_factory=dict, repr=False)
+
+    def child(self, name: str, kind: str) -> TreeNode:
+        node = self._index.get(name)
+        if node is None:
+            node = TreeNode(name, kind, self.layer, _join(self.path, name), parent=self)
+            self._index[name] = node
+            self.children.append(node)
+        return node
+
+    def walk(self) -> Iterator[TreeNode]:
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def files(self) -> list[TreeNode]:
+        return [node for node in self.walk() if node.kind == "file"]
+
+    def changes(self) -> dict[str, int]:
+        """How many files under this node were added, modified, removed."""
+        counts = {ADDED: 0, MODIFIED: 0, REMOVED: 0}
+        for node in self.walk():
+            if node.kind in ("file", "removed") and node.change in counts:
+                counts[node.change] += 1
+        return counts
+
+
+@dataclass
+class FileTree:
+    """The roots (images, loose layers) and each layer's node by analysis index."""
+
+    roots: list[TreeNode]
+    layers: dict[int, TreeNode]
+
+
+def _join(parent: str, name: str) -> str:
+    return f"{parent}/{name}" if parent else name
+
+
+def _parts(path: str) -> list[str]:
+    return [part for part in path.strip("/").split("/") if part not in ("", ".")]
+
+
+def build_file_tree(
+    layer_names: Sequence[str],
+    images: Sequence[str | None],
+    attributions: Sequence,  # FileAttribution per layer
+    content_ids: Sequence[np.ndarray],  # per layer, per member: content id, -1 if none
+) -> FileTree:
+    roots: list[TreeNode] = []
+    by_image: dict[str, TreeNode] = {}
+    seen: dict[str, dict[str, tuple]] = {}  # image -> path -> what it holds
+    layers: dict[int, TreeNode] = {}
+    for i, (name, image) in enumerate(zip(layer_names, images, strict=True)):
+        node = TreeNode(name, "layer", i)
+        if image:
+            parent = by_image.get(image)
+            if parent is None:
+                parent = by_image[image] = TreeNode(image, "image")
+                roots.append(parent)
+            node.parent = parent
+            parent.children.append(node)
+        else:
+            roots.append(node)
+        state = seen.setdefault(image or f"\0{i}", {})
+        _fill_layer(node, attributions[i], content_ids[i], state)
+        layers[i] = node
+    for root in roots:
+        _sum(root)
+    return FileTree(roots, layers)
+
+
+def _fill_layer(node: TreeNode, attribution, contents: np.ndarray, state: dict) -> None:
+    members = attribution.members
+    classes = attribution.class_bytes
+    for m, path in enumerate(members.paths):
+        parts = _parts(path)
+        if not parts:
+            continue
+        base = parts[-1]
+        folder = node
+        for part in parts[:-1]:
+            folder = folder.child(part, "dir")
+        if base == OPAQUE:
+            prefix = folder.path + "/"
+            for gone in [p for p in state if p.startswith(prefix)]:
+                del state[gone]
+            continue
+        if base.startswith(WHITEOUT):
+            removed = folder.child(base[len(WHITEOUT) :], "removed")
+            removed.kind, removed.change = "removed", REMOVED
+            for gone in [p for p in state if p == removed.path or p.startswith(removed.path + "/")]:
+                del state[gone]
+            continue
+        if int(members.type[m]) == DIR_TYPE:
+            folder.child(base, "dir")
+            continue
+        leaf = folder.child(base, "file")
+        leaf.member = m
+        leaf.size = int(members.size[m])
+        leaf.unique, leaf.duplicate, leaf.shared = (
+            int(classes[m, UNIQUE]), int(classes[m, DUPLICATE]), int(classes[m, SHARED])
+        )  # fmt: skip
+        link = members.links[m] if m < len(members.links) else ""
+        key = (int(members.type[m]), leaf.size, link, int(contents[m]) if len(contents) else -1)
+        before = state.get(leaf.path)
+        leaf.change = ADDED if before is None else (UNCHANGED if before == key else MODIFIED)
+        state[leaf.path] = key
+
+
+def _sum(node: TreeNode) -> None:
+    """Folders, layers and images carry the sums of their files."""
+    if node.kind in ("file", "removed"):
+        return
+    node.size = node.unique = node.duplicate = node.shared = 0
+    for child in node.children:
+        _sum(child)
+        node.size += child.size
+        node.unique += child.unique
+        node.duplicate += child.duplicate
+        node.shared += child.shared
+    node._index = {}  # only needed while building
+
+
+def byte_ranges(node: TreeNode, attribution) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end offsets (sorted) of the data of every file under ``node``."""
+    members = np.array([leaf.member for leaf in node.files() if leaf.member >= 0], dtype=np.int64)
+    if len(members) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    table = attribution.members
+    starts = np.asarray(table.data_offset)[members]
+    ends = starts + np.asarray(table.size)[members]
+    order = np.argsort(starts, kind="stable")
+    return starts[order], ends[order]

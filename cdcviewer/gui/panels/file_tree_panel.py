@@ -1,0 +1,195 @@
+"""The File tree tab: per image and layer, its files and folders, what each layer added,
+modified or removed against the earlier layers of its image, sizes and byte classes.
+
+Selecting a file or folder marks its data's byte ranges on the map (``rangesSelected``);
+the tree itself is built on the worker (``gui.file_tree``), so this module only shows it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHeaderView, QLabel, QStackedWidget, QTreeView, QVBoxLayout, QWidget
+
+from cdcviewer.base.params import format_size
+from cdcviewer.gui.file_tree import ADDED, MODIFIED, REMOVED, FileTree, TreeNode, byte_ranges
+from cdcviewer.gui.panels.common import percent
+
+if TYPE_CHECKING:
+    from cdcviewer.gui.session import FileInsight
+
+Index = QModelIndex | QPersistentModelIndex
+COLUMNS = (
+    ("Name", "Image, layer, folder or file"),
+    ("Change", "Against the earlier layers of the same image: added, modified, removed"),
+    ("Size", "Bytes of file data (a folder: of the files under it)"),
+    ("Unique", "Bytes in chunks no other place holds"),
+    ("Shared", "Bytes in chunks other layers hold too"),
+    ("Duplicate", "Bytes repeating an earlier chunk of the same layer"),
+)
+CHANGE_COLORS = {ADDED: QColor(30, 130, 60), MODIFIED: QColor(190, 120, 0),
+                 REMOVED: QColor(190, 40, 40)}  # fmt: skip
+
+
+class FileTreeModel(QAbstractItemModel):
+    """A ``FileTree`` for a QTreeView; nodes are the internal pointers."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree: FileTree | None = None
+        self._keep: list[TreeNode] = []  # PySide keeps no reference for internal pointers
+
+    def set_tree(self, tree: FileTree | None) -> None:
+        self.beginResetModel()
+        self.tree = tree
+        self._keep = [node for root in tree.roots for node in root.walk()] if tree else []
+        self.endResetModel()
+
+    def node(self, index: Index) -> TreeNode | None:
+        return index.internalPointer() if index.isValid() else None
+
+    def _children(self, node: TreeNode | None) -> list[TreeNode]:
+        if node is None:
+            return self.tree.roots if self.tree is not None else []
+        return node.children
+
+    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        children = self._children(self.node(parent))
+        if not 0 <= row < len(children):
+            return QModelIndex()
+        return self.createIndex(row, column, children[row])
+
+    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        node = self.node(index)
+        up = node.parent if node is not None else None
+        if up is None:
+            return QModelIndex()
+        siblings = self._children(up.parent)
+        return self.createIndex(siblings.index(up), 0, up)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        if parent.isValid() and parent.column() != 0:
+            return 0
+        return len(self._children(self.node(parent)))
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return len(COLUMNS)
+
+    def headerData(self, section: int, orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section][0]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return COLUMNS[section][1]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        node = self.node(index)
+        if node is None:
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(node, column)
+        if role == Qt.ItemDataRole.ForegroundRole and column == 1:
+            return CHANGE_COLORS.get(node.change)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column >= 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(node)
+        return None
+
+    @staticmethod
+    def _text(node: TreeNode, column: int) -> str:
+        if column == 0:
+            return node.name
+        if column == 1:
+            if node.kind in ("file", "removed"):
+                return node.change
+            counts = node.changes()
+            return ", ".join(f"{n} {what}" for what, n in counts.items() if n)
+        if node.kind == "removed":
+            return ""
+        value = (node.size, node.unique, node.shared, node.duplicate)[column - 2]
+        if column == 2:
+            return format_size(value)
+        return f"{format_size(value)} ({percent(value, node.size)})"
+
+    @staticmethod
+    def _tooltip(node: TreeNode) -> str:
+        where = f"{node.path}\n" if node.path else ""
+        if node.kind == "removed":
+            return f"{where}removed by this layer (whiteout)"
+        return (
+            f"{where}{node.size:,} bytes: {node.unique:,} unique, {node.shared:,} shared, "
+            f"{node.duplicate:,} duplicate"
+        )
+
+
+class FileTreePanel(QWidget):
+    """The tree, or a sentence while there is none; selection marks bytes on the map."""
+
+    rangesSelected = Signal(int, object, object)  # layer index, starts, ends (bytes)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.insight: FileInsight | None = None
+        self.model = FileTreeModel(self)
+        self.view = QTreeView()
+        self.view.setModel(self.model)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setToolTip("Select a file or folder to mark its bytes on the map")
+        header = self.view.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 360)
+        for column in range(1, len(COLUMNS)):
+            header.resizeSection(column, 130)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.message = QLabel("Load tar layers to see the files of each layer.")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setStyleSheet("color: #6a6f77;")
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.message)
+        self.pages.addWidget(self.view)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.pages)
+
+    def set_insight(self, insight: FileInsight | None) -> None:
+        self.insight = insight
+        tree = insight.tree if insight is not None else None
+        self.model.set_tree(tree)
+        self.pages.setCurrentIndex(1 if tree is not None and tree.roots else 0)
+        if tree is not None:
+            for row in range(self.model.rowCount()):  # images and loose layers open
+                self.view.expand(self.model.index(row, 0))
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.pages.setCurrentIndex(0)
+
+    def select_path(self, layer: int, path: str) -> bool:
+        """Select the node of ``path`` in ``layer`` (tests, links); False if absent."""
+        tree = self.model.tree
+        node = tree.layers.get(layer) if tree is not None else None
+        found = next((n for n in node.walk() if n.path == path), None) if node else None
+        if found is None:
+            return False
+        index = self._index_of(found)
+        self.view.setCurrentIndex(index)
+        self.view.scrollTo(index)
+        return True
+
+    def _index_of(self, node: TreeNode) -> QModelIndex:
+        siblings = node.parent.children if node.parent is not None else self.model.tree.roots
+        return self.model.createIndex(siblings.index(node), 0, node)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        node = self.model.node(current)
+        if node is None or node.layer < 0 or self.insight is None:
+            return
+        starts, ends = byte_ranges(node, self.insight.attributions[node.layer])
+        if len(starts):
+            self.rangesSelected.emit(node.layer, starts, ends)

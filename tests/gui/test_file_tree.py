@@ -1,0 +1,91 @@
+"""The File tree: per image and layer, what each layer added, modified and removed
+against the earlier layers of its image; folder sums; a file or folder marks its bytes
+on the map. Checked against the layers' own file lists, computed here."""
+
+from __future__ import annotations
+
+import posixpath
+
+import numpy as np
+import pytest
+
+from cdcviewer.gui.file_tree import ADDED, MODIFIED, REMOVED, UNCHANGED
+from tests.builders import docker_save, real_files
+from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, drop_paths, wait_idle
+
+
+@pytest.fixture
+def image(tmp_path):
+    """An image of two layers: the second edits, adds, re-adds the same and removes."""
+    base = {f"app/{k}": v for k, v in real_files(250_000, seed=40).items()}
+    names = sorted(base)
+    top = {
+        names[0]: base[names[0]] + b"\n# edited\n",  # modified
+        names[1]: base[names[1]],  # the same content again: unchanged
+        "app/new/extra.txt": b"fresh file\n" * 300,  # added
+        posixpath.join(posixpath.dirname(names[2]), ".wh." + posixpath.basename(names[2])): b"",
+    }
+    path = docker_save(tmp_path / "image.tar", [("demo/app:1", [base, top])])
+    return path, base, top, names
+
+
+def tree_of(qtbot, window, path):
+    drop_paths(window, [path])
+    wait_idle(qtbot, window)
+    window.views.raise_panel("tree")
+    qtbot.waitUntil(lambda: window.views.tree_panel.model.tree is not None,
+                    timeout=ANALYSIS_TIMEOUT_MS)  # fmt: skip
+    wait_idle(qtbot, window)
+    return window.views.tree_panel.model.tree
+
+
+def test_changes_against_the_previous_layer_of_the_image(qtbot, window, image):
+    path, base, _top, names = image
+    tree = tree_of(qtbot, window, path)
+    assert [root.kind for root in tree.roots] == ["image"]
+    first, second = tree.layers[0], tree.layers[1]
+    changes = {n.path: n.change for n in first.walk() if n.kind == "file"}
+    assert changes == dict.fromkeys(base, ADDED)
+    changes = {n.path: n.change for n in second.walk() if n.kind in ("file", "removed")}
+    assert changes == {names[0]: MODIFIED, names[1]: UNCHANGED, "app/new/extra.txt": ADDED,
+                       names[2]: REMOVED}  # fmt: skip
+    assert second.changes() == {ADDED: 1, MODIFIED: 1, REMOVED: 1}
+
+
+def test_sizes_and_bytes_add_up_per_file_and_folder(qtbot, window, image):
+    path, base, _top, _names = image
+    tree = tree_of(qtbot, window, path)
+    layer = tree.layers[0]
+    sizes = {n.path: n.size for n in layer.walk() if n.kind == "file"}
+    assert sizes == {name: len(data) for name, data in base.items()}
+    for node in layer.walk():
+        if node.kind == "dir":  # a folder holds the sums of the files under it
+            under = [name for name in base if name.startswith(node.path + "/")]
+            assert node.size == sum(len(base[name]) for name in under)
+        if node.kind in ("file", "dir"):
+            assert node.unique + node.duplicate + node.shared == node.size
+    attribution = window.views.tree_panel.insight.attributions[0]
+    by_path = dict(zip(attribution.paths, attribution.shared_bytes, strict=True))
+    assert all(node.shared == by_path[node.path] for node in layer.walk() if node.kind == "file")
+
+
+def test_selecting_a_file_or_folder_marks_its_bytes_on_the_map(qtbot, window, image):
+    path, _base, _top, names = image
+    tree_of(qtbot, window, path)
+    panel, view = window.views.tree_panel, window.views.map_view
+    members = panel.insight.attributions[0].members
+    m = members.paths.index(names[3])
+    assert panel.select_path(0, names[3])
+    layer, starts, ends = view._band
+    assert layer == 0
+    start = int(members.data_offset[m])
+    assert (starts.tolist(), ends.tolist()) == ([start], [start + int(members.size[m])])
+    folder = posixpath.dirname(names[3])
+    assert panel.select_path(0, folder)
+    layer, starts, ends = view._band
+    inside = [i for i, p in enumerate(members.paths) if p.startswith(folder + "/")
+              and members.size[i] > 0]  # fmt: skip
+    assert sorted(starts.tolist()) == sorted(int(members.data_offset[i]) for i in inside)
+    assert np.all(ends > starts)
+    view.refresh()
+    assert not view._overlays.band.path().isEmpty()
