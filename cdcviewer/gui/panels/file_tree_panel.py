@@ -135,6 +135,8 @@ class FileTreePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.insight: FileInsight | None = None
+        self._selected: tuple[int, str] | None = None  # kept across new figures
+        self._quiet = False  # re-selecting after an update does not move the map
         self.model = FileTreeModel(self)
         self.view = QTreeView()
         self.view.setModel(self.model)
@@ -142,8 +144,9 @@ class FileTreePanel(QWidget):
         self.view.setAlternatingRowColors(True)
         self.view.setToolTip("Select a file or folder to mark its bytes on the map")
         header = self.view.header()
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(0, 360)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column in range(1, len(COLUMNS)):
             header.resizeSection(column, 130)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
@@ -165,6 +168,12 @@ class FileTreePanel(QWidget):
         if tree is not None:
             for row in range(self.model.rowCount()):  # images and loose layers open
                 self.view.expand(self.model.index(row, 0))
+            if self._selected is not None:  # the same file, in the new figures
+                self._quiet = True
+                try:
+                    self.select_path(*self._selected)
+                finally:
+                    self._quiet = False
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)
@@ -189,6 +198,9 @@ class FileTreePanel(QWidget):
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         node = self.model.node(current)
         if node is None or node.layer < 0 or self.insight is None:
+            return
+        self._selected = (node.layer, node.path)
+        if self._quiet:
             return
         starts, ends = byte_ranges(node, self.insight.attributions[node.layer])
         if len(starts):
