@@ -1,8 +1,10 @@
-"""The window's responsiveness (issue 5): launch time, GUI-thread stalls, map redraws.
+"""The window's responsiveness (issues 5, 16): launch, GUI-thread stalls, quit, redraws.
 
-    python bench/gui_responsiveness.py [--layers 96,128,192] [--runs 3] [--whatif]
+    python bench/gui_responsiveness.py [--platform both|xvfb|offscreen] [--count 68]
+        [--total-mib 3072] [--runs 3] [--whatif] [--only launch|stalls|quit|raster]
 
-Runs under Xvfb (``DISPLAY`` set: the xcb platform) or offscreen (no ``DISPLAY``).
+By default every measurement runs twice: on a real X server (its own Xvfb with openbox
+on a free display, the xcb platform: what a user gets, paints included) and offscreen.
 
 1. Launch: a fresh ``python -m cdcviewer`` until the window first paints. The window
    prints ``cdcviewer-window-painted <unix time>`` when ``CDCVIEWER_STARTUP_PROBE=1``
@@ -11,12 +13,18 @@ Runs under Xvfb (``DISPLAY`` set: the xcb platform) or offscreen (no ``DISPLAY``
    background, while the window shows); warm: a folder the kernels were cached in first.
    Settings and caches of the children go to a temporary ``HOME``.
 2. Stalls: a 10 ms precise ``QTimer`` on the GUI thread records the gaps between its
-   ticks while the window loads and analyses real layers (tars of this machine's files,
-   ``bench/common.py``'s ``real_tar``: each size is a prefix of the next, like versions
-   of an image; the second one gzip'd), while the Files panel reads their tar headers
-   and hashes their files, through 20 parameter changes one every 150 ms (a hand on a
-   slider) and, with ``--whatif``, while the layouts are compared. A stall is how late
-   a tick came: gap - 10 ms. Target: never above 100 ms.
+   ticks while the window loads and analyses many real layers (``bench/many_layers.py``:
+   ``--count`` tars of this machine's files, about ``--total-mib`` MiB, every fourth
+   gzip'd; the last four are held back for the drop), while the Files panel reads their
+   tar headers and hashes their files, through 20 parameter changes one every 150 ms (a
+   hand on a slider), through a drop of four more layers while another analysis runs
+   and, with ``--whatif``, while the layouts are compared. A stall is how late a tick
+   came: gap - 10 ms. Target: never above 100 ms. A watchdog thread samples the GUI
+   thread's stack whenever a tick is over 50 ms late; the most frequent stacks are
+   printed, so a stall names its cause.
+4. Quit: ``python -m cdcviewer`` with the layers, closed (Ctrl+Q through xdotool on
+   Xvfb, SIGINT offscreen) while it is still loading; seconds to the process's exit.
+   Target: under 0.5 s.
 3. Map: ``LanePixels.pixels`` for a lane of 1,048,576 chunks at 1600 px (whole lane and
    zoomed), and ``LayerMapView.refresh`` (the full redraw: rasterise every lane, set the
    images, draw boundaries and marks) of that lane at 1600 px. Target: under 50 ms.
@@ -39,14 +47,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import BENCH_DIR, best_of, random_file, real_tar
+from common import BENCH_DIR, best_of, random_file
+from many_layers import many_layers
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE_ENV = "CDCVIEWER_STARTUP_PROBE"
 PROBE_MARK = "cdcviewer-window-painted"
 TICK_MS = 10
 STALL_LIMIT_MS = 100.0
-LAUNCH_LIMIT_S = 2.0
+LAUNCH_LIMIT_S = 1.5
+QUIT_LIMIT_S = 0.5
+SAMPLE_LATE_MS = 50.0
 RASTER_LIMIT_MS = 50.0
 LANE_CHUNKS = 1 << 20
 MAP_WIDTH = 1600
@@ -162,18 +173,44 @@ class TickProbe:
         return [max(0.0, gap - TICK_MS) for gap in gaps]
 
 
-def gzipped(path: Path) -> Path:
-    """``path`` gzip'd beside it (made once; level 1: the point is reading it back)."""
-    target = path.with_name(path.name + ".gz")
-    if not target.exists():
-        from isal import igzip
+class StallSampler:
+    """A watchdog thread that samples the GUI thread's stack while a tick is late.
 
-        partial = target.with_suffix(".part")
-        with open(path, "rb") as source, igzip.open(partial, "wb", compresslevel=1) as out:
-            while block := source.read(16 << 20):
-                out.write(block)
-        partial.rename(target)
-    return target
+    Python frames only (the GUI thread holds the GIL or waits for it while Qt runs C++):
+    enough to name the Python code a stall is spent in, or show it waiting in Qt.
+    """
+
+    def __init__(self, probe: TickProbe) -> None:
+        import threading
+        from collections import Counter
+
+        self.probe = probe
+        self.gui = threading.get_ident()
+        self.stacks: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import traceback
+
+        while not self._stop.wait(0.01):
+            ticks = self.probe.ticks
+            if not ticks or not self.probe.timer.isActive():
+                continue
+            late = 1000 * (time.perf_counter() - ticks[-1]) - TICK_MS
+            if late < SAMPLE_LATE_MS:
+                continue
+            frame = sys._current_frames().get(self.gui)
+            if frame is None:
+                continue
+            frames = traceback.extract_stack(frame)[-6:]
+            self.stacks[" < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                   for f in reversed(frames))] += 1  # fmt: skip
+
+    def report(self, top: int = 5) -> list[str]:
+        self._stop.set()
+        return [f"{count:4d} x {stack}" for stack, count in self.stacks.most_common(top)]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -181,7 +218,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
 
 
-def measure_stalls(layer_mib: list[int], with_whatif: bool) -> list[Row]:
+def measure_stalls(count: int, total_mib: float, with_whatif: bool) -> list[Row]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -190,11 +227,9 @@ def measure_stalls(layer_mib: list[int], with_whatif: bool) -> list[Row]:
     from cdcviewer.gui.app import make_application, warm_up_kernels
     from cdcviewer.sources.cache import CacheDir
 
-    # The middle layer gzip'd, so loading also decompresses.
-    layers = [real_tar(mib << 20) for mib in layer_mib]
-    if len(layers) > 1:
-        layers[1] = gzipped(layers[1])
-    total_mib = sum(real_tar(mib << 20).stat().st_size for mib in layer_mib) / (1 << 20)
+    paths = many_layers(count, total_mib)
+    first, held_back = paths[:-4], paths[-4:]  # the last four arrive by a drop later
+    first_mib = sum(p.stat().st_size for p in first) / (1 << 20)
     warm_up_kernels().join()  # compiling is launch's business, measured above
     app = make_application(["cdcviewer-bench"])
     from cdcviewer.gui.main_window import MainWindow
@@ -206,6 +241,7 @@ def measure_stalls(layer_mib: list[int], with_whatif: bool) -> list[Row]:
         window.resize(1560, 960)
         window.show()
         probe = TickProbe()
+        sampler = StallSampler(probe)
 
         def idle() -> bool:
             # Done when nothing is queued and the panel's parameters are the ones shown.
@@ -217,7 +253,7 @@ def measure_stalls(layer_mib: list[int], with_whatif: bool) -> list[Row]:
             probe.start()
             began = time.perf_counter()
             start()
-            pump(app, 600, idle)
+            pump(app, 1800, idle)
             seconds = time.perf_counter() - began
             stalls = probe.stop()
             worst = max(stalls, default=0.0)
@@ -240,20 +276,68 @@ def measure_stalls(layer_mib: list[int], with_whatif: bool) -> list[Row]:
                 window.views.controls.flush()
                 pump(app, SLIDER_PAUSE_S)
 
+        def drop_during_analysis() -> None:
+            window.views.controls.set_params(ChunkerParams(), emit=True)
+            window.views.controls.flush()  # an analysis of every layer starts ...
+            pump(app, 1.0)
+            window.jobs.load_paths(held_back)  # ... and four more layers are dropped
+
         window.views.controls.set_params(ChunkerParams())
         phase(
-            f"load + analyse {len(layers)} layers, {total_mib:.0f} MiB",
-            lambda: window.jobs.load_paths(layers),
+            f"load + analyse {len(first)} layers, {first_mib:.0f} MiB as given",
+            lambda: window.jobs.load_paths(first),
         )
         phase("Files panel: read tar headers, hash files", window.views.docks["files"].raise_)
         phase(f"{SLIDER_CHANGES} parameter changes, 150 ms apart", slider_changes)
+        phase("a drop of 4 layers while another analysis runs", drop_during_analysis)
         if with_whatif:
             phase("compare layouts (what-if)", window.jobs.run_whatif)
+        lanes = window.views.map_view.lane_count
+        rows.append(("lanes on the map at the end", f"{lanes}", f"{len(paths)}"))
         window.shutdown()
         window.deleteLater()
         pump(app, 0.1)
+        print("GUI-thread stacks sampled during stalls over 50 ms (most frequent first):")
+        for line in sampler.report() or ["  none"]:
+            print("  " + line)
     QApplication.processEvents()
     return rows
+
+
+# -- 4. quitting while busy ----------------------------------------------------------------
+def measure_quit(count: int, total_mib: float, runs: int) -> list[Row]:
+    """Seconds from the close request to the process's exit, while it loads."""
+    paths = [str(p) for p in many_layers(count, total_mib)]
+    times = []
+    with tempfile.TemporaryDirectory(prefix="cdcviewer-quit-") as tmp:
+        prime_numba_cache(child_env(Path(tmp) / "home-prime", Path(tmp) / "numba"))
+        for k in range(runs):
+            env = child_env(Path(tmp) / f"home-{k}", Path(tmp) / "numba")
+            env["CDCVIEWER_CACHE_DIR"] = str(Path(tmp) / "cache")
+            child = subprocess.Popen([sys.executable, "-m", "cdcviewer", *paths], cwd=ROOT,
+                                     env=env, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+            assert child.stdout is not None
+            while not child.stdout.readline().startswith(PROBE_MARK):
+                pass
+            time.sleep(4.0)  # well into loading and hashing
+            began = time.perf_counter()
+            if env.get("DISPLAY"):
+                subprocess.run(["xdotool", "search", "--class", "^cdcviewer$", "windowactivate",
+                                "--sync", "key", "ctrl+q"], env=env, check=False,
+                               capture_output=True)  # fmt: skip
+            else:
+                child.send_signal(signal.SIGINT)
+            child.wait(60)
+            times.append(time.perf_counter() - began)
+    how = "Ctrl+Q" if os.environ.get("DISPLAY") else "SIGINT"
+    return [
+        (
+            f"quit ({how}) while loading {len(paths)} layers, to process exit",
+            f"median {statistics.median(times):.2f} s, worst {max(times):.2f} s ({runs} runs)",
+            f"< {QUIT_LIMIT_S} s",
+        )
+    ]
 
 
 def pump(app, seconds: float, until: Callable[[], bool] | None = None) -> None:
@@ -358,30 +442,55 @@ def print_table(rows: list[Row]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--layers", default="96,128,192", help="layer sizes in MiB (real tars, prefixes)"
-    )
-    parser.add_argument("--runs", type=int, default=3, help="launches per cache state")
-    parser.add_argument("--whatif", action="store_true", help="also probe a what-if run")
-    parser.add_argument(
-        "--only", choices=("launch", "stalls", "raster"), help="run one part of the three"
-    )
-    args = parser.parse_args()
-    if not os.environ.get("DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    platform = os.environ.get("QT_QPA_PLATFORM") or "xcb"
+def run_here(args: argparse.Namespace) -> None:
+    """Every measurement asked for, on this process's platform."""
+    platform = os.environ.get("QT_QPA_PLATFORM") or f"xcb on {os.environ.get('DISPLAY')}"
     print(f"platform {platform}, {os.cpu_count()} cores, inputs in {BENCH_DIR}", flush=True)
     rows: list[Row] = []
     if args.only in (None, "launch"):
         rows += measure_launch(args.runs)
     if args.only in (None, "stalls"):
-        rows += measure_stalls([int(x) for x in args.layers.split(",")], args.whatif)
+        rows += measure_stalls(args.count, args.total_mib, args.whatif)
+    if args.only in (None, "quit"):
+        rows += measure_quit(args.count, args.total_mib, args.runs)
     if args.only in (None, "raster"):
         rows += measure_raster()
     print()
     print_table(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--platform", choices=("both", "xvfb", "offscreen"), default="both")
+    parser.add_argument("--count", type=int, default=68, help="layers (many_layers.py)")
+    parser.add_argument("--total-mib", type=float, default=3072, help="their size, about")
+    parser.add_argument("--runs", type=int, default=3, help="launches and quits per state")
+    parser.add_argument("--whatif", action="store_true", help="also probe a what-if run")
+    parser.add_argument("--only", choices=("launch", "stalls", "quit", "raster"))
+    parser.add_argument("--here", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.here:
+        run_here(args)
+        return
+    from tests.gui.xsession import missing_programs, x_session
+
+    many_layers(args.count, args.total_mib)  # made once, outside the measurements
+    forwarded = [a for a in sys.argv[1:] if not a.startswith("--platform")]
+    if "--platform" in sys.argv:
+        position = sys.argv.index("--platform")
+        forwarded = sys.argv[1:position] + sys.argv[position + 2 :]
+    command = [sys.executable, __file__, "--here", *forwarded]
+    if args.platform in ("both", "xvfb"):
+        if missing_programs():
+            print(f"Xvfb run skipped: {', '.join(missing_programs())} not installed")
+        else:
+            with x_session() as env:
+                subprocess.run(command, env=env, check=True)
+            print()
+    if args.platform in ("both", "offscreen"):
+        env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+        env["QT_QPA_PLATFORM"] = "offscreen"
+        subprocess.run(command, env=env, check=True)
 
 
 if __name__ == "__main__":

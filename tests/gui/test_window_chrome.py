@@ -100,3 +100,34 @@ def test_the_exported_map_is_twice_the_screen_with_a_caption(qtbot, window, laye
     svg = (tmp_path / "map.svg").read_text()
     assert "FastCDC 2020 min 16 KiB / avg 64 KiB / max 256 KiB, nc 1" in svg
     assert "3 layers" in svg and "darker for more layers" in svg
+
+
+def test_the_sweep_tab_says_what_it_would_show_until_it_runs(qtbot, window, layer_files):
+    from cdcviewer.gui.panels.sweep import PLACEHOLDER_PAGE, PLOTS_PAGE
+
+    panel = window.views.sweep_panel
+    assert panel.pages.currentIndex() == PLACEHOLDER_PAGE
+    assert "No sweep yet" in panel.placeholder.text()
+    drop_paths(window, layer_files)
+    wait_idle(qtbot, window)
+    window.menu_actions["sweep"].trigger()
+    wait_idle(qtbot, window)
+    assert panel.pages.currentIndex() == PLOTS_PAGE
+    assert not window.views.docks["sweep"].visibleRegion().isEmpty()  # brought to the front
+
+
+def test_chunk_details_are_shown_once(qtbot, window, layer_files):
+    from PySide6.QtCore import QPointF
+
+    from cdcviewer.gui.map.text import HINT
+
+    drop_paths(window, layer_files)
+    wait_idle(qtbot, window)
+    view = window.views.map_view
+    view.refresh()
+    with qtbot.waitSignal(view.chunkHovered):
+        view._set_hover(0, 0)
+    assert "Hovered chunk" in window.views.details.toPlainText()  # the details panel says it
+    assert view.info_text() == HINT  # the map's info bar keeps the hint
+    point = view._view.mapViewToScene(QPointF(10.0, 0.5))
+    assert view._tooltip_at(point) == ""  # and no tooltip repeats it
