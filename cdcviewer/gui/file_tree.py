@@ -40,6 +40,8 @@ class TreeNode:
     duplicate: int = 0
     shared: int = 0
     member: int = -1  # files: the member index in the layer's table
+    counts: dict[str, int] = field(default_factory=dict)  # folders: changes under them
+    row: int = 0  # position among its parent's children (or the roots)
     parent: TreeNode | None = field(default=None, repr=False)
     children: list[TreeNode] = field(default_factory=list, repr=False)
     _index: dict[str, TreeNode] = field(default_factory=dict, repr=False)
@@ -61,12 +63,11 @@ class TreeNode:
         return [node for node in self.walk() if node.kind == "file"]
 
     def changes(self) -> dict[str, int]:
-        """How many files under this node were added, modified, removed."""
-        counts = {ADDED: 0, MODIFIED: 0, REMOVED: 0}
-        for node in self.walk():
-            if node.kind in ("file", "removed") and node.change in counts:
-                counts[node.change] += 1
-        return counts
+        """How many files under this node were added, modified, removed (counted once,
+        on the worker: the tree view asks for every row it paints)."""
+        if self.kind in ("file", "removed"):
+            return {key: int(self.change == key) for key in (ADDED, MODIFIED, REMOVED)}
+        return self.counts
 
 
 @dataclass
@@ -109,7 +110,8 @@ def build_file_tree(
         state = seen.setdefault(image or f"\0{i}", {})
         _fill_layer(node, attributions[i], content_ids[i], state)
         layers[i] = node
-    for root in roots:
+    for row, root in enumerate(roots):
+        root.row = row
         _sum(root)
     return FileTree(roots, layers)
 
@@ -157,12 +159,16 @@ def _sum(node: TreeNode) -> None:
     if node.kind in ("file", "removed"):
         return
     node.size = node.unique = node.duplicate = node.shared = 0
-    for child in node.children:
+    node.counts = {ADDED: 0, MODIFIED: 0, REMOVED: 0}
+    for row, child in enumerate(node.children):
+        child.row = row
         _sum(child)
         node.size += child.size
         node.unique += child.unique
         node.duplicate += child.duplicate
         node.shared += child.shared
+        for key, count in child.changes().items():
+            node.counts[key] += count
     node._index = {}  # only needed while building
 
 

@@ -38,13 +38,11 @@ class FileTreeModel(QAbstractItemModel):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.tree: FileTree | None = None
-        self._keep: list[TreeNode] = []  # PySide keeps no reference for internal pointers
+        self.tree: FileTree | None = None  # holds every node the indexes point at
 
     def set_tree(self, tree: FileTree | None) -> None:
         self.beginResetModel()
         self.tree = tree
-        self._keep = [node for root in tree.roots for node in root.walk()] if tree else []
         self.endResetModel()
 
     def node(self, index: Index) -> TreeNode | None:
@@ -66,8 +64,7 @@ class FileTreeModel(QAbstractItemModel):
         up = node.parent if node is not None else None
         if up is None:
             return QModelIndex()
-        siblings = self._children(up.parent)
-        return self.createIndex(siblings.index(up), 0, up)
+        return self.createIndex(up.row, 0, up)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         if parent.isValid() and parent.column() != 0:
@@ -192,8 +189,7 @@ class FileTreePanel(QWidget):
         return True
 
     def _index_of(self, node: TreeNode) -> QModelIndex:
-        siblings = node.parent.children if node.parent is not None else self.model.tree.roots
-        return self.model.createIndex(siblings.index(node), 0, node)
+        return self.model.createIndex(node.row, 0, node)
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         node = self.model.node(current)
