@@ -51,7 +51,7 @@ JOB_LABELS = {
     "whatif": "Comparing layouts",
     "export": "Exporting",
 }
-QUIT_WAIT_S = 0.1  # how long quitting waits for cancelled work before removing the cache
+QUIT_WAIT_S = 0.05  # how long quitting waits for cancelled work before removing the cache
 StatusMessage = Callable[[str, int], None]  # text, milliseconds: the status bar
 
 

@@ -314,6 +314,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
+        self.hide()  # gone from the screen at once; the clean-up below takes a moment
         self.shutdown()
         event.accept()
 
