@@ -9,6 +9,10 @@ again; an OCI whiteout (``dir/.wh.name``) is a *removed* entry for ``dir/name``,
 opaque whiteout (``dir/.wh..wh..opq``) empties ``dir``. A loose layer file is an image of
 its own. A folder's figures are the sums of the files under it; its byte ranges are
 theirs, which the map marks when the folder is selected.
+
+The structure (paths, changes, sizes, which members lie under each node) depends only
+on the layers, so the window builds it once per layer list; the byte classes change with
+every analysis and are summed per node only when a row is shown (``node_figures``).
 """
 
 from __future__ import annotations
@@ -36,10 +40,8 @@ class TreeNode:
     path: str = ""  # within the layer
     change: str = ""
     size: int = 0
-    unique: int = 0
-    duplicate: int = 0
-    shared: int = 0
     member: int = -1  # files: the member index in the layer's table
+    members: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
     counts: dict[str, int] = field(default_factory=dict)  # folders: changes under them
     row: int = 0  # position among its parent's children (or the roots)
     parent: TreeNode | None = field(default=None, repr=False)
@@ -58,9 +60,6 @@ class TreeNode:
         yield self
         for child in self.children:
             yield from child.walk()
-
-    def files(self) -> list[TreeNode]:
-        return [node for node in self.walk() if node.kind == "file"]
 
     def changes(self) -> dict[str, int]:
         """How many files under this node were added, modified, removed (counted once,
@@ -118,7 +117,9 @@ def build_file_tree(
 
 def _fill_layer(node: TreeNode, attribution, contents: np.ndarray, state: dict) -> None:
     members = attribution.members
-    classes = attribution.class_bytes
+    sizes = members.size.tolist()
+    types = members.type.tolist()
+    ids = contents.tolist() if len(contents) else [-1] * len(sizes)
     for m, path in enumerate(members.paths):
         parts = _parts(path)
         if not parts:
@@ -138,44 +139,57 @@ def _fill_layer(node: TreeNode, attribution, contents: np.ndarray, state: dict) 
             for gone in [p for p in state if p == removed.path or p.startswith(removed.path + "/")]:
                 del state[gone]
             continue
-        if int(members.type[m]) == DIR_TYPE:
+        if types[m] == DIR_TYPE:
             folder.child(base, "dir")
             continue
         leaf = folder.child(base, "file")
         leaf.member = m
-        leaf.size = int(members.size[m])
-        leaf.unique, leaf.duplicate, leaf.shared = (
-            int(classes[m, UNIQUE]), int(classes[m, DUPLICATE]), int(classes[m, SHARED])
-        )  # fmt: skip
+        leaf.size = sizes[m]
         link = members.links[m] if m < len(members.links) else ""
-        key = (int(members.type[m]), leaf.size, link, int(contents[m]) if len(contents) else -1)
+        key = (types[m], sizes[m], link, ids[m])
         before = state.get(leaf.path)
         leaf.change = ADDED if before is None else (UNCHANGED if before == key else MODIFIED)
         state[leaf.path] = key
 
 
 def _sum(node: TreeNode) -> None:
-    """Folders, layers and images carry the sums of their files."""
+    """Folders, layers and images carry their files' sizes, change counts and members."""
     if node.kind in ("file", "removed"):
+        if node.member >= 0:
+            node.members = np.array([node.member], dtype=np.int64)
         return
-    node.size = node.unique = node.duplicate = node.shared = 0
+    node.size = 0
     node.counts = {ADDED: 0, MODIFIED: 0, REMOVED: 0}
+    parts = []
     for row, child in enumerate(node.children):
         child.row = row
         _sum(child)
         node.size += child.size
-        node.unique += child.unique
-        node.duplicate += child.duplicate
-        node.shared += child.shared
         for key, count in child.changes().items():
             node.counts[key] += count
+        if child.layer == node.layer:  # an image's layers have members of their own
+            parts.append(child.members)
+    node.members = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     node._index = {}  # only needed while building
+
+
+def node_figures(node: TreeNode, attributions: Sequence) -> tuple[int, int, int]:
+    """(unique, duplicate, shared) bytes of the files under ``node`` in an analysis."""
+    if node.kind == "removed":
+        return 0, 0, 0
+    layers = [node] if node.layer >= 0 else node.children  # an image: its layers
+    total = np.zeros(3, dtype=np.int64)
+    for layer in layers:
+        if len(layer.members):
+            classes = attributions[layer.layer].class_bytes
+            total += classes[layer.members].sum(axis=0)
+    return int(total[UNIQUE]), int(total[DUPLICATE]), int(total[SHARED])
 
 
 def byte_ranges(node: TreeNode, attribution) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets (sorted) of the data of every file under ``node``."""
-    members = np.array([leaf.member for leaf in node.files() if leaf.member >= 0], dtype=np.int64)
-    if len(members) == 0:
+    members = node.members
+    if len(members) == 0 or node.layer < 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     table = attribution.members
     starts = np.asarray(table.data_offset)[members]

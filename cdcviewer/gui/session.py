@@ -185,6 +185,7 @@ class Session:
         self.workspace = workspace
         # The whole-file grouping of the last layer list (order matters: first copies).
         self._whole_files: tuple[list[Layer], WholeFiles] | None = None
+        self._tree: tuple[list[Layer], FileTree] | None = None
         self._whatif: WhatIf | None = None
 
     def load(
@@ -249,11 +250,21 @@ class Session:
         whole = self._whole_files_of(analysis, members, state)
         copies = [identical_copies(whole, i, len(table)) for i, table in enumerate(members)]
         state.check()
-        contents = [content_ids(whole, i, len(table)) for i, table in enumerate(members)]
+        tree = self._tree_of(analysis, attributions, whole)
+        return FileInsight(analysis, attributions, whole, copies, problems, tree)
+
+    def _tree_of(self, analysis: Analysis, attributions: list, whole: WholeFiles) -> FileTree:
+        """The File tree's structure, built once per layer list (its byte classes are
+        read from each analysis's attributions when shown)."""
+        kept = self._tree
+        if kept is not None and kept[0] == analysis.layers:
+            return kept[1]
         layers = analysis.layers
+        contents = [content_ids(whole, i, len(a)) for i, a in enumerate(attributions)]
         tree = build_file_tree([layer.name for layer in layers], [layer.image for layer in layers],
                                attributions, contents)  # fmt: skip
-        return FileInsight(analysis, attributions, whole, copies, problems, tree)
+        self._tree = (list(layers), tree)
+        return tree
 
     def _member_tables(
         self, layers: Sequence[Layer], state: TaskState

@@ -56,6 +56,7 @@ def test_sizes_and_bytes_add_up_per_file_and_folder(qtbot, window, image):
     path, base, _top, _names = image
     tree = tree_of(qtbot, window, path)
     layer = tree.layers[0]
+    model = window.views.tree_panel.model
     sizes = {n.path: n.size for n in layer.walk() if n.kind == "file"}
     assert sizes == {name: len(data) for name, data in base.items()}
     for node in layer.walk():
@@ -63,10 +64,28 @@ def test_sizes_and_bytes_add_up_per_file_and_folder(qtbot, window, image):
             under = [name for name in base if name.startswith(node.path + "/")]
             assert node.size == sum(len(base[name]) for name in under)
         if node.kind in ("file", "dir"):
-            assert node.unique + node.duplicate + node.shared == node.size
+            assert sum(model.figures(node)) == node.size
     attribution = window.views.tree_panel.insight.attributions[0]
     by_path = dict(zip(attribution.paths, attribution.shared_bytes, strict=True))
-    assert all(node.shared == by_path[node.path] for node in layer.walk() if node.kind == "file")
+    files = [node for node in layer.walk() if node.kind == "file"]
+    assert all(model.figures(node)[2] == by_path[node.path] for node in files)
+
+
+def test_new_figures_reuse_the_tree_and_show_their_own_bytes(qtbot, window, image):
+    from cdcviewer.base.params import ChunkerParams
+
+    path, _base, _top, _names = image
+    tree = tree_of(qtbot, window, path)
+    window.views.controls.set_params(ChunkerParams.for_avg(4096), emit=True)
+    window.views.controls.flush()
+    panel = window.views.tree_panel
+    qtbot.waitUntil(lambda: panel.insight.analysis is window.jobs.analysis
+                    and not window.jobs.runner.busy, timeout=ANALYSIS_TIMEOUT_MS)  # fmt: skip
+    assert panel.model.tree is tree  # built once per layer list
+    attribution = panel.insight.attributions[1]
+    node = tree.layers[1]
+    expected = tuple(int(x) for x in attribution.class_bytes[node.members].sum(axis=0))
+    assert panel.model.figures(node) == expected
 
 
 def test_selecting_a_file_or_folder_marks_its_bytes_on_the_map(qtbot, window, image):

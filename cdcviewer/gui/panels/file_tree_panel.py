@@ -14,7 +14,15 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QStackedWidget, QTreeView, QVBoxLayout, QWidget
 
 from cdcviewer.base.params import format_size
-from cdcviewer.gui.file_tree import ADDED, MODIFIED, REMOVED, FileTree, TreeNode, byte_ranges
+from cdcviewer.gui.file_tree import (
+    ADDED,
+    MODIFIED,
+    REMOVED,
+    FileTree,
+    TreeNode,
+    byte_ranges,
+    node_figures,
+)
 from cdcviewer.gui.panels.common import percent
 
 if TYPE_CHECKING:
@@ -39,11 +47,20 @@ class FileTreeModel(QAbstractItemModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tree: FileTree | None = None  # holds every node the indexes point at
+        self.attributions: list = []  # the analysis whose byte classes are shown
+        self._figures: dict[int, tuple[int, int, int]] = {}  # per node, for that analysis
 
-    def set_tree(self, tree: FileTree | None) -> None:
+    def set_tree(self, tree: FileTree | None, attributions: list) -> None:
         self.beginResetModel()
-        self.tree = tree
+        self.tree, self.attributions, self._figures = tree, list(attributions), {}
         self.endResetModel()
+
+    def figures(self, node: TreeNode) -> tuple[int, int, int]:
+        """(unique, duplicate, shared) of ``node``, summed when first shown."""
+        key = id(node)
+        if key not in self._figures:
+            self._figures[key] = node_figures(node, self.attributions)
+        return self._figures[key]
 
     def node(self, index: Index) -> TreeNode | None:
         return index.internalPointer() if index.isValid() else None
@@ -97,8 +114,7 @@ class FileTreeModel(QAbstractItemModel):
             return self._tooltip(node)
         return None
 
-    @staticmethod
-    def _text(node: TreeNode, column: int) -> str:
+    def _text(self, node: TreeNode, column: int) -> str:
         if column == 0:
             return node.name
         if column == 1:
@@ -108,19 +124,20 @@ class FileTreeModel(QAbstractItemModel):
             return ", ".join(f"{n} {what}" for what, n in counts.items() if n)
         if node.kind == "removed":
             return ""
-        value = (node.size, node.unique, node.shared, node.duplicate)[column - 2]
+        unique, duplicate, shared = self.figures(node)
+        value = (node.size, unique, shared, duplicate)[column - 2]
         if column == 2:
             return format_size(value)
         return f"{format_size(value)} ({percent(value, node.size)})"
 
-    @staticmethod
-    def _tooltip(node: TreeNode) -> str:
+    def _tooltip(self, node: TreeNode) -> str:
         where = f"{node.path}\n" if node.path else ""
         if node.kind == "removed":
             return f"{where}removed by this layer (whiteout)"
+        unique, duplicate, shared = self.figures(node)
         return (
-            f"{where}{node.size:,} bytes: {node.unique:,} unique, {node.shared:,} shared, "
-            f"{node.duplicate:,} duplicate"
+            f"{where}{node.size:,} bytes: {unique:,} unique, {shared:,} shared, "
+            f"{duplicate:,} duplicate"
         )
 
 
@@ -160,7 +177,7 @@ class FileTreePanel(QWidget):
     def set_insight(self, insight: FileInsight | None) -> None:
         self.insight = insight
         tree = insight.tree if insight is not None else None
-        self.model.set_tree(tree)
+        self.model.set_tree(tree, insight.attributions if insight is not None else [])
         self.pages.setCurrentIndex(1 if tree is not None and tree.roots else 0)
         if tree is not None:
             for row in range(self.model.rowCount()):  # images and loose layers open
