@@ -36,9 +36,10 @@ def test_the_status_bar_names_the_phase_and_the_overall_share(qtbot, window, lay
     progress = window.views.progress
     progress.begin("Analysing", {"base.tar": 3000, "app.tar": 1000})
     progress.report("base.tar", "hash", 0.5)
-    assert progress.bar.value() == round(1000 * 0.75 * 0.3)
+    qtbot.waitUntil(lambda: progress.bar.value() == round(1000 * 0.75 * 0.3), timeout=2000)
     assert progress.label.text().startswith("Analysing 22%, 0 of 2 done: hashing base.tar")
     progress.report("base.tar", "fingerprint", 0.0)
+    progress.refresh()
     assert progress.bar.value() == round(1000 * 0.75 * 0.6)
 
 

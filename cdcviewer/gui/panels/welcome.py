@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import QMimeData, QRect, Qt, Signal
+from PySide6.QtCore import QMimeData, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+REFRESH_MS = 100  # the status bar's progress follows reports at most this often
 PHASE_NAMES = {
     "verify": "verifying",
     "decompress": "decompressing",
@@ -228,6 +229,11 @@ class ProgressStatus(QWidget):
         layout.addWidget(self.cancel_button)
         self.work = JobProgress()
         self.job_label = ""
+        self._latest: tuple[str, str] = ("", "")  # item, phase of the last report
+        # Reports arrive per item (dozens of layers at once): the display follows them
+        # at most every REFRESH_MS, so the GUI thread does not re-lay text per report.
+        self._refresh_timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
+        self._refresh_timer.timeout.connect(self.refresh)
         self.hide()
 
     @property
@@ -246,7 +252,16 @@ class ProgressStatus(QWidget):
         self.show()
 
     def report(self, item: str, phase: str, fraction: float) -> None:
-        overall = self.work.report(item, phase, fraction)
+        self.work.report(item, phase, fraction)
+        self._latest = (item, phase)
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def refresh(self) -> None:
+        """Show the latest state now (the timer does it at most every REFRESH_MS)."""
+        self._refresh_timer.stop()
+        item, phase = self._latest
+        overall = self.work.overall
         self.bar.setRange(0, 1000)
         self.bar.setValue(round(1000 * overall))
         shown = item if len(item) <= 40 else "…" + item[-39:]
@@ -262,6 +277,7 @@ class ProgressStatus(QWidget):
         self.setToolTip(self.job_label + "\n" + "\n".join(lines[-20:]))
 
     def end(self) -> None:
+        self._refresh_timer.stop()
         self.work = JobProgress()
         self.hide()
 
@@ -293,6 +309,10 @@ class JobProgress:
         done = low + (high - low) * min(1.0, max(0.0, fraction))
         self._item_done[item] = max(self._item_done.get(item, 0.0), done)
         self._overall = max(self._overall, self._fraction())
+        return self._overall
+
+    @property
+    def overall(self) -> float:
         return self._overall
 
     def _fraction(self) -> float:
