@@ -125,7 +125,12 @@ class Workspace:
                 self._delete_copy(path)
 
     def _cache_files(self) -> set[Path]:
-        return {path for path in self.cache.path.iterdir() if path.name != "owner.pid"}
+        """The streams in the cache folder (none when the folder is gone: the loader
+        names that problem per input)."""
+        try:
+            return {path for path in self.cache.path.iterdir() if path.name != "owner.pid"}
+        except OSError:
+            return set()
 
     def _in_cache(self, path: Path) -> bool:
         return Path(path).parent == self.cache.path
