@@ -15,6 +15,7 @@ import numpy as np
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.index.dedup import LayerTotals
+from cdcviewer.index.storage import StorageFigures
 from cdcviewer.sources.layers import Layer
 
 
@@ -25,6 +26,7 @@ class AnalysisResult(Protocol):
     layers: Sequence[Layer]
     index: LayerTotals
     failures: list[InputError]
+    storage: StorageFigures | None  # the compressed store against the registry, if measured
 
     @property
     def total_bytes(self) -> int: ...

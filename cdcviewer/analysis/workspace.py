@@ -16,15 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
+from cdcviewer.analysis.compressed import SizeCache
 from cdcviewer.analysis.document import figures_document
 from cdcviewer.analysis.pipeline import LayerChunks, chunk_layers
 from cdcviewer.analysis.recuts import RecutPreparer
+from cdcviewer.analysis.registry import RegistryBlobs
+from cdcviewer.analysis.storage import measure_storage
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.index.dedup import DedupIndex, IndexFigures, build_index
 from cdcviewer.index.histogram import chunk_size_histogram
 from cdcviewer.index.raster import draw_lane_rows
+from cdcviewer.index.storage import StorageFigures, StoreParams
 from cdcviewer.kernels.fingerprint import index_keys
 from cdcviewer.kernels.gear import Candidates
 from cdcviewer.sources.cache import CacheDir
@@ -53,6 +57,7 @@ class Workspace:
         workers: int | None = None,
         registry: RegistrySettings | None = None,
         prepare_recuts: bool = False,
+        sizes: SizeCache | None = None,
     ) -> None:
         self.cache = cache if cache is not None else CacheDir()
         self.workers = workers or default_workers()
@@ -68,6 +73,10 @@ class Workspace:
         self._preparer = RecutPreparer(
             self.workers, lambda layer: self._candidates.get(layer), self._store_candidates
         )
+        # Kept across re-cuts: each fingerprint's compressed size (shareable with a
+        # workspace of derived streams), and each layer's registry blob.
+        self.compressed_sizes = sizes if sizes is not None else SizeCache()
+        self.registry_blobs = RegistryBlobs()
 
     # -- loading ---------------------------------------------------------------------
     def add(
@@ -123,6 +132,7 @@ class Workspace:
             kept = {layer.path for layer in self.layers}
             for path in {layer.path for layer in gone} - kept:
                 self._delete_copy(path)
+        self.registry_blobs.forget(list(gone))
 
     def _cache_files(self) -> set[Path]:
         """The streams in the cache folder (none when the folder is gone: the loader
@@ -263,10 +273,44 @@ class Analysis(IndexFigures):
         self.index = index
         self.failures = failures
         self.owns_workspace = False
+        # The compressed store and the registry, once measure_storage() made them.
+        self.storage: StorageFigures | None = None
 
     def rechunk(self, params: ChunkerParams, state: TaskState = NULL_STATE) -> Analysis:
         """The same layers cut with ``params``, reusing the cached hashing."""
         return self.workspace.analyze(params, state, self.layers)
+
+    def measure_storage(
+        self,
+        store: StoreParams | None = None,
+        state: TaskState = NULL_STATE,
+        sample: float | None = None,
+    ) -> StorageFigures:
+        """The compressed chunk store against the registry's blobs (``index.storage``):
+        exact, or estimated from a ``sample`` fraction of the fingerprints. Kept as
+        ``storage``, which the report, its exports and the window show."""
+        self.storage = self.storage_figures(store, state, sample)
+        return self.storage
+
+    def storage_figures(
+        self,
+        store: StoreParams | None = None,
+        state: TaskState = NULL_STATE,
+        sample: float | None = None,
+    ) -> StorageFigures:
+        """``measure_storage`` without keeping the result as ``storage``."""
+        workspace = self.workspace
+        return measure_storage(
+            self.layers,
+            self.chunks,
+            self.index,
+            self.params.hash,
+            store or StoreParams(),
+            (workspace.compressed_sizes, workspace.registry_blobs),
+            workspace.workers,
+            state,
+            sample,
+        )
 
     def all_lengths(self) -> np.ndarray:
         return (

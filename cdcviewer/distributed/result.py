@@ -90,6 +90,8 @@ class DistributedAnalysis(IndexFigures):
         self.lanes = lanes or {}  # map width -> per layer, its lane's (width, 3) pixels
         self.sweep: SweepResult | None = None
         self.whatif: WhatIfResult | None = None
+        # The compressed store against the registry is not measured on the Dask path yet.
+        self.storage = None
         # The files and whole_files report sections, when asked (report form).
         self.files_section: dict[str, object] | None = None
         self.whole_files_section: dict[str, object] | None = None

@@ -19,9 +19,10 @@ from cdcviewer.base.errors import ParameterError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.index.ratios import dedup_ratio, savings
+from cdcviewer.index.storage import DEFAULT_ENTRY_SIZE, StoreParams
 
 SCHEMA = "cdcviewer.sweep/1"
-DEFAULT_ENTRY_SIZE = 48  # bytes per index entry: a 32-byte digest plus offset and length
+__all__ = ["DEFAULT_ENTRY_SIZE", "SweepResult", "SweepRow", "sweep", "sweep_params"]
 DEFAULT_AVGS = tuple(k * 1024 for k in (4, 8, 16, 32, 64, 128, 256))
 
 
@@ -35,6 +36,26 @@ class SweepRow:
     distinct_chunks: int
     stored_bytes: int
     entry_size: int
+    # The compressed store, when measured: its chunks compressed, and the registry's
+    # blobs (the same for every row); ``bound_bytes`` > 0 for an estimate.
+    compressed_chunk_bytes: int | None = None
+    registry_bytes: int | None = None
+    bound_bytes: int = 0
+
+    @property
+    def stored_compressed_bytes(self) -> int | None:
+        """The chunk store as kept: compressed chunks plus the index."""
+        if self.compressed_chunk_bytes is None:
+            return None
+        return self.compressed_chunk_bytes + self.index_bytes
+
+    @property
+    def compressed_savings(self) -> float | None:
+        """What the compressed store saves against the registry's blobs."""
+        stored = self.stored_compressed_bytes
+        if stored is None or self.registry_bytes is None:
+            return None
+        return savings(stored, self.registry_bytes)
 
     @property
     def index_bytes(self) -> int:
@@ -55,7 +76,7 @@ class SweepRow:
 
     def to_dict(self) -> dict[str, object]:
         params = self.params.to_dict()
-        return {
+        row: dict[str, object] = {
             "avg": params["avg"],
             "min": params["min"],
             "max": params["max"],
@@ -67,6 +88,14 @@ class SweepRow:
             "savings": self.savings,
             "index_bytes": self.index_bytes,
         }
+        if self.compressed_chunk_bytes is not None:
+            row.update(
+                compressed_chunk_bytes=self.compressed_chunk_bytes,
+                stored_compressed_bytes=self.stored_compressed_bytes,
+                compressed_savings=self.compressed_savings,
+                bound_bytes=self.bound_bytes,
+            )
+        return row
 
 
 CSV_COLUMNS = (
@@ -80,6 +109,8 @@ CSV_COLUMNS = (
     "dedup_ratio",
     "savings",
     "index_bytes",
+    "stored_compressed_bytes",
+    "compressed_savings",
 )
 
 
@@ -91,10 +122,11 @@ class SweepResult:
     layer_level_stored_bytes: int
     entry_size: int
     rows: list[SweepRow]
+    store: StoreParams | None = None  # how the compressed figures were made, if they were
 
     def to_dict(self) -> dict[str, object]:
         base = self.base.to_dict()
-        return {
+        document = {
             "schema": SCHEMA,
             "tool": {"name": "cdcviewer", "version": __version__},
             "params": {"chunker": base["chunker"], "nc": base["nc"], "hash": base["hash"]},
@@ -106,16 +138,22 @@ class SweepResult:
             },
             "rows": [row.to_dict() for row in self.rows],
         }
+        if self.store is not None and self.rows:
+            document["store"] = self.store.to_dict()
+            document["totals"]["registry_bytes"] = self.rows[0].registry_bytes  # type: ignore[index]
+        return document
 
     def write_csv(self, handle: TextIO) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for row in self.rows:
             figures = row.to_dict()
-            writer.writerow([_csv_number(figures[column]) for column in CSV_COLUMNS])
+            writer.writerow([_csv_number(figures.get(column)) for column in CSV_COLUMNS])
 
 
 def _csv_number(value: object) -> str:
+    if value is None:
+        return ""
     return f"{value:.6f}" if isinstance(value, float) else str(value)
 
 
@@ -155,9 +193,15 @@ def sweep(
     entry_size: int = DEFAULT_ENTRY_SIZE,
     min_size: int | None = None,
     max_size: int | None = None,
+    store: StoreParams | None = None,
+    sample: float | None = None,
 ) -> SweepResult:
     """Cut the layers of ``source`` (a workspace: all its layers; an analysis: its layers)
-    at each average; reuses the cached hashing and the analysis itself where it matches."""
+    at each average; reuses the cached hashing and the analysis itself where it matches.
+    With ``store``, each point also measures the compressed chunk store (index entries of
+    ``entry_size``), from a ``sample`` fraction of fingerprints if given."""
+    if store is not None:
+        store = StoreParams(store.codec, store.level, entry_size)
     points = sweep_params(avgs, base_params, min_size, max_size)
     if isinstance(source, Analysis):
         workspace, layers, known = source.workspace, source.layers, source
@@ -169,6 +213,13 @@ def sweep(
         # Hash every position once, at the first point cut, when more points follow.
         more = step + 1 < len(points)
         analysis = known if reusable else workspace.analyze(params, state, layers, more)
+        measured = None
+        if store is not None:
+            kept = analysis.storage
+            usable = (
+                kept is not None and kept.store == store and kept.sample_fraction == (sample or 1.0)
+            )
+            measured = kept if usable else analysis.measure_storage(store, state, sample)
         rows.append(
             SweepRow(
                 params=params,
@@ -177,6 +228,9 @@ def sweep(
                 distinct_chunks=analysis.index.distinct_chunks,
                 stored_bytes=analysis.stored_bytes,
                 entry_size=entry_size,
+                compressed_chunk_bytes=measured.compressed_chunk_bytes if measured else None,
+                registry_bytes=measured.registry_bytes if measured else None,
+                bound_bytes=measured.bound_bytes if measured else 0,
             )
         )
     return SweepResult(
@@ -186,4 +240,5 @@ def sweep(
         layer_level_stored_bytes=analysis.index.layer_level_stored_bytes,
         entry_size=entry_size,
         rows=rows,
+        store=store,
     )

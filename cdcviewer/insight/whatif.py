@@ -35,6 +35,7 @@ from cdcviewer.base.errors import InputError
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.index.dedup import DedupIndex, LayerFigures, LayerTotals, build_index
 from cdcviewer.index.ratios import dedup_ratio, savings
+from cdcviewer.index.storage import StorageFigures
 from cdcviewer.insight.attribution import REGULAR_TYPES
 from cdcviewer.kernels.fingerprint import index_keys
 from cdcviewer.sources.layers import Layer, index_members
@@ -297,9 +298,16 @@ class VariantFigures:
     stored_bytes: int
     distinct_chunks: int
     layer_level_stored_bytes: int
+    storage: StorageFigures | None = None  # the compressed store against the registry
 
     @classmethod
-    def from_index(cls, variant: str, names: list[str], index: LayerTotals) -> VariantFigures:
+    def from_index(
+        cls,
+        variant: str,
+        names: list[str],
+        index: LayerTotals,
+        storage: StorageFigures | None = None,
+    ) -> VariantFigures:
         return cls(
             variant,
             names,
@@ -307,6 +315,7 @@ class VariantFigures:
             index.stored_bytes,
             index.distinct_chunks,
             index.layer_level_stored_bytes,
+            storage,
         )
 
     @property
@@ -326,6 +335,7 @@ class VariantFigures:
         return dedup_ratio(self.bytes, self.stored_bytes)
 
     def to_dict(self, original_stored: int) -> dict[str, object]:
+        storage = self.storage  # with it, the compressed store's fields are added
         return {
             "description": DESCRIPTIONS[self.variant],
             "bytes": self.bytes,
@@ -336,6 +346,7 @@ class VariantFigures:
             "savings": self.savings,
             "stored_vs_original": self.stored_bytes / original_stored if original_stored else 1.0,
             "layer_level_stored_bytes": self.layer_level_stored_bytes,
+            **(storage.totals_dict() if storage else {}),
             "layers": [
                 {
                     "name": name,
@@ -345,8 +356,9 @@ class VariantFigures:
                     "duplicate_bytes": f.duplicate_bytes,
                     "shared_bytes": f.shared_bytes,
                     "new_bytes": f.new_bytes,
+                    **(storage.layer_dict(i) if storage else {}),
                 }
-                for name, f in zip(self.layer_names, self.layers, strict=True)
+                for i, (name, f) in enumerate(zip(self.layer_names, self.layers, strict=True))
             ],
         }
 
@@ -407,7 +419,11 @@ class WhatIf:
 
     def __init__(self, workspace: Workspace) -> None:
         self.cache: CacheDir = workspace.cache
-        self._derived_workspace = _DerivedWorkspace(self.cache, workspace.workers)
+        # Sharing the compressed sizes: chunks a variant has in common with the original
+        # streams (file contents, mostly) are compressed once.
+        self._derived_workspace = _DerivedWorkspace(
+            self.cache, workspace.workers, sizes=workspace.compressed_sizes
+        )
         # (source layer, variant) -> the derived layer
         self._derived: dict[tuple[Layer, str], Layer] = {}
         self._lock = threading.Lock()
@@ -427,19 +443,29 @@ class WhatIf:
 
     def compare(self, analysis: Analysis, state: TaskState = NULL_STATE) -> WhatIfResult:
         """Figures of the original tar streams of ``analysis`` and of both derived forms,
-        all cut with ``analysis.params``."""
+        all cut with ``analysis.params``; with ``analysis.storage`` measured, each variant's
+        compressed store and registry too (exact, with the same ``StoreParams``)."""
         chosen = [i for i, layer in enumerate(analysis.layers) if layer.kind == "tar"]
         tar_layers = [analysis.layers[i] for i in chosen]
         names = [layer.name for layer in tar_layers]
+        store = analysis.storage.store if analysis.storage is not None else None
+        original_storage = None
+        if store is not None:
+            # The tar layers alone (their tables are cached: nothing is cut again).
+            tars = analysis.workspace.analyze(analysis.params, state, tar_layers)
+            original_storage = tars.storage_figures(store, state)
         variants = {
-            ORIGINAL: VariantFigures.from_index(ORIGINAL, names, _sub_index(analysis, chosen))
+            ORIGINAL: VariantFigures.from_index(
+                ORIGINAL, names, _sub_index(analysis, chosen), original_storage
+            )
         }
         analyses = {}
         for variant in DERIVED:
             layers = [self.derived(layer, variant, state) for layer in tar_layers]
             derived = self._derived_workspace.analyze(analysis.params, state, layers)
             analyses[variant] = derived
-            variants[variant] = VariantFigures.from_index(variant, names, derived.index)
+            storage = derived.measure_storage(store, state) if store is not None else None
+            variants[variant] = VariantFigures.from_index(variant, names, derived.index, storage)
         skipped = [layer.name for layer in analysis.layers if layer.kind != "tar"]
         return WhatIfResult(analysis.params, names, skipped, variants, analyses)
 
