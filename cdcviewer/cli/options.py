@@ -20,6 +20,14 @@ from cdcviewer.base.params import (
     KiB,
     parse_size,
 )
+from cdcviewer.index.storage import (
+    CODECS,
+    DEFAULT_CODEC,
+    DEFAULT_ENTRY_SIZE,
+    DEFAULT_LEVEL,
+    LEVEL_RANGE,
+    StoreParams,
+)
 from cdcviewer.report.gates import parse_percent
 
 T = TypeVar("T")
@@ -99,3 +107,64 @@ def params_from_args(args: argparse.Namespace) -> ChunkerParams:
         normalization=args.nc,
         hash=args.hash,
     )
+
+
+# -- the compressed chunk store ------------------------------------------------------------
+def _parse_fraction(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise ParameterError(f"not a fraction: {text!r} (use e.g. 0.05 or 5%)") from None
+    if not 0 < value <= 1:
+        raise ParameterError(f"{text!r} is not a fraction in (0, 1]")
+    return value
+
+
+fraction_option = _option_type(_parse_fraction)
+
+
+def add_store_options(parser: argparse.ArgumentParser, what: str = "the report") -> None:
+    """--codec --level --entry-size --compress-sample: how the chunk store keeps chunks."""
+    group = parser.add_argument_group("compressed chunk store (against the registry's blobs)")
+    group.add_argument(
+        "--codec",
+        choices=CODECS,
+        default=DEFAULT_CODEC,
+        help=f"how the store compresses each distinct chunk (default {DEFAULT_CODEC})",
+    )
+    low, high = LEVEL_RANGE
+    group.add_argument(
+        "--level",
+        type=int,
+        default=DEFAULT_LEVEL,
+        choices=range(low, high + 1),
+        metavar=f"{low}..{high}",
+        help=f"zstd level (default {DEFAULT_LEVEL})",
+    )
+    group.add_argument(
+        "--entry-size",
+        type=positive_size_option,
+        default=DEFAULT_ENTRY_SIZE,
+        help=f"bytes of chunk index per distinct chunk (default {DEFAULT_ENTRY_SIZE})",
+    )
+    group.add_argument(
+        "--compress-sample",
+        type=fraction_option,
+        metavar="FRACTION",
+        help=f"estimate the compressed figures of {what} from this fraction of the "
+        "fingerprints (e.g. 0.05; the same chunks every run) instead of compressing "
+        "every distinct chunk; the estimate comes with a bound",
+    )
+    group.add_argument(
+        "--no-store",
+        action="store_true",
+        help="leave the compressed store and the registry out (no compression work); "
+        "implied by --dask, which does not measure them yet",
+    )
+
+
+def store_from_args(args: argparse.Namespace) -> StoreParams | None:
+    """How the chunk store keeps chunks; None with --no-store (or --dask)."""
+    if args.no_store or getattr(args, "dask", None):
+        return None
+    return StoreParams(codec=args.codec, level=args.level, entry_size=args.entry_size)

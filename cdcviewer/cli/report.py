@@ -15,15 +15,16 @@ from cdcviewer.cli.exits import EXIT_GATE, EXIT_OK, complain, overall_status
 from cdcviewer.cli.gates import add_gate_options, check_gates
 from cdcviewer.cli.options import (
     add_chunker_options,
+    add_store_options,
     params_from_args,
-    positive_size_option,
     size_list_option,
+    store_from_args,
 )
 from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
 from cdcviewer.cli.progress import finish_progress
 from cdcviewer.cli.sections import add_section_options, print_section_texts, report_sections
 from cdcviewer.insight.sections import ReportSections
-from cdcviewer.insight.sweep import DEFAULT_ENTRY_SIZE, SweepResult, sweep, sweep_params
+from cdcviewer.insight.sweep import SweepResult, sweep, sweep_params
 from cdcviewer.insight.versions import image_versions
 from cdcviewer.report.document import report_dict
 from cdcviewer.report.export import FORMATS, write_report
@@ -46,12 +47,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         help="also sweep these averages (e.g. 4K,16K,64K; min = avg/4, max = avg*4) "
         "into the JSON (as 'sweep') and the HTML",
     )
-    files.add_argument(
-        "--entry-size",
-        type=positive_size_option,
-        default=DEFAULT_ENTRY_SIZE,
-        help=f"bytes per chunk-index entry in the sweep (default {DEFAULT_ENTRY_SIZE})",
-    )
+    add_store_options(parser)
     add_gate_options(parser)
     add_section_options(parser)
     add_dask_option(parser)
@@ -72,10 +68,21 @@ def _validate(args: argparse.Namespace) -> None:
 
 def _run(workspace: Workspace, args: argparse.Namespace, progress: TaskState) -> int:
     params = params_from_args(args)
+    store = store_from_args(args)
     analysis = workspace.analyze(params, progress)
+    if store is not None:
+        analysis.measure_storage(store, progress, args.compress_sample)
     swept = None
     if args.sweep_avg:
-        swept = sweep(analysis, args.sweep_avg, params, progress, entry_size=args.entry_size)
+        swept = sweep(
+            analysis,
+            args.sweep_avg,
+            params,
+            progress,
+            entry_size=args.entry_size,
+            store=store,
+            sample=args.compress_sample,
+        )
     sections = report_sections(analysis, args, progress)
     finish_progress(progress)
     return _emit(analysis, args, swept, sections)

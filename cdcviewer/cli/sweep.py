@@ -12,13 +12,14 @@ from cdcviewer.cli.command import Command
 from cdcviewer.cli.exits import EXIT_OK
 from cdcviewer.cli.options import (
     add_chunker_options,
+    add_store_options,
     params_from_args,
-    positive_size_option,
     size_list_option,
+    store_from_args,
 )
 from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
 from cdcviewer.cli.progress import finish_progress
-from cdcviewer.insight.sweep import DEFAULT_AVGS, DEFAULT_ENTRY_SIZE, sweep, sweep_params
+from cdcviewer.insight.sweep import DEFAULT_AVGS, sweep, sweep_params
 from cdcviewer.report.text import sweep_table
 
 
@@ -30,14 +31,9 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="average sizes, comma-separated (default 4K,8K,16K,32K,64K,128K,256K)",
     )
-    parser.add_argument(
-        "--entry-size",
-        type=positive_size_option,
-        default=DEFAULT_ENTRY_SIZE,
-        help=f"bytes per chunk-index entry (default {DEFAULT_ENTRY_SIZE})",
-    )
     parser.add_argument("--json", metavar="FILE", help="the sweep as JSON (- for stdout)")
     parser.add_argument("--csv", metavar="FILE", help="one row per average (- for stdout)")
+    add_store_options(parser, "every point")
     add_chunker_options(parser, with_avg=False)
 
 
@@ -58,6 +54,8 @@ def _run(workspace: Workspace, args: argparse.Namespace, progress: TaskState) ->
         entry_size=args.entry_size,
         min_size=args.min,
         max_size=args.max,
+        store=store_from_args(args),
+        sample=args.compress_sample,
     )
     finish_progress(progress)
     outputs = _outputs(args)

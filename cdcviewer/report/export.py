@@ -41,6 +41,10 @@ LAYER_CSV_COLUMNS = (
     "shared_bytes",
     "new_bytes",
     "identical_to",
+    # with the compressed store measured (empty cells otherwise)
+    "new_compressed_bytes",
+    "registry_bytes",
+    "new_registry_bytes",
 )
 
 

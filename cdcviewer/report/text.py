@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from cdcviewer.base.params import format_size
 from cdcviewer.index.ratios import savings
 from cdcviewer.insight.whatif import LABELS
+from cdcviewer.report.headline import headline
 
 LAYER_COLUMNS = (
     ("layer", "name"),
@@ -17,6 +18,11 @@ LAYER_COLUMNS = (
     ("duplicate", "duplicate_bytes"),
     ("shared", "shared_bytes"),
     ("new", "new_bytes"),
+)
+# With storage figures: what a pull transfers from a chunk store, and from a registry.
+STORE_LAYER_COLUMNS = (
+    ("new (store)", "new_compressed_bytes"),
+    ("blob (registry)", "registry_bytes"),
 )
 
 
@@ -44,10 +50,11 @@ def summary(report: dict) -> str:
             f"FastCDC 2020 min {format_size(params['min'])}, avg {format_size(params['avg'])}, "
             f"max {format_size(params['max'])}, nc {params['nc']}"
         )
+    columns = LAYER_COLUMNS + (STORE_LAYER_COLUMNS if "store" in report else ())
     rows = []
     for layer in report["layers"]:
         row = [layer["name"]]
-        for _, key in LAYER_COLUMNS[1:]:
+        for _, key in columns[1:]:
             value = layer[key]
             row.append(str(value) if key == "chunks" else format_size(value))
         rows.append(row)
@@ -56,8 +63,11 @@ def summary(report: dict) -> str:
     lines = [
         f"{described}; fingerprints {params['hash']}",
         "",
-        table([h for h, _ in LAYER_COLUMNS], rows) if rows else "(no layers)",
+        table([h for h, _ in columns], rows) if rows else "(no layers)",
         "",
+        *(str(line) for line in headline(report, 2)),
+        "",
+        *_store_lines(report),
         f"layers            {len(report['layers'])}",
         f"total             {format_size(total_bytes)} in {totals['chunks']} chunks "
         f"({totals['distinct_chunks']} distinct)",
@@ -76,7 +86,31 @@ def summary(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _store_lines(report: dict) -> list[str]:
+    """The compressed store's and the registry's totals, when the report has them."""
+    store = report.get("store")
+    if store is None:
+        return []
+    totals = report["totals"]
+    return [
+        f"store, compressed {format_size(totals['stored_compressed_bytes'])}  "
+        f"({format_size(totals['compressed_chunk_bytes'])} of chunks + "
+        f"{format_size(totals['index_bytes'])} of index)",
+        f"registry blobs    {format_size(totals['registry_bytes'])}  "
+        f"(uncompressed inputs as {store['registry_compression']})",
+        f"store vs registry {totals['compressed_dedup_ratio']:.3f}x",
+    ]
+
+
 SWEEP_COLUMNS = ("avg", "min", "max", "chunks", "distinct", "mean chunk", "stored", "savings")
+
+
+def _sweep_store_cells(row: dict) -> list[str]:
+    bound = f" ±{format_size(row['bound_bytes'])}" if row["bound_bytes"] else ""
+    return [
+        format_size(row["stored_compressed_bytes"]) + bound,
+        f"{100 * row['compressed_savings']:.2f}%",
+    ]
 
 
 def sweep_table(sweep: dict) -> str:
@@ -96,16 +130,24 @@ def sweep_table(sweep: dict) -> str:
             f"{100 * row['savings']:.2f}%",
             f"{row['dedup_ratio']:.3f}x",
             format_size(row["index_bytes"]),
+            *(_sweep_store_cells(row) if "store" in sweep else []),
         ]
         for row in sweep["rows"]
     ]
     headers = [*SWEEP_COLUMNS, "ratio", f"index ({sweep['entry_size']} B/entry)"]
+    if "store" in sweep:
+        headers += ["store, compressed", "vs registry"]
     chunker = "fixed-size chunks" if fixed else f"FastCDC 2020 nc {params['nc']}"
     return "\n".join(
         [
             f"sweep: {chunker}; fingerprints {params['hash']}; {len(sweep['layers'])} layers, "
             f"{format_size(totals['bytes'])} "
-            f"(layer-level stored {format_size(totals['layer_level_stored_bytes'])})",
+            f"(layer-level stored {format_size(totals['layer_level_stored_bytes'])}"
+            + (
+                f"; registry blobs {format_size(totals['registry_bytes'])})"
+                if "registry_bytes" in totals
+                else ")"
+            ),
             "",
             table(headers, rows) if rows else "(no rows)",
         ]
@@ -191,8 +233,17 @@ def whole_files_summary(figures: dict) -> str:
     )
 
 
+def _whatif_store_cells(variant: dict) -> list[str]:
+    return [
+        format_size(variant["stored_compressed_bytes"]),
+        format_size(variant["registry_bytes"]),
+        f"{100 * variant['compressed_savings']:.2f}%",
+    ]
+
+
 def whatif_table(whatif: dict) -> str:
     """Original tar streams against the deterministic tar and the file-content layout."""
+    measured = "stored_compressed_bytes" in whatif["original"]
     rows = [
         [
             label,
@@ -201,13 +252,17 @@ def whatif_table(whatif: dict) -> str:
             format_size(whatif[key]["stored_bytes"]),
             f"{100 * whatif[key]['savings']:.2f}%",
             f"{100 * whatif[key]['stored_vs_original']:.1f}%",
+            *(_whatif_store_cells(whatif[key]) if measured else []),
         ]
         for key, label in LABELS.items()
     ]
+    headers = ["stream", "bytes", "chunks", "stored", "savings", "stored vs original"]
+    if measured:
+        headers += ["store, compressed", "registry", "vs registry"]
     lines = [
         f"what-if over {len(whatif['layers'])} tar layers, same chunker parameters",
         "",
-        table(["stream", "bytes", "chunks", "stored", "savings", "stored vs original"], rows),
+        table(headers, rows),
     ]
     if whatif["skipped"]:
         lines.append(f"left out (not tar): {', '.join(whatif['skipped'])}")

@@ -15,6 +15,7 @@ import pytest
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.cli import main
+from cdcviewer.index.storage import StoreParams
 from cdcviewer.insight.sections import ReportSections, compute_sections
 from cdcviewer.insight.sweep import sweep
 from cdcviewer.report.document import report_dict
@@ -43,7 +44,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 def analysed(inputs: list[str]):
     with Workspace(workers=2) as workspace:
         workspace.add(inputs)
-        yield workspace.analyze(ChunkerParams.for_avg(AVG))
+        analysis = workspace.analyze(ChunkerParams.for_avg(AVG))
+        analysis.measure_storage()  # as the command line does
+        yield analysis
 
 
 def test_without_sections_the_files_are_what_they_always_were(analysed):
@@ -88,7 +91,7 @@ def test_export_with_sections_writes_what_the_cli_writes(capsys, inputs, analyse
     )
     assert code == 0, capsys.readouterr().err
     sections = compute_sections(analysed, files=True, whatif=True, versions=True)
-    swept = sweep(analysed, SWEEP_AVGS, analysed.params)
+    swept = sweep(analysed, SWEEP_AVGS, analysed.params, store=StoreParams())
     for fmt, cli_file in (("json", cli_json), ("html", cli_html)):
         ours = tmp_path / f"export.{fmt}"
         export_report(analysed, ours, fmt, sweep=swept, sections=sections)

@@ -9,7 +9,7 @@ import numpy as np
 
 from cdcviewer.base.params import format_size
 from cdcviewer.report.html.parts import percent, scroll_table, section, size_text, thousands
-from cdcviewer.report.html.style import DUPLICATE_COLOR, SHARED_COLOR, rgb_hex
+from cdcviewer.report.html.style import BAR_SAND, DUPLICATE_COLOR, SHARED_COLOR, rgb_hex
 from cdcviewer.report.html.svg import Series, bar_chart, binary_ticks, line_chart, nice_ticks
 
 HISTOGRAM_LABELS = 12  # at most this many labelled bars, so labels never overlap
@@ -107,37 +107,55 @@ def _heat_color(fraction: float) -> str:
     return rgb_hex(base + (full - base) * min(1.0, max(0.0, fraction)) ** 0.8)
 
 
-def sweep_section(sweep: dict, params: dict) -> str:
-    rows = sweep["rows"]
-    if not rows:
-        return ""
+def _sweep_rows(sweep: dict, measured: bool) -> str:
     fixed = sweep["params"]["chunker"] == "fixed"
 
     def bound(value: int) -> str:
         # fixed-size chunks have no min or max
         return "-" if fixed else size_text(value)
 
-    table_rows = "".join(
+    def store_cells(r: dict) -> str:
+        if not measured:
+            return ""
+        return (
+            f"<td>{size_text(r['stored_compressed_bytes'])}</td>"
+            f"<td>{percent(r['compressed_savings'], 2)}</td>"
+        )
+
+    return "".join(
         f"<tr><td>{size_text(r['avg'])}</td><td>{bound(r['min'])}</td>"
         f"<td>{bound(r['max'])}</td><td>{thousands(r['chunks'])}</td>"
         f"<td>{thousands(r['distinct_chunks'])}</td><td>{size_text(r['mean_chunk_bytes'])}</td>"
         f"<td>{size_text(r['stored_bytes'])}</td><td>{percent(r['savings'], 2)}</td>"
-        f"<td>{r['dedup_ratio']:.3f}x</td><td>{size_text(r['index_bytes'])}</td></tr>"
-        for r in rows
+        f"<td>{r['dedup_ratio']:.3f}x</td><td>{size_text(r['index_bytes'])}</td>"
+        f"{store_cells(r)}</tr>"
+        for r in sweep["rows"]
     )
+
+
+def _sweep_chart(sweep: dict, params: dict, measured: bool) -> str:
+    """Savings (uncompressed, and with the store measured, the compressed store against
+    the registry) on the left axis, index size on the right, per average."""
+    rows = sweep["rows"]
+    fixed = sweep["params"]["chunker"] == "fixed"
     top_savings = max(100 * r["savings"] for r in rows)
+    if measured:
+        top_savings = max(top_savings, *(100 * r["compressed_savings"] for r in rows))
     savings_ticks = nice_ticks(max(top_savings, 1.0))
     index_ticks, _ = binary_ticks(max(max(r["index_bytes"] for r in rows), 1))
-    chart = line_chart(
+
+    def savings_series(label: str, key: str, color: str) -> Series:
+        values = [100 * r[key] for r in rows]
+        return Series(label, values, color, "left", lambda v: f"{v:.1f}%", savings_ticks)
+
+    against_registry = (
+        [savings_series("compressed store vs registry", "compressed_savings", BAR_SAND)]
+        if measured
+        else []
+    )
+    return line_chart(
         [format_size(r["avg"]) for r in rows],
-        Series(
-            "savings",
-            [100 * r["savings"] for r in rows],
-            SHARED_COLOR,
-            "left",
-            lambda v: f"{v:.1f}%",
-            savings_ticks,
-        ),
+        savings_series("savings (uncompressed)", "savings", SHARED_COLOR),
         Series(
             "index size",
             [r["index_bytes"] for r in rows],
@@ -148,15 +166,31 @@ def sweep_section(sweep: dict, params: dict) -> str:
         ),
         title="chunk size" if fixed else "average chunk size (min = avg/4, max = avg*4 unless set)",
         highlight=next((k for k, r in enumerate(rows) if r["avg"] == params["avg"]), None),
+        more_left=against_registry,
+    )
+
+
+def sweep_section(sweep: dict, params: dict) -> str:
+    if not sweep["rows"]:
+        return ""
+    measured = "store" in sweep  # the compressed store against the registry, per row
+    store_note = (
+        " Compressed store: every distinct chunk compressed alone, plus the index, against "
+        "the registry's blobs; the uncompressed curve counts distinct chunks against the "
+        "layer streams."
+        if measured
+        else ""
     )
     return section(
         "sweep",
         "Parameter sweep",
         '<p class="note">The same layers cut at each average size. Index size: distinct '
         f"chunks x {sweep['entry_size']} bytes per entry. Smaller chunks find more shared "
-        "bytes but cost more index entries.</p>"
-        f"<figure>{chart}</figure>"
+        f"bytes but cost more index entries.{store_note}</p>"
+        f"<figure>{_sweep_chart(sweep, params, measured)}</figure>"
         '<table class="grid"><tr><th>avg</th><th>min</th><th>max</th><th>chunks</th>'
         "<th>distinct</th><th>mean chunk</th><th>stored</th><th>savings</th><th>ratio</th>"
-        f"<th>index size</th></tr>{table_rows}</table>",
+        "<th>index size</th>"
+        + ("<th>store, compressed</th><th>vs registry</th>" if measured else "")
+        + f"</tr>{_sweep_rows(sweep, measured)}</table>",
     )

@@ -16,6 +16,8 @@ h2{font-size:17px;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid #
 h3{font-size:14px;margin:12px 0 6px}
 details{margin:8px 0}
 p.sub,p.note,figcaption{color:#555;margin:4px 0 10px}
+p.headline{font-size:17px;margin:6px 0 2px}
+p.headline2{color:#444;margin:0 0 10px}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 th,td{padding:3px 8px;text-align:right;vertical-align:middle;white-space:nowrap}
 th{background:#f3f4f6;font-weight:600}

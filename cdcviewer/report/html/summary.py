@@ -6,6 +6,7 @@ from html import escape
 
 from cdcviewer.base.params import format_size
 from cdcviewer.index.ratios import savings
+from cdcviewer.report.headline import codec_text, estimate_note, headline
 from cdcviewer.report.html.parts import (
     CLASS_LEGEND,
     bar,
@@ -19,6 +20,8 @@ from cdcviewer.report.html.parts import (
     thousands,
 )
 from cdcviewer.report.html.style import BAR_BLUE, BAR_GREY, BAR_SAND, SHARED_COLOR
+
+BAR_STORE = "#4f9d69"  # the compressed chunk store: apart from the classes and the blobs
 
 TOTALS_BAR_WIDTH = 420
 
@@ -42,12 +45,21 @@ def totals_section(report: dict) -> str:
     layer_level = totals["layer_level_stored_bytes"]
     stored = totals["stored_bytes"]
     compressed = sum(layer["compressed_bytes"] or 0 for layer in report["layers"])
+    store = report.get("store")
     cards = [
-        (percent(totals["savings"]), "saved by chunk-level dedup"),
+        (percent(totals["savings"]), "saved by chunk-level dedup (uncompressed)"),
         (f"{totals['dedup_ratio']:.2f}x", "dedup ratio (total / stored)"),
         (size_text(stored), f"stored as chunks, of {format_size(total)}"),
         (percent(totals["layer_level_savings"]), "saved by layer-level sharing alone"),
     ]
+    if store is not None:
+        cards.insert(
+            0,
+            (
+                percent(totals["compressed_savings"]),
+                "saved by the compressed chunk store against registry blobs",
+            ),
+        )
     card_html = "".join(
         f'<div class="card"><b>{value}</b><span>{escape(label)}</span></div>'
         for value, label in cards
@@ -59,6 +71,19 @@ def totals_section(report: dict) -> str:
         ("chunk-level dedup (distinct chunks)", stored, SHARED_COLOR),
         ("blobs as given (compressed)", compressed, BAR_SAND),
     ]
+    if store is not None:
+        bars += [
+            (
+                "registry blobs (distinct digests; uncompressed inputs gzip'd)",
+                totals["registry_bytes"],
+                BAR_SAND,
+            ),
+            (
+                f"chunk store, compressed ({codec_text(store)})",
+                totals["stored_compressed_bytes"],
+                BAR_STORE,
+            ),
+        ]
     rows = "".join(
         f"<tr><td class=l>{escape(label)}</td><td>{size_text(value)}</td>"
         f"<td>{percent(value / total) if total else '-'}</td>"
@@ -79,16 +104,47 @@ def totals_section(report: dict) -> str:
             ("savings (CDC)", percent(totals["savings"], 2)),
             ("savings (layer level)", percent(totals["layer_level_savings"], 2)),
             ("CDC beyond layer-level sharing", percent(beyond, 2) + " less to store"),
+            *store_figures(report),
         ]
     )
     return section(
         "totals",
         "Totals",
-        f'<div class="cards">{card_html}</div>'
+        _headline_html(report) + f'<div class="cards">{card_html}</div>'
         f'<table class="grid"><tr><th class=l>stored as</th><th>bytes</th><th>of total</th>'
         f"<th class=l></th></tr>{rows}</table>"
         f'<p class="note"></p>{figures}',
     )
+
+
+def _headline_html(report: dict) -> str:
+    """Like against like first (compressed store vs registry), uncompressed second."""
+    lines = headline(report)
+    first, rest = lines[0], lines[1:]
+    html = f'<p class="headline"><b>{escape(first.label)}</b>: {escape(first.text)}</p>'
+    html += "".join(
+        f'<p class="headline2"><b>{escape(line.label)}</b>: {escape(line.text)}</p>'
+        for line in rest
+    )
+    return html
+
+
+def store_figures(report: dict) -> list[tuple[str, str]]:
+    """The compressed store's rows of the totals table (none without a ``store``)."""
+    store = report.get("store")
+    if store is None:
+        return []
+    totals = report["totals"]
+    note = estimate_note(store)
+    return [
+        ("stored, compressed store", size_and_bytes(totals["stored_compressed_bytes"])),
+        ("  of which chunks", size_and_bytes(totals["compressed_chunk_bytes"])),
+        ("  of which index", size_and_bytes(totals["index_bytes"])),
+        ("registry blobs", size_and_bytes(totals["registry_bytes"])),
+        ("uncompressed inputs as", escape(store["registry_compression"])),
+        ("compressed store vs registry", percent(totals["compressed_savings"], 2) + " less"),
+        *([("estimate", escape(note))] if note else []),
+    ]
 
 
 def layers_section(report: dict) -> str:

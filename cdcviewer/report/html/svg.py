@@ -201,9 +201,11 @@ def line_chart(
     highlight: int | None = None,
     width: int = 720,
     height: int = 300,
+    more_left: Sequence[Series] = (),
 ) -> str:
-    """Two series over evenly spaced x positions, each against its own y axis. The point
-    values are written next to the points so the chart reads without hovering."""
+    """Two series over evenly spaced x positions, each against its own y axis, and
+    ``more_left`` series against the left one. The point values are written next to the
+    points so the chart reads without hovering."""
     frame = Frame(width, height, left=72, right=80, top=40)
     n = len(x_labels)
     inset = 36  # keeps end points and their value labels clear of the axes
@@ -222,7 +224,7 @@ def line_chart(
         )
     for k, label in enumerate(x_labels):
         body.append(text(x_at(k), frame.base + 16, label))
-    for series in (left, right):
+    for series in (left, *more_left, right):
         top_value = series.ticks[-1]
         points = [(x_at(k), frame.y(v, top_value)) for k, v in enumerate(series.values)]
         dash = ' stroke-dasharray="6 3"' if series.axis == "right" else ""
@@ -246,7 +248,7 @@ def line_chart(
             )
     # Legend in the top margin.
     legend_x = frame.left
-    for series in (left, right):
+    for series in (left, *more_left, right):
         dash = ' stroke-dasharray="6 3"' if series.axis == "right" else ""
         body.append(
             f'<line x1="{legend_x}" y1="14" x2="{legend_x + 22}" y2="14" '

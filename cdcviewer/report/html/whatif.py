@@ -24,16 +24,27 @@ WHATIF_ROWS = (
 )
 
 
+def _store_cells(variant: dict) -> str:
+    """The compressed store against the registry (a derived stream's blob: gzip'd)."""
+    return (
+        f"<td>{size_text(variant['stored_compressed_bytes'])}</td>"
+        f"<td>{size_text(variant['registry_bytes'])}</td>"
+        f"<td>{percent(variant['compressed_savings'], 2)}</td>"
+    )
+
+
 def whatif_section(whatif: dict) -> str:
     if not whatif["layers"]:
         return section("whatif", "What if", '<p class="note">No tar layers to re-write.</p>')
     scale = max(whatif[key]["bytes"] for key, _, _ in WHATIF_ROWS) or 1
+    measured = "stored_compressed_bytes" in whatif[ORIGINAL]
     rows = "".join(
         f"<tr><td class=l>{escape(label)}</td><td>{size_text(whatif[key]['bytes'])}</td>"
         f"<td>{thousands(whatif[key]['chunks'])}</td>"
         f"<td>{size_text(whatif[key]['stored_bytes'])}</td>"
         f"<td>{percent(whatif[key]['savings'], 2)}</td>"
         f"<td>{percent(whatif[key]['stored_vs_original'])}</td>"
+        f"{_store_cells(whatif[key]) if measured else ''}"
         f"<td class=l>{bar(whatif[key]['stored_bytes'], scale, color, 2 * BAR_WIDTH)}</td>"
         "</tr>"
         for key, label, color in WHATIF_ROWS
@@ -53,7 +64,12 @@ def whatif_section(whatif: dict) -> str:
         + scroll_table(
             "<tr><th class=l>stream</th><th>bytes</th>"
             "<th>chunks</th><th>stored</th><th>savings</th><th>stored vs original</th>"
-            f"<th class=l></th></tr>{rows}"
+            + (
+                "<th>store, compressed</th><th>registry blobs</th><th>store vs registry</th>"
+                if measured
+                else ""
+            )
+            + f"<th class=l></th></tr>{rows}"
         )
         + skipped,
     )
