@@ -29,6 +29,7 @@ from cdcviewer.gui.session import (
     FileInsight,
     Loaded,
     Session,
+    StorageMeasured,
     Swept,
     report_sections,
 )
@@ -50,6 +51,7 @@ JOB_LABELS = {
     "files": "Reading files",
     "whatif": "Comparing layouts",
     "export": "Exporting",
+    "storage": "Compressing chunks",
 }
 QUIT_WAIT_S = 0.05  # how long quitting waits for cancelled work before removing the cache
 StatusMessage = Callable[[str, int], None]  # text, milliseconds: the status bar
@@ -86,6 +88,7 @@ class WindowJobs(QObject):
                 swept.result, views.controls.params().avg_size
             ),
             Exported: lambda done: status(f"Report written to {done.path}", 8000),
+            StorageMeasured: self._storage_measured,
         }
         runner = self.runner
         runner.started.connect(self._job_started)
@@ -124,6 +127,8 @@ class WindowJobs(QObject):
     def request_analysis(self) -> None:
         """Analyse with the current parameters; any older analysis is cancelled and dropped."""
         self.cancelled_params = None
+        # Exact compressed figures of an older analysis would only delay this one.
+        self.runner.cancel("storage")
         job = self.session.analyze(self.views.controls.params())
         self._submit("analyze", job, on_cancel=self._analysis_cancelled, supersede=True)
         self.update_shown_label()
@@ -255,11 +260,20 @@ class WindowJobs(QObject):
         self.computed = computed
         self.analysis = computed.analysis if computed is not None else None
         self.views.show_computed(computed)
+        storage = self.analysis.storage if self.analysis is not None else None
+        if storage is not None and not storage.exact:
+            self._submit("storage", self.session.exact_storage(self.analysis), supersede=True)
         if self.files_wanted:
             self.request_files()
         elif not self.views.files_panel.matches(self.analysis):
             self.views.files_panel.show_placeholder("empty" if self.analysis is None else "waiting")
         self.analysisShown.emit(self.analysis)
+
+    def _storage_measured(self, measured: StorageMeasured) -> None:
+        """The exact figures replace the estimate, if their analysis is still shown."""
+        measured.analysis.storage = measured.figures
+        if measured.analysis is self.analysis:
+            self.views.totals.set_storage(measured.analysis)
 
     def _files_ready(self, insight: FileInsight) -> None:
         if insight.analysis is not self.analysis:
@@ -296,7 +310,8 @@ class WindowJobs(QObject):
         self.cancelled_params = self.views.controls.params()
 
     def _job_cancelled(self, kind: str) -> None:
-        self.status(f"{JOB_LABELS.get(kind, kind)} cancelled", 5000)
+        if kind != "storage":  # dropped by every new analysis: not worth a message
+            self.status(f"{JOB_LABELS.get(kind, kind)} cancelled", 5000)
         self.update_shown_label()
 
     def _busy_changed(self, busy: bool) -> None:

@@ -21,12 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
+from cdcviewer.analysis.storage import live_sample_fraction
 from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams, format_size
 from cdcviewer.base.progress import TaskState
 from cdcviewer.gui.file_tree import FileTree, build_file_tree
 from cdcviewer.gui.map.model import MapModel, prepare_lanes
+from cdcviewer.index.storage import StorageFigures, StoreParams
 from cdcviewer.insight.attribution import (
     FileAttribution,
     attribute_analysis,
@@ -73,6 +75,14 @@ class Computed:
     counts: list[int] = field(default_factory=list)
     versions: ImageVersions | None = None  # only when layers came from images
     at_max: int = 0  # chunks of exactly the maximum size (FastCDC found no boundary)
+
+
+@dataclass
+class StorageMeasured:
+    """The exact compressed-store figures of ``analysis``, to replace its estimate."""
+
+    analysis: Analysis
+    figures: StorageFigures
 
 
 @dataclass
@@ -187,6 +197,7 @@ class Session:
         self._whole_files: tuple[list[Layer], WholeFiles] | None = None
         self._tree: tuple[list[Layer], FileTree] | None = None
         self._whatif: WhatIf | None = None
+        self.store = StoreParams()  # how the window's chunk store compresses chunks
 
     def load(
         self, paths: Sequence[str | Path], registry: RegistrySettings | None = None
@@ -220,6 +231,10 @@ class Session:
             if not self.workspace.layers:
                 return Cleared()
             analysis = self.workspace.analyze(params, state)
+            # Within about a second: an estimate from a fixed sample of fingerprints
+            # (exact when the sample is everything); ``exact_storage`` follows.
+            fraction = live_sample_fraction(analysis.stored_bytes, analysis.index.distinct_chunks)
+            analysis.measure_storage(self.store, state, fraction if fraction < 1 else None)
             model = prepare_lanes(analysis, state)
             state.check()
             edges, counts = analysis.chunk_size_histogram()
@@ -228,6 +243,11 @@ class Session:
             return Computed(analysis, model, edges, counts, versions, at_max)
 
         return run
+
+    def exact_storage(self, analysis: Analysis) -> Callable[[TaskState], StorageMeasured]:
+        """The exact compressed store and registry of ``analysis`` (its estimate stays
+        until the window swaps these in, on the GUI thread)."""
+        return lambda state: StorageMeasured(analysis, analysis.storage_figures(self.store, state))
 
     def files(self, analysis: Analysis) -> Callable[[TaskState], FileInsight]:
         """Attribute every tar member's bytes and group files by content."""
@@ -338,7 +358,7 @@ class Session:
         def run(state: TaskState) -> Swept:
             if not self.workspace.layers:
                 return Swept(None)
-            return Swept(sweep(self.workspace, DEFAULT_AVGS, base, state))
+            return Swept(sweep(self.workspace, DEFAULT_AVGS, base, state, store=self.store))
 
         return run
 
@@ -351,6 +371,10 @@ class Session:
         sections: ReportSections | None = None,
     ) -> Callable[[TaskState], Exported]:
         def run(state: TaskState) -> Exported:
+            # Reports are exact: an estimate still on screen is made exact first.
+            if analysis.storage is None or not analysis.storage.exact:
+                store = analysis.storage.store if analysis.storage else StoreParams()
+                analysis.storage = analysis.storage_figures(store, state)
             export_report(analysis, path, fmt, sweep, sections)
             return Exported(Path(path))
 

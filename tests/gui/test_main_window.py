@@ -36,8 +36,10 @@ KiB = 1024
 
 
 def fresh(paths: list[Path], params: ChunkerParams, cache_base: Path) -> dict:
-    """The report of a fresh, independent ``analyze`` of ``paths``."""
+    """The report of a fresh, independent ``analyze`` of ``paths``, with the compressed
+    store measured exactly (as the window does for inputs this small)."""
     with analyze(paths, params, cache=CacheDir(cache_base / "fresh")) as analysis:
+        analysis.measure_storage()
         return analysis.to_dict()
 
 

@@ -8,6 +8,7 @@ Every size reads in binary units (KiB, MiB, GiB); exact byte counts are in toolt
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -31,6 +32,7 @@ from cdcviewer.base.params import format_size
 from cdcviewer.index.dedup import DUPLICATE, UNIQUE
 from cdcviewer.index.raster import CLASS_COLORS, SHARED_LIGHT
 from cdcviewer.index.ratios import savings
+from cdcviewer.report.headline import estimate_note, headline_lines, saves
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
@@ -74,6 +76,18 @@ class TotalsPanel(QWidget):
             "Chunk-level",
             "Bytes of distinct chunks over all layers: what a chunk store keeps",
         ),
+        (
+            "store",
+            "Chunk store",
+            "Every distinct chunk compressed on its own (zstd -3), plus one index entry "
+            "per distinct chunk: what a chunk store keeps on disk",
+        ),
+        (
+            "registry",
+            "Registry blobs",
+            "Each distinct layer blob once, by digest, at its size as given; inputs given "
+            "uncompressed count as their stream gzip'd (level 6, as image builders push)",
+        ),
         ("ratio", "Dedup ratio", "Total bytes / chunk-level stored bytes"),
         ("chunks", "Chunks", "All chunks, and distinct fingerprints among them"),
         ("mean", "Mean chunk", "Total bytes / chunks"),
@@ -88,8 +102,11 @@ class TotalsPanel(QWidget):
         super().__init__(parent)
         self.headline = QLabel("No layers loaded")
         self.headline.setWordWrap(True)
-        self.headline.setStyleSheet("font-size: 15px; font-weight: 600;")
-        self.headline.setToolTip("Savings of chunk-level over no sharing, and over layer-level")
+        self.headline.setTextFormat(Qt.TextFormat.RichText)
+        self.headline.setToolTip(
+            "First line: the compressed chunk store against the registry's blobs (like "
+            "against like). Second line: distinct chunks against the uncompressed streams."
+        )
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
         grid.setVerticalSpacing(3)
@@ -121,11 +138,7 @@ class TotalsPanel(QWidget):
         stored = analysis.stored_bytes
         layer_level = index.layer_level_stored_bytes
         images = {layer.image for layer in analysis.layers if layer.image}
-        extra_saving = savings(stored, layer_level)
-        self.headline.setText(
-            f"Chunks save {100 * analysis.savings:.1f}% "
-            f"({100 * extra_saving:.1f}% beyond layer sharing)"
-        )
+        self._set_headline(analysis)
         count = len(analysis.layers)
         self.values["layers"].setText(
             f"{count}" + (f" in {len(images)} image{'s' * (len(images) != 1)}" if images else "")
@@ -149,6 +162,62 @@ class TotalsPanel(QWidget):
         )
         index_bytes = index.distinct_chunks * INDEX_ENTRY_BYTES
         self._set("index", index_bytes, format_size(index_bytes))
+        self._set_store(analysis)
+
+    def set_storage(self, analysis: Analysis) -> None:
+        """The analysis's storage figures arrived (or were made exact): show them."""
+        self._set_headline(analysis)
+        self._set_store(analysis)
+
+    def _set_headline(self, analysis: Analysis) -> None:
+        """Compressed store vs registry in bold, the uncompressed figures below."""
+        index = analysis.index
+        totals = {
+            "bytes": analysis.total_bytes,
+            "stored_bytes": analysis.stored_bytes,
+            "savings": analysis.savings,
+        }
+        storage = analysis.storage
+        store = None
+        if storage is not None:
+            totals.update(storage.totals_dict())
+            store = storage.store_dict()
+        lines = headline_lines(totals, store)
+        beyond = savings(analysis.stored_bytes, index.layer_level_stored_bytes)
+        parts = [
+            f"<span style='font-size:15px; font-weight:600'>{html.escape(str(lines[0]))}</span>"
+        ]
+        parts += [f"<span style='color:#444'>{html.escape(str(line))}</span>" for line in lines[1:]]
+        if storage is None:
+            parts.append("<span style='color:#777'>Compressed store: measuring…</span>")
+        parts.append(
+            f"<span style='color:#777'>Chunks save {100 * beyond:.1f}% beyond layer "
+            "sharing (uncompressed)</span>"
+        )
+        self.headline.setText("<br>".join(parts))
+
+    def _set_store(self, analysis: Analysis) -> None:
+        storage = analysis.storage
+        if storage is None:
+            self.values["store"].setText("measuring…")
+            self.values["registry"].setText("measuring…")
+            return
+        stored, registry = storage.stored_compressed_bytes, storage.registry_bytes
+        note = estimate_note(storage.store_dict())
+        estimate = f"  ≈ estimate ±{format_size(storage.bound_bytes)}" if note else ""
+        self._set(
+            "store",
+            stored,
+            f"{format_size(stored)}  ({saves(storage.savings)} vs registry){estimate}",
+        )
+        registry_estimate = (
+            f"  ≈ estimate ±{format_size(storage.registry_bound_bytes)}"
+            if storage.registry_bound_bytes
+            else ""
+        )
+        self._set("registry", registry, f"{format_size(registry)}{registry_estimate}")
+        if note:
+            self.values["store"].setToolTip(f"{self.values['store'].toolTip()}\n{note}")
 
     def _set(self, key: str, exact: float, text: str) -> None:
         label = self.values[key]
@@ -158,7 +227,8 @@ class TotalsPanel(QWidget):
 
     def text(self) -> str:
         """Everything shown, as plain text (for tests and copying)."""
-        rows = [self.headline.text()]
+        shown = self.headline.text().replace("<br>", "\n")
+        rows = [html.unescape(re.sub(r"<[^>]+>", "", shown))]
         rows += [f"{label}: {self.values[key].text()}" for key, label, _ in self.FIELDS]
         return "\n".join(rows)
 
