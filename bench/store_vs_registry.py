@@ -89,16 +89,19 @@ def write_layer(dest: Path, files: dict[str, bytes], deterministic: bool, build:
     if not deterministic:
         # Directory order as a filesystem returns it: differs from build to build.
         random.Random(build).shuffle(names)
-    with gzip.open(dest, "wb", compresslevel=6, mtime=0 if deterministic else build) as out:
-        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for name in names:
-                info = tarfile.TarInfo(name)
-                info.size = len(files[name])
-                info.mode = 0o644
-                if not deterministic:
-                    info.mtime, info.uid, info.gid = build, 1000, 1000
-                    info.uname, info.gname = "builder", "builder"
-                tar.addfile(info, io.BytesIO(files[name]))
+    mtime = 0 if deterministic else build
+    with (
+        gzip.GzipFile(dest, "wb", compresslevel=6, mtime=mtime) as out,
+        tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for name in names:
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            info.mode = 0o644
+            if not deterministic:
+                info.mtime, info.uid, info.gid = build, 1000, 1000
+                info.uname, info.gname = "builder", "builder"
+            tar.addfile(info, io.BytesIO(files[name]))
     return dest
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from cdcviewer.analysis import storage as storage_module
-from cdcviewer.analysis.workspace import analyze
+from cdcviewer.analysis.workspace import Workspace, analyze
 from cdcviewer.base.params import ChunkerParams, format_size
+from cdcviewer.gui.panels.whatif import LAYOUTS
 from cdcviewer.gui.session import StorageMeasured
+from cdcviewer.index.storage import StoreParams
+from cdcviewer.insight.sweep import DEFAULT_AVGS, sweep
+from cdcviewer.insight.whatif import DETERMINISTIC, FILE_CONTENT, ORIGINAL, WhatIf
 from cdcviewer.sources.cache import CacheDir
 from tests.gui.conftest import drop_paths, wait_idle
 
@@ -67,3 +71,40 @@ def test_an_estimate_comes_first_then_the_exact_figures(
     text = window.views.totals.text()
     assert "estimate" not in text
     assert f"Chunk store: {format_size(expected.stored_compressed_bytes)}" in text
+
+
+def test_whatif_and_sweep_show_the_store_against_the_registry(
+    qtbot, window, layer_files, cache_base
+):
+    drop_paths(window, layer_files)
+    wait_idle(qtbot, window)
+    with qtbot.waitSignal(window.jobs.runner.finished, timeout=60_000):
+        window.menu_actions["compare"].trigger()
+    wait_idle(qtbot, window)
+    window.jobs.run_sweep()
+    wait_idle(qtbot, window)
+    with Workspace(CacheDir(cache_base / "independent"), workers=2) as workspace:
+        workspace.add(layer_files)
+        analysis = workspace.analyze(ChunkerParams())
+        analysis.measure_storage()
+        with WhatIf(workspace) as runner:
+            expected = runner.compare(analysis)
+        swept = sweep(workspace, DEFAULT_AVGS, ChunkerParams(), store=StoreParams())
+    rows = {row.key: row for row in window.views.whatif_panel.figures()}
+    for key in (ORIGINAL, DETERMINISTIC, FILE_CONTENT):
+        measured = expected.variants[key].storage
+        assert rows[key].compressed == measured.stored_compressed_bytes, key
+        assert rows[key].registry == measured.registry_bytes, key
+    registry = expected.original.storage.registry_bytes
+    assert rows["layer_level"].compressed == registry
+    table = window.views.whatif_panel.table
+    original_row = [key for key, *_ in LAYOUTS].index(ORIGINAL)
+    assert table.item(original_row, 4).text() == format_size(rows[ORIGINAL].compressed)
+    assert table.item(original_row, 5).text().startswith(("saves", "keeps"))
+    panel = window.views.sweep_panel
+    _, ys = panel.registry_curve.getData()
+    assert list(ys) == [100 * row.compressed_savings for row in swept.rows]
+    assert [r.compressed_chunk_bytes for r in panel.result.rows] == [
+        r.compressed_chunk_bytes for r in swept.rows
+    ]
+    assert "against the registry, compressed" in panel.status.text()

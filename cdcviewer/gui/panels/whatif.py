@@ -35,6 +35,7 @@ from cdcviewer.gui.panels.common import RIGHT, percent, qcolor
 from cdcviewer.index.raster import SHARED_DARK
 from cdcviewer.index.ratios import savings
 from cdcviewer.insight.whatif import DETERMINISTIC, FILE_CONTENT
+from cdcviewer.report.headline import saves
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
@@ -52,6 +53,16 @@ class LayoutFigures:
     color: tuple[int, int, int]
     stored: int | None  # None: not computed (yet)
     total: int  # the streams' bytes the saving is measured against
+    # Compressed: the chunk store as kept (the layer-level row: the registry's blobs),
+    # and the registry's blobs of the same streams; None where not measured.
+    compressed: int | None = None
+    registry: int | None = None
+
+    @property
+    def against_registry(self) -> float | None:
+        if self.compressed is None or not self.registry:
+            return None
+        return savings(self.compressed, self.registry)
 
     @property
     def savings(self) -> float | None:
@@ -107,6 +118,7 @@ def layout_figures(
     """
     stored: dict[str, int | None] = dict.fromkeys(key for key, *_ in LAYOUTS)
     totals: dict[str, int] = dict.fromkeys(stored, 0)
+    compressed = _compressed_figures(analysis, compared)
     if analysis is not None:
         scope = analysis.total_bytes
         stored["layer_level"] = analysis.index.layer_level_stored_bytes
@@ -123,9 +135,29 @@ def layout_figures(
         for key in ("layer_level", "whole_files", "original"):
             totals[key] = totals[key] or scope
     return [
-        LayoutFigures(key, label, tip, color, stored[key], totals[key])
+        LayoutFigures(key, label, tip, color, stored[key], totals[key], *compressed[key])
         for key, label, tip, color in LAYOUTS
     ]
+
+
+def _compressed_figures(
+    analysis: Analysis | None, compared: Compared | None
+) -> dict[str, tuple[int | None, int | None]]:
+    """Per layout: (compressed store, registry blobs) where measured. The layer-level
+    row is the registry itself."""
+    figures: dict[str, tuple[int | None, int | None]] = {key: (None, None) for key, *_ in LAYOUTS}
+    storage = analysis.storage if analysis is not None else None
+    if compared is not None and compared.whatif.original.storage is not None:
+        for key in ("original", DETERMINISTIC, FILE_CONTENT):
+            measured = compared.whatif.variants[key].storage
+            assert measured is not None
+            figures[key] = (measured.stored_compressed_bytes, measured.registry_bytes)
+        storage = compared.whatif.original.storage
+    elif storage is not None:
+        figures["original"] = (storage.stored_compressed_bytes, storage.registry_bytes)
+    if storage is not None:
+        figures["layer_level"] = (storage.registry_bytes, storage.registry_bytes)
+    return figures
 
 
 class HorizontalBars(pg.PlotWidget):
@@ -218,14 +250,19 @@ class WhatIfPanel(QWidget):
         top.addWidget(self.compare_button, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(self.status, 1)
 
-        self.table = QTableWidget(len(LAYOUTS), 4)
-        self.table.setHorizontalHeaderLabels(["Layout", "Stored", "Saves", "vs. tar"])
+        self.table = QTableWidget(len(LAYOUTS), 6)
+        self.table.setHorizontalHeaderLabels(
+            ["Layout", "Stored", "Saves", "vs. tar", "Compressed", "vs. registry"]
+        )
         for column, tip in enumerate(
             (
                 "How the layers would be stored",
-                "Bytes kept",
+                "Bytes kept (uncompressed)",
                 "1 − stored / the streams' bytes",
                 "Stored bytes against the chunk store of the tars as given",
+                "The chunk store as kept: every distinct chunk compressed (zstd -3) plus "
+                "its index; for layer-level, the registry's blobs (by digest, as given)",
+                "1 − compressed store / the registry's blobs of the same streams",
             )
         ):
             self.table.horizontalHeaderItem(column).setToolTip(tip)
@@ -236,7 +273,7 @@ class WhatIfPanel(QWidget):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
+        for column in (1, 2, 3, 4, 5):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         row_height = self.fontMetrics().height() + 6
         self.table.verticalHeader().setDefaultSectionSize(row_height)
@@ -309,6 +346,8 @@ class WhatIfPanel(QWidget):
                 format_size(row.stored) if row.stored is not None else "–",
                 percent(row.total - row.stored, row.total) if row.stored is not None else "–",
                 percent(row.stored, original) if row.stored is not None and original else "–",
+                format_size(row.compressed) if row.compressed is not None else "–",
+                saves(row.against_registry) if row.against_registry is not None else "–",
             ]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
