@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from cdcviewer.sources.layers import Layer
 PIECE = 8 << 20  # stream bytes gzip'd (or file bytes hashed) per step
 READ = 1 << 20
 SAMPLE_PIECE = 256 << 10  # an estimate gzips pieces of this size, evenly spread
-SAMPLE_PIECES = 64  # at most; streams up to their total are gzip'd whole
+SAMPLE_PIECES = 32  # at most; streams up to their total (8 MiB) are gzip'd whole
 BOUND_SIGMAS = 3
 
 
@@ -54,11 +55,12 @@ class RegistryBlobs:
         if estimate:
             with self._lock:
                 unknown = [layer for layer in layers if layer not in self._known]
-            quick = {
-                layer: estimated_blob(layer, state)
+            big = [
+                layer
                 for layer in unknown
                 if not given_compressed(layer) and layer.bytes > SAMPLE_PIECE * SAMPLE_PIECES
-            }
+            ]
+            quick = dict(zip(big, self._on_pool(estimated_blob, big, workers, state), strict=True))
         exact = self._exact([layer for layer in layers if layer not in quick], workers, state)
         return [quick[layer] if layer in quick else exact[layer] for layer in layers]
 
@@ -68,17 +70,29 @@ class RegistryBlobs:
         with self._lock:
             missing = [layer for layer in layers if layer not in self._known]
         if missing:
-            state = state.child()
-            with ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdc-gzip") as pool:
-                try:
-                    made = list(pool.map(lambda layer: registry_blob(layer, state), missing))
-                except BaseException:
-                    state.cancel()
-                    raise
+            made = self._on_pool(registry_blob, missing, workers, state)
             with self._lock:
                 self._known.update(zip(missing, made, strict=True))
         with self._lock:
             return {layer: self._known[layer] for layer in layers}
+
+    @staticmethod
+    def _on_pool(
+        make: Callable[[Layer, TaskState], RegistryBlob],
+        layers: list[Layer],
+        workers: int,
+        state: TaskState,
+    ) -> list[RegistryBlob]:
+        """``make(layer)`` for each layer, a layer per thread."""
+        if not layers:
+            return []
+        state = state.child()
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="cdc-gzip") as pool:
+            try:
+                return list(pool.map(lambda layer: make(layer, state), layers))
+            except BaseException:
+                state.cancel()
+                raise
 
     def forget(self, layers: list[Layer]) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ import xxhash
 import zstandard
 
 from cdcviewer.analysis import compressed as compressed_module
+from cdcviewer.analysis import registry as registry_module
 from cdcviewer.analysis.storage import live_sample_fraction
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.errors import ParameterError
@@ -280,3 +281,26 @@ def test_whatif_variants_equal_the_oracle_over_their_streams(workspace, inputs):
     original = document[ORIGINAL]
     assert original["stored_compressed_bytes"] == analysis.storage.stored_compressed_bytes
     assert original["registry_bytes"] == analysis.storage.registry_bytes
+
+
+def test_a_big_uncompressed_blob_is_estimated_from_pieces(inputs, monkeypatch):
+    """The live estimate of a plain tar's gzip'd size: pieces gzip'd alone, scaled."""
+    monkeypatch.setattr(registry_module, "SAMPLE_PIECE", 16 << 10)
+    monkeypatch.setattr(registry_module, "SAMPLE_PIECES", 8)
+    stream = stream_of(inputs[0])  # the plain tar: about 400 KB
+    with Workspace(workers=2) as workspace:
+        workspace.add(inputs[:1])
+        analysis = workspace.analyze(PARAMS)
+        estimate = analysis.storage_figures(sample=0.5)
+        exact = analysis.storage_figures()
+    stride = len(stream) // 8
+    pieces = [stream[k * stride : k * stride + (16 << 10)] for k in range(8)]
+    sizes = [len(gzip.compress(piece, compresslevel=6, mtime=0)) for piece in pieces]
+    ratio = sum(sizes) / sum(map(len, pieces))
+    fraction = sum(map(len, pieces)) / len(stream)
+    residual = sum((c - ratio * len(p)) ** 2 for c, p in zip(sizes, pieces, strict=True))
+    bound = 3 * len(stream) * math.sqrt((1 - fraction) * residual) / sum(map(len, pieces))
+    blob = estimate.blobs[0]
+    assert blob.size == round(ratio * len(stream)) and blob.bound == math.ceil(bound)
+    assert estimate.registry_bound_bytes == blob.bound > 0 and not estimate.exact
+    assert exact.blobs[0].size == loose_blob(inputs[0])[0] and exact.registry_bound_bytes == 0
