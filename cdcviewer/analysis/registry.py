@@ -94,6 +94,11 @@ class RegistryBlobs:
                 state.cancel()
                 raise
 
+    def knows(self, layers: list[Layer]) -> bool:
+        """True when every layer's blob is made already."""
+        with self._lock:
+            return all(layer in self._known for layer in layers)
+
     def forget(self, layers: list[Layer]) -> None:
         with self._lock:
             for layer in layers:

@@ -48,7 +48,8 @@ def measure_storage(
     sample: float | None = None,
 ) -> StorageFigures:
     """Exact figures, or with ``sample`` (0 < fraction < 1) an estimate from the
-    fingerprints drawn for it, with its bound."""
+    fingerprints drawn for it, with its bound; exact after all when every size and blob
+    is known already (going back to parameters seen before costs nothing then)."""
     if sample is not None and not 0 < sample <= 1:
         raise ParameterError(f"compression sample {sample} is not a fraction in (0, 1]")
     sizes, blobs = caches
@@ -56,6 +57,10 @@ def measure_storage(
         index, [c.offsets for c in chunks], [c.fingerprints for c in chunks]
     )
     fraction = 1.0 if sample is None else float(sample)
+    if fraction < 1.0 and blobs.knows(layers):
+        known = sizes.lookup(hash_name, store, distinct.hi, distinct.lo)
+        if (known >= 0).all():
+            return exact_figures(index, known, store, blobs.blobs(layers, workers, state))
     wanted = distinct.sampled(fraction)
     found = chunk_sizes(layers, distinct, wanted, hash_name, store, sizes, workers, state)
     registry = blobs.blobs(layers, workers, state, estimate=fraction < 1.0)
