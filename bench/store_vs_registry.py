@@ -90,8 +90,11 @@ def write_layer(dest: Path, files: dict[str, bytes], deterministic: bool, build:
         # Directory order as a filesystem returns it: differs from build to build.
         random.Random(build).shuffle(names)
     mtime = 0 if deterministic else build
+    # No file name in the gzip header (Go's writer leaves it empty): identical tars must
+    # give identical blobs, whatever the files are called.
     with (
-        gzip.GzipFile(dest, "wb", compresslevel=6, mtime=mtime) as out,
+        open(dest, "wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=mtime) as out,
         tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
         for name in names:

@@ -110,7 +110,10 @@ class DistinctChunks:
     lo: np.ndarray
 
     @classmethod
-    def of(cls, index: DedupIndex, offsets: list[np.ndarray], fingerprints: list[np.ndarray]):
+    def of(
+        cls, index: DedupIndex, offsets: list[np.ndarray], fingerprints: list[np.ndarray]
+    ) -> DistinctChunks:
+        """From the index and each layer's chunk offsets and fingerprints."""
         n_ids = len(index.id_length)
         counts = [len(ids) for ids in index.chunk_ids]
         all_ids = np.concatenate(index.chunk_ids) if counts else np.zeros(0, np.int64)

@@ -26,8 +26,8 @@ DEFAULT_LEVEL = 3  # zstd's default, and what desync and puzzlefs compress chunk
 LEVEL_RANGE = (1, 22)
 REGISTRY_GZIP_LEVEL = 6  # Go compress/gzip DefaultCompression (docker push, buildkit)
 REGISTRY_COMPRESSION = (
-    f"gzip -{REGISTRY_GZIP_LEVEL} (zlib deflate at Go compress/gzip's default level, "
-    "as docker and buildkit push layers)"
+    f"gzip -{REGISTRY_GZIP_LEVEL}, zlib deflate at Go compress/gzip's default level, "
+    "as docker and buildkit push layers"
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdcviewer.base.params import format_size
+from cdcviewer.index.storage import StoreParams
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,13 @@ class HeadlineLine:
         return f"{self.label}: {self.text}"
 
 
-def saves(fraction: float, digits: int = 1) -> str:
-    """ "saves 39.8%", or "keeps 12.0% more" for a negative saving."""
+def saves(fraction: float, digits: int = 1, approx: bool = False) -> str:
+    """``saves 39.8%``, or ``keeps 12.0% more`` for a negative saving; with ``approx``
+    (an estimate) ``saves ≈39.8%``."""
+    about = "≈" if approx else ""
     if fraction < 0:
-        return f"keeps {100 * -fraction:.{digits}f}% more"
-    return f"saves {100 * fraction:.{digits}f}%"
+        return f"keeps {about}{100 * -fraction:.{digits}f}% more"
+    return f"saves {about}{100 * fraction:.{digits}f}%"
 
 
 def estimate_note(store: dict) -> str:
@@ -41,6 +44,12 @@ def estimate_note(store: dict) -> str:
     if store.get("registry_bound_bytes"):
         note += f", registry ±{format_size(store['registry_bound_bytes'])} (gzip of samples)"
     return note
+
+
+def store_short(store: StoreParams) -> str:
+    """``zstd -3 + index`` or ``uncompressed + index``: the codec in a few words."""
+    codec = f"zstd -{store.level}" if store.codec == "zstd" else "uncompressed"
+    return f"{codec} + {store.entry_size} B index/chunk"
 
 
 def codec_text(store: dict) -> str:
@@ -57,8 +66,9 @@ def headline_lines(totals: dict, store: dict | None, digits: int = 1) -> list[He
     """The headline lines from a report's ``totals`` and ``store`` (None: not measured)."""
     lines = []
     if store is not None:
+        verdict = saves(totals["compressed_savings"], digits, approx=not store["exact"])
         text = (
-            f"{saves(totals['compressed_savings'], digits)}: chunk store "
+            f"{verdict}: chunk store "
             f"{format_size(totals['stored_compressed_bytes'])} ({codec_text(store)}) against "
             f"{format_size(totals['registry_bytes'])} of registry blobs "
             "(each distinct blob once, as given; uncompressed inputs gzip'd)"

@@ -10,6 +10,7 @@ from cdcviewer.gui.session import StorageMeasured
 from cdcviewer.index.storage import StoreParams
 from cdcviewer.insight.sweep import DEFAULT_AVGS, sweep
 from cdcviewer.insight.whatif import DETERMINISTIC, FILE_CONTENT, ORIGINAL, WhatIf
+from cdcviewer.report.headline import saves
 from cdcviewer.sources.cache import CacheDir
 from tests.gui.conftest import drop_paths, wait_idle
 
@@ -27,8 +28,11 @@ def test_totals_show_the_store_against_the_registry(qtbot, window, layer_files, 
     assert shown == expected  # small inputs: exact from the start
     text = window.views.totals.text()
     lines = text.splitlines()
-    assert lines[0].startswith("Compressed store vs registry: ")
-    assert lines[1].startswith("Uncompressed: ")
+    assert lines[0] == f"Chunk store {saves(expected.savings)} against registry blobs"
+    assert format_size(expected.registry_bytes) in lines[1]
+    assert lines[2].startswith("Uncompressed, the chunk store saves ")
+    tip = window.views.totals.headline.toolTip()  # the report's lines, whole
+    assert tip.startswith("Compressed store vs registry: ") and "\nUncompressed: " in tip
     assert f"Chunk store: {format_size(expected.stored_compressed_bytes)}" in text
     assert f"Registry blobs: {format_size(expected.registry_bytes)}" in text
     assert "estimate" not in text

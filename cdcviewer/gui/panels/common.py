@@ -31,8 +31,7 @@ from PySide6.QtWidgets import (
 from cdcviewer.base.params import format_size
 from cdcviewer.index.dedup import DUPLICATE, UNIQUE
 from cdcviewer.index.raster import CLASS_COLORS, SHARED_LIGHT
-from cdcviewer.index.ratios import savings
-from cdcviewer.report.headline import estimate_note, headline_lines, saves
+from cdcviewer.report.headline import estimate_note, headline_lines, saves, store_short
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
@@ -170,8 +169,9 @@ class TotalsPanel(QWidget):
         self._set_store(analysis)
 
     def _set_headline(self, analysis: Analysis) -> None:
-        """Compressed store vs registry in bold, the uncompressed figures below."""
-        index = analysis.index
+        """Like against like in bold (the compressed chunk store against the registry's
+        blobs), what it counts below it, then the uncompressed figures: the lines of
+        ``report.headline``, shortened to fit the panel (its tooltip has them whole)."""
         totals = {
             "bytes": analysis.total_bytes,
             "stored_bytes": analysis.stored_bytes,
@@ -182,19 +182,27 @@ class TotalsPanel(QWidget):
         if storage is not None:
             totals.update(storage.totals_dict())
             store = storage.store_dict()
-        lines = headline_lines(totals, store)
-        beyond = savings(analysis.stored_bytes, index.layer_level_stored_bytes)
-        parts = [
-            f"<span style='font-size:15px; font-weight:600'>{html.escape(str(lines[0]))}</span>"
-        ]
-        parts += [f"<span style='color:#444'>{html.escape(str(line))}</span>" for line in lines[1:]]
-        if storage is None:
-            parts.append("<span style='color:#777'>Compressed store: measuring…</span>")
+        parts = []
+        if storage is not None:
+            note = estimate_note(store) if store is not None else ""
+            parts += [
+                f"<span style='font-size:15px; font-weight:600'>Chunk store "
+                f"{saves(storage.savings, approx=bool(note))} against registry blobs</span>",
+                f"<span style='color:#333'>{format_size(storage.stored_compressed_bytes)} "
+                f"compressed ({html.escape(store_short(storage.store))}) vs "
+                f"{format_size(storage.registry_bytes)} of registry blobs</span>",
+            ]
+            if note:
+                parts.append(f"<span style='color:#8a5a00'>{html.escape(note)}</span>")
+        else:
+            parts.append("<span style='color:#777'>Compressed chunk store: measuring…</span>")
         parts.append(
-            f"<span style='color:#777'>Chunks save {100 * beyond:.1f}% beyond layer "
-            "sharing (uncompressed)</span>"
+            f"<span style='color:#666'>Uncompressed, the chunk store {saves(analysis.savings)} "
+            f"({format_size(analysis.stored_bytes)} of "
+            f"{format_size(analysis.total_bytes)} of streams)</span>"
         )
         self.headline.setText("<br>".join(parts))
+        self.headline.setToolTip("\n".join(str(line) for line in headline_lines(totals, store)))
 
     def _set_store(self, analysis: Analysis) -> None:
         storage = analysis.storage
