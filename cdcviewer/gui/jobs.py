@@ -274,6 +274,7 @@ class WindowJobs(QObject):
         measured.analysis.storage = measured.figures
         if measured.analysis is self.analysis:
             self.views.totals.set_storage(measured.analysis)
+            self.views.whatif_panel.set_analysis(measured.analysis)  # its as-given row
 
     def _files_ready(self, insight: FileInsight) -> None:
         if insight.analysis is not self.analysis:

@@ -35,7 +35,6 @@ from cdcviewer.gui.panels.common import RIGHT, percent, qcolor
 from cdcviewer.index.raster import SHARED_DARK
 from cdcviewer.index.ratios import savings
 from cdcviewer.insight.whatif import DETERMINISTIC, FILE_CONTENT
-from cdcviewer.report.headline import saves
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
@@ -158,6 +157,11 @@ def _compressed_figures(
     if storage is not None:
         figures["layer_level"] = (storage.registry_bytes, storage.registry_bytes)
     return figures
+
+
+def _fraction(value: float | None) -> str:
+    """A saving as a signed percentage (negative: the store keeps more), "–" if unknown."""
+    return "–" if value is None else f"{100 * value:.1f}%"
 
 
 class HorizontalBars(pg.PlotWidget):
@@ -347,7 +351,7 @@ class WhatIfPanel(QWidget):
                 percent(row.total - row.stored, row.total) if row.stored is not None else "–",
                 percent(row.stored, original) if row.stored is not None and original else "–",
                 format_size(row.compressed) if row.compressed is not None else "–",
-                saves(row.against_registry) if row.against_registry is not None else "–",
+                _fraction(row.against_registry),
             ]
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
