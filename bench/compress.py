@@ -104,6 +104,7 @@ def main() -> None:
                 f"{name} (fraction {figures.sample_fraction:g}): {took:.2f} s, store "
                 f"{figures.stored_compressed_bytes / MB:.1f} MB ±{figures.bound_bytes / MB:.2f}"
                 f", registry {figures.registry_bytes / MB:.1f} MB"
+                f" ±{figures.registry_bound_bytes / MB:.2f}"
             )
 
 
