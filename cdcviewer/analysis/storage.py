@@ -12,7 +12,7 @@ import numpy as np
 
 from cdcviewer.analysis.compressed import DistinctChunks, SizeCache, chunk_sizes
 from cdcviewer.analysis.pipeline import LayerChunks
-from cdcviewer.analysis.registry import RegistryBlobs
+from cdcviewer.analysis.registry_blobs import RegistryBlobs
 from cdcviewer.base.errors import ParameterError
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.index.dedup import DedupIndex

@@ -20,7 +20,7 @@ from cdcviewer.analysis.compressed import SizeCache
 from cdcviewer.analysis.document import figures_document
 from cdcviewer.analysis.pipeline import LayerChunks, chunk_layers
 from cdcviewer.analysis.recuts import RecutPreparer
-from cdcviewer.analysis.registry import RegistryBlobs
+from cdcviewer.analysis.registry_blobs import RegistryBlobs
 from cdcviewer.analysis.storage import measure_storage
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams

@@ -21,7 +21,7 @@ import xxhash
 import zstandard
 
 from cdcviewer.analysis import compressed as compressed_module
-from cdcviewer.analysis import registry as registry_module
+from cdcviewer.analysis import registry_blobs as registry_module
 from cdcviewer.analysis.storage import live_sample_fraction
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.errors import ParameterError
