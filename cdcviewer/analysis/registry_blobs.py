@@ -110,9 +110,9 @@ def registry_blob(layer: Layer, state: TaskState = NULL_STATE) -> RegistryBlob:
     if given_compressed(layer):
         if layer.digest:
             digest = layer.digest
-        elif layer.image is None:
+        elif layer.image is None and Path(layer.source).is_file():
             digest = _file_digest(layer, state)
-        else:  # an image's blob without a digest: only itself is known to be this blob
+        else:  # a blob without a digest and no file to hash: only itself is this blob
             digest = f"unnamed:{layer.source}#{layer.name}"
         return RegistryBlob(layer.compressed_bytes, digest, True)
     gzip = GzipBlob()

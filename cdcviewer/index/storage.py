@@ -78,7 +78,9 @@ class StorageFigures:
     store: StoreParams
     compressed_chunk_bytes: int  # every distinct chunk compressed on its own, summed
     distinct_chunks: int
-    new_compressed_bytes: list[int]  # per layer: its first-seen chunks, compressed, + entries
+    # Per layer, a pull given every earlier layer: its first-seen chunks compressed, plus
+    # its index (an entry for each of its chunks).
+    new_compressed_bytes: list[int]
     blobs: list[RegistryBlob]  # per layer
     new_registry_bytes: list[int]  # per layer: its blob, unless an earlier layer had it
     sample_fraction: float = 1.0  # of the fingerprints compressed; 1.0: exact
@@ -169,13 +171,13 @@ def exact_figures(
     first = first_layer_of_ids(index)
     n_layers = len(index.layers)
     per_layer = np.bincount(first, weights=id_sizes, minlength=n_layers)
-    counts = np.bincount(first, minlength=n_layers)
     return StorageFigures(
         store=store,
         compressed_chunk_bytes=int(id_sizes.sum()),
         distinct_chunks=index.distinct_chunks,
         new_compressed_bytes=[
-            round(per_layer[i]) + int(counts[i]) * store.entry_size for i in range(n_layers)
+            round(per_layer[i]) + figures.chunks * store.entry_size
+            for i, figures in enumerate(index.layers)
         ],
         blobs=list(blobs),
         new_registry_bytes=new_registry_bytes(blobs),
@@ -215,15 +217,14 @@ def estimated_figures(
         error = max(ratio, 1.0) * stored / BOUND_SIGMAS
     first = first_layer_of_ids(index)
     n_layers = len(index.layers)
-    counts = np.bincount(first, minlength=n_layers)
     new_lengths = np.bincount(first, weights=lengths, minlength=n_layers)
     return StorageFigures(
         store=store,
         compressed_chunk_bytes=round(ratio * stored),
         distinct_chunks=index.distinct_chunks,
         new_compressed_bytes=[
-            round(ratio * new_lengths[i]) + int(counts[i]) * store.entry_size
-            for i in range(n_layers)
+            round(ratio * new_lengths[i]) + figures.chunks * store.entry_size
+            for i, figures in enumerate(index.layers)
         ],
         blobs=list(blobs),
         new_registry_bytes=new_registry_bytes(blobs),
