@@ -275,6 +275,7 @@ class WindowJobs(QObject):
         if measured.analysis is self.analysis:
             self.views.totals.set_storage(measured.analysis)
             self.views.whatif_panel.set_analysis(measured.analysis)  # its as-given row
+            self.views.layer_table.set_analysis(measured.analysis)  # pulls, in tooltips
 
     def _files_ready(self, insight: FileInsight) -> None:
         if insight.analysis is not self.analysis:

@@ -77,6 +77,12 @@ def test_an_estimate_comes_first_then_the_exact_figures(
     text = window.views.totals.text()
     assert "estimate" not in text
     assert f"Chunk store: {format_size(expected.stored_compressed_bytes)}" in text
+    # Each layer's pulls, in the layer table's tooltips, exact once the figures are.
+    table = window.views.layer_table.model_
+    for row in range(table.rowCount()):
+        tip = table.item(row, 1).toolTip()
+        pull = format_size(expected.new_compressed_bytes[row])
+        assert f"pull from a chunk store: {pull}" in tip, tip
 
 
 def test_whatif_and_sweep_show_the_store_against_the_registry(

@@ -30,6 +30,7 @@ from cdcviewer.index.raster import CLASS_COLORS, SHARED_LIGHT
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
+    from cdcviewer.index.storage import StorageFigures
     from cdcviewer.sources.layers import Layer
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -54,6 +55,19 @@ COLUMNS = (
     ("New", "Bytes a chunk store must add when this layer arrives after the earlier ones"),
 )
 COL = {name: i for i, (name, _) in enumerate(COLUMNS)}
+
+
+def pull_text(storage: StorageFigures, i: int) -> str:
+    """What pulling layer ``i`` transfers, given the layers before it: from a chunk store
+    (its new chunks compressed, plus its index) and as a registry blob."""
+    about = "" if storage.exact else "≈ "
+    blob = storage.blobs[i].size
+    return (
+        f"pull from a chunk store: {about}{format_size(storage.new_compressed_bytes[i])} "
+        f"(new chunks, {html.escape(storage.store.describe())}, + index); "
+        f"registry blob: {format_size(blob)}"
+        + ("" if storage.new_registry_bytes[i] else " (an earlier layer has it)")
+    )
 
 
 class CompositionDelegate(QStyledItemDelegate):
@@ -202,6 +216,8 @@ class LayerTable(QTreeView):
                 f"identical to {html.escape(analysis.layers[same].name)} "
                 "(layer-level sharing stores it once)"
             )
+        if analysis.storage is not None:
+            lines.append(pull_text(analysis.storage, i))
         tip = "<br>".join(lines)
         row[COL["Layer"]].setToolTip(tip)
         if same is not None:

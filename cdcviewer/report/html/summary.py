@@ -147,6 +147,13 @@ def store_figures(report: dict) -> list[tuple[str, str]]:
     ]
 
 
+def _pull_cells(layer: dict) -> str:
+    return (
+        f"<td>{size_text(layer['new_compressed_bytes'])}</td>"
+        f"<td>{size_text(layer['registry_bytes'])}</td>"
+    )
+
+
 def layers_section(report: dict) -> str:
     layers = report["layers"]
     if not layers:
@@ -157,6 +164,9 @@ def layers_section(report: dict) -> str:
         "<th>unique</th><th>duplicate</th><th>shared</th><th>new</th>"
         "<th class=l>unique / duplicate / shared</th>"
     )
+    # What a pull transfers, from a chunk store and as a blob, with the store measured.
+    pulls = "store" in report
+    head += "<th>pull, store</th><th>pull, blob</th>" if pulls else ""
     # The column only appears when it says something: most reports have no identical layers.
     identical = any(layer.get("identical_to") for layer in layers)
     head += "<th class=l>identical to</th></tr>" if identical else "</tr>"
@@ -174,6 +184,7 @@ def layers_section(report: dict) -> str:
             f"<td>{size_text(layer['shared_bytes'])}</td>"
             f'<td title="{percent(share)} of the layer">{size_text(layer["new_bytes"])}</td>'
             f"<td class=l>{composition_bar(layer, scale)}</td>"
+            + (_pull_cells(layer) if pulls else "")
             + (f"<td class=l>{escape(layer.get('identical_to') or '')}</td>" if identical else "")
             + "</tr>"
         )
@@ -181,7 +192,15 @@ def layers_section(report: dict) -> str:
         "layers",
         "Layers",
         '<p class="note">In load order. <i>new</i>: bytes a chunk store adds when the layer '
-        "arrives after the ones above it. Bars to scale (largest layer "
+        "arrives after the ones above it."
+        + (
+            " <i>pull, store</i>: what pulling the layer from a chunk store transfers after "
+            "the ones above it (its new chunks compressed, plus its index); <i>pull, blob</i>: "
+            "its blob in a registry."
+            if pulls
+            else ""
+        )
+        + " Bars to scale (largest layer "
         f"{size_text(scale)}).</p><p class=note>{CLASS_LEGEND}</p>"
         + scroll_table(head + "".join(rows)),
     )
