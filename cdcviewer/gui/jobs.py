@@ -260,13 +260,14 @@ class WindowJobs(QObject):
         self.computed = computed
         self.analysis = computed.analysis if computed is not None else None
         self.views.show_computed(computed)
-        storage = self.analysis.storage if self.analysis is not None else None
-        if storage is not None and not storage.exact:
-            self._submit("storage", self.session.exact_storage(self.analysis), supersede=True)
         if self.files_wanted:
             self.request_files()
         elif not self.views.files_panel.matches(self.analysis):
             self.views.files_panel.show_placeholder("empty" if self.analysis is None else "waiting")
+        # After the files: the exact store can take a while (a big plain tar is gzip'd).
+        storage = self.analysis.storage if self.analysis is not None else None
+        if storage is not None and not storage.exact:
+            self._submit("storage", self.session.exact_storage(self.analysis), supersede=True)
         self.analysisShown.emit(self.analysis)
 
     def _storage_measured(self, measured: StorageMeasured) -> None:
