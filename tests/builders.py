@@ -469,3 +469,43 @@ def tree_versions(
     for name in [n for n in sorted(extra) if n not in old][:added]:
         new[name] = extra[name]
     return old, new
+
+
+# --------------------------------------------------------------------------- a demo source
+
+_WORDS = (
+    "def class return import from self value data path name size offset block chunk layer "
+    "index error result state list dict None True False for in if else while with open read "
+    "write bytes text encode decode parse header record member stream cache digest manifest "
+    "config table count total start end limit buffer view frame window mask hash cut"
+).split()
+
+
+def _source_text(rng: random.Random, lines: list[str], size: int) -> bytes:
+    """About ``size`` bytes of Python-looking lines drawn from ``lines``."""
+    count = max(1, size // 40)
+    return ("\n".join(rng.choices(lines, k=count)) + "\n").encode()
+
+
+def demo_source_tree(dest: Path, scale: float = 1.0, seed: int = 5) -> Path:
+    """A folder laid out like a Python standard library, with generated content.
+
+    The demo is made from such a folder; tests hand it this one so they depend neither on
+    the machine's files nor on how its Python is packaged (Debian splits the stdlib).
+    """
+    from cdcviewer.sources.demo import APP_PARTS, BASE_PARTS, VENDORED_PARTS
+
+    rng = random.Random(seed)
+    lines = [
+        "    " * rng.randrange(4) + " ".join(rng.choices(_WORDS, k=rng.randrange(2, 12)))
+        for _ in range(20_000)
+    ]
+    plan = [("", 24), *((p, 6) for p in BASE_PARTS if not p.startswith("*"))]
+    plan += [(p, 20) for p in APP_PARTS] + [(p, 12) for p in VENDORED_PARTS[:4]]
+    for part, files in plan:
+        folder = dest / part
+        folder.mkdir(parents=True, exist_ok=True)
+        for number in range(max(1, int(files * scale))):
+            size = rng.randrange(4_000, 60_000)
+            (folder / f"mod_{number:03d}.py").write_bytes(_source_text(rng, lines, size))
+    return dest

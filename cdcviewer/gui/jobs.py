@@ -69,6 +69,7 @@ class WindowJobs(QObject):
         super().__init__()
         self.workspace, self.session = workspace, Session(workspace)
         self.views, self.status, self.demo_dir = views, status, demo_dir
+        self.demo_source: Path | None = None  # None: the standard library
         self.analysis: Analysis | None = None
         self.computed: Computed | None = None
         self.layer_count = 0
@@ -121,7 +122,7 @@ class WindowJobs(QObject):
             self.request_analysis()
 
     def load_demo(self) -> None:
-        self._submit("load", self.session.load_demo(self.demo_dir), label="demo")
+        self._submit("load", self.session.load_demo(self.demo_dir, self.demo_source), label="demo")
         self.request_analysis()
 
     def request_analysis(self) -> None:

@@ -30,13 +30,15 @@ from cdcviewer.gui.settings import WindowSettings
 
 
 class MainWindow(QMainWindow):
-    """cdcviewer's window. ``settings``, ``workspace`` and ``demo_dir`` are injectable."""
+    """cdcviewer's window. ``settings``, ``workspace``, ``demo_dir`` and ``demo_source`` (the
+    folder the demo is made from; default: Python's standard library) are injectable."""
 
     def __init__(
         self,
         settings: QSettings | None = None,
         workspace: Workspace | None = None,
         demo_dir: Path | None = None,
+        demo_source: Path | None = None,
     ) -> None:
         super().__init__()
         self.settings = WindowSettings(settings)
@@ -48,6 +50,7 @@ class MainWindow(QMainWindow):
         # Chunk details go to their panel only (not also the map's info bar and tooltips).
         self.views.map_view.details_elsewhere = True
         self.jobs = WindowJobs(workspace, self.views, self.statusBar().showMessage, demo_dir)
+        self.jobs.demo_source = demo_source
         self.menu_actions = install_actions(
             self, self._action_handlers(), self.views.docks.values()
         )

@@ -214,9 +214,11 @@ class Session:
 
         return run
 
-    def load_demo(self, dest: Path | None = None) -> Callable[[TaskState], Loaded]:
+    def load_demo(
+        self, dest: Path | None = None, source: Path | None = None
+    ) -> Callable[[TaskState], Loaded]:
         def run(state: TaskState) -> Loaded:
-            demo = build_demo(dest, state)
+            demo = build_demo(dest, state, source_root=source)
             paths = [str(p) for p in demo.paths]
             known = {Path(layer.source).resolve() for layer in self.workspace.layers}
             fresh = [p for p in paths if Path(p).resolve() not in known]

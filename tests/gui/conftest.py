@@ -45,11 +45,15 @@ def cache_base(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def window(qtbot, settings: QSettings, cache_base: Path, tmp_path: Path) -> Iterator:
+def window(
+    qtbot, settings: QSettings, cache_base: Path, tmp_path: Path, demo_source: Path
+) -> Iterator:
     from cdcviewer.gui.main_window import MainWindow
 
     workspace = Workspace(CacheDir(cache_base), workers=2)
-    win = MainWindow(settings=settings, workspace=workspace, demo_dir=tmp_path / "demo")
+    win = MainWindow(
+        settings=settings, workspace=workspace, demo_dir=tmp_path / "demo", demo_source=demo_source
+    )
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()

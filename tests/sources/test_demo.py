@@ -19,8 +19,8 @@ SCALE = 0.25  # a quarter of the full demo keeps these tests quick
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):
-    return build_demo(tmp_path_factory.mktemp("demo"), scale=SCALE)
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_source: Path):
+    return build_demo(tmp_path_factory.mktemp("demo"), source_root=demo_source, scale=SCALE)
 
 
 @pytest.fixture(scope="module")
@@ -44,24 +44,25 @@ def test_builds_two_docker_saves_and_a_compressed_layer(demo):
     assert "4 KiB" in demo.notes
 
 
-def test_is_deterministic_and_cached(demo, tmp_path):
-    again = build_demo(tmp_path, scale=SCALE)
+def test_is_deterministic_and_cached(demo, tmp_path, demo_source):
+    again = build_demo(tmp_path, source_root=demo_source, scale=SCALE)
     for first, second in zip(demo.paths, again.paths, strict=True):
         assert first.read_bytes() == second.read_bytes()
     stamps = [p.stat().st_mtime_ns for p in again.paths]
-    reused = build_demo(tmp_path, scale=SCALE)
+    reused = build_demo(tmp_path, source_root=demo_source, scale=SCALE)
     assert reused.paths == again.paths
     assert [p.stat().st_mtime_ns for p in reused.paths] == stamps  # not rebuilt
 
 
-def test_reports_progress_and_can_be_cancelled(tmp_path):
+def test_reports_progress_and_can_be_cancelled(tmp_path, demo_source):
     phases = []
-    build_demo(tmp_path / "a", TaskState(lambda item, phase, f: phases.append(phase)), scale=0.05)
+    progress = TaskState(lambda item, phase, f: phases.append(phase))
+    build_demo(tmp_path / "a", progress, source_root=demo_source, scale=0.05)
     assert phases[0] == "collect" and phases[-1] == "write"
     cancelled = TaskState()
     cancelled.cancel()
     with pytest.raises(Exception, match="cancelled"):
-        build_demo(tmp_path / "b", cancelled, scale=0.05)
+        build_demo(tmp_path / "b", cancelled, source_root=demo_source, scale=0.05)
     assert not any((tmp_path / "b").glob("*/*.tar"))  # nothing half-built left behind
 
 
