@@ -473,12 +473,67 @@ def tree_versions(
 
 # --------------------------------------------------------------------------- a demo source
 
-_WORDS = (
-    "def class return import from self value data path name size offset block chunk layer "
-    "index error result state list dict None True False for in if else while with open read "
-    "write bytes text encode decode parse header record member stream cache digest manifest "
-    "config table count total start end limit buffer view frame window mask hash cut"
-).split()
+_WORDS = [
+    "def",
+    "class",
+    "return",
+    "import",
+    "from",
+    "self",
+    "value",
+    "data",
+    "path",
+    "name",
+    "size",
+    "offset",
+    "block",
+    "chunk",
+    "layer",
+    "index",
+    "error",
+    "result",
+    "state",
+    "list",
+    "dict",
+    "None",
+    "True",
+    "False",
+    "for",
+    "in",
+    "if",
+    "else",
+    "while",
+    "with",
+    "open",
+    "read",
+    "write",
+    "bytes",
+    "text",
+    "encode",
+    "decode",
+    "parse",
+    "header",
+    "record",
+    "member",
+    "stream",
+    "cache",
+    "digest",
+    "manifest",
+    "config",
+    "table",
+    "count",
+    "total",
+    "start",
+    "end",
+    "limit",
+    "buffer",
+    "view",
+    "frame",
+    "window",
+    "mask",
+    "hash",
+    "cut",
+]
 
 
 def _source_text(rng: random.Random, lines: list[str], size: int) -> bytes:
