@@ -46,7 +46,13 @@ def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[IO]:
     try:
         with (
             replaced_on_success(target) as temp,
-            open(temp, mode, encoding=encoding, newline="" if encoding else None) as handle,
+            open(
+                temp,
+                mode,
+                encoding=encoding,
+                errors="surrogateescape" if encoding else None,
+                newline="" if encoding else None,
+            ) as handle,
         ):
             yield handle
             handle.flush()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cdcviewer.base.text import MAX_MESSAGE_CHARS, printable
+
 
 class CdcError(Exception):
     """Base class of every error cdcviewer reports to a user."""
@@ -15,7 +17,8 @@ class InputError(CdcError):
     """An input (file, folder, blob inside an archive) cannot be analysed."""
 
     def __init__(self, source: str, problem: str) -> None:
-        super().__init__(f"{source}: {problem}")
+        # Shown as one bounded, escaped line; ``source`` and ``problem`` stay as given.
+        super().__init__(f"{printable(source)}: {printable(problem, MAX_MESSAGE_CHARS)}")
         self.source = source
         self.problem = problem
 

@@ -5,6 +5,7 @@ here, from the commands, with the PATHs and ``--inputs`` every command takes."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,7 @@ COMMANDS: dict[str, Command] = {command.name: command for command in (REPORT, CH
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``cdcviewer`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _keep_undecodable_bytes(sys.stdout)
     # Without a command the arguments are PATHs for the window: `cdcviewer a.tar b.tar`.
     if not argv or (argv[0] not in (*COMMANDS, GUI, CACHE) and not argv[0].startswith("-")):
         argv = [GUI, *argv]
@@ -61,6 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         complain(exc)
         return EXIT_INPUT
     return _run(command, args, paths)
+
+
+def _keep_undecodable_bytes(stream: object) -> None:
+    """CSV and JSON on stdout write names that are not UTF-8 back as their bytes, as
+    they would to a file, instead of failing half-way (text for people is escaped)."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError, TypeError):
+            reconfigure(errors="surrogateescape")
 
 
 def build_parser(commands: Iterable[Command]) -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 from cdcviewer.base.errors import CdcError
+from cdcviewer.base.text import MAX_MESSAGE_CHARS, printable
 
 EXIT_OK, EXIT_GATE, EXIT_INPUT = 0, 1, 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -18,7 +19,7 @@ class UsageError(CdcError):
 
 def complain(problem: object) -> None:
     """One line on stderr, named after the tool as shell tools do."""
-    print(f"cdcviewer: {problem}", file=sys.stderr)
+    print(f"cdcviewer: {printable(problem, MAX_MESSAGE_CHARS)}", file=sys.stderr)
 
 
 def overall_status(status: int, failures: Sequence[object]) -> int:

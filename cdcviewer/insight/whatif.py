@@ -26,24 +26,25 @@ import tarfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cdcviewer.analysis.workspace import Analysis, Workspace
-from cdcviewer.base.errors import InputError
+from cdcviewer.base.errors import Cancelled, InputError
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.index.dedup import DedupIndex, LayerFigures, LayerTotals, build_index
 from cdcviewer.index.ratios import dedup_ratio, savings
 from cdcviewer.index.storage import StorageFigures
 from cdcviewer.insight.attribution import REGULAR_TYPES
+from cdcviewer.insight.outputs import BatchedOutput, CappedOutput, Output, derived_limit
 from cdcviewer.kernels.fingerprint import index_keys
 from cdcviewer.sources.layers import Layer, index_members
 from cdcviewer.sources.tar.members import MemberTable
 
 if TYPE_CHECKING:
     from cdcviewer.base.params import ChunkerParams
-    from cdcviewer.sources.cache import CacheDir, StreamWriter
+    from cdcviewer.sources.cache import CacheDir
 
 ORIGINAL, DETERMINISTIC, FILE_CONTENT = "original", "deterministic", "file_content"
 DERIVED = (DETERMINISTIC, FILE_CONTENT)  # the variants written anew from each tar layer
@@ -63,7 +64,6 @@ VOLATILE_PAX = frozenset(
     ("mtime", "atime", "ctime", "uid", "gid", "uname", "gname", "size", "LIBARCHIVE.creationtime")
 )
 COPY_BLOCK = 8 << 20
-BATCH_BYTES = 1 << 20
 PROGRESS_EVERY = 1024  # members between progress reports and cancellation checks
 
 
@@ -73,43 +73,6 @@ def path_key(path: str) -> tuple[str, ...]:
 
 
 # -- the deterministic tar ---------------------------------------------------------------
-class Output(Protocol):
-    """Where a derived stream goes: a cache ``StreamWriter`` or a ``BatchedOutput``."""
-
-    @property
-    def bytes(self) -> int: ...
-
-    def write(self, block: bytes | memoryview) -> None: ...
-
-
-class BatchedOutput:
-    """Gathers small writes (tar headers, padding, small files) into blocks of ``size``:
-    each write to a cache writer is a hand-off to its writer thread, too dear per header."""
-
-    def __init__(self, out: StreamWriter, size: int = BATCH_BYTES) -> None:
-        self.out = out
-        self.size = size
-        self._buffer = bytearray()
-
-    @property
-    def bytes(self) -> int:
-        return self.out.bytes + len(self._buffer)
-
-    def write(self, block: bytes | memoryview) -> None:
-        if len(block) >= self.size:
-            self.flush()
-            self.out.write(block)
-            return
-        self._buffer += block
-        if len(self._buffer) >= self.size:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._buffer:
-            self.out.write(bytes(self._buffer))  # a copy: the writer keeps the block queued
-            self._buffer.clear()
-
-
 class _MappedReader(io.RawIOBase):
     """A seekable read-only file over a mapped stream: ``tarfile`` reads the headers from
     memory, without a system call or a read-ahead buffer refilled at every seek."""
@@ -267,9 +230,16 @@ def derive_layer(
     if layer.kind != "tar":
         raise ValueError(f"{layer.name} is not a tar stream")
     state.progress(layer.name, LABELS[variant], 0.0)
+    limit = derived_limit(layer.bytes)
     with cache.stream_writer(f"{variant}-{layer.name}", layer.source) as out:
-        batched = BatchedOutput(out)
-        _WRITERS[variant](layer, batched, state)
+        batched = BatchedOutput(CappedOutput(out, limit, layer.source, layer.name))
+        try:
+            _WRITERS[variant](layer, batched, state)
+        except (InputError, Cancelled, OSError, MemoryError):
+            raise
+        except Exception as error:  # tarfile raises ValueError, OverflowError, ... too
+            problem = f"{layer.name}: cannot re-write the tar ({type(error).__name__}: {error})"
+            raise InputError(layer.source, problem) from None
         batched.flush()
         state.check()  # a cancelled stream is discarded, never kept half-useful
     state.progress(layer.name, LABELS[variant], 1.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cdcviewer.base.params import format_size
+from cdcviewer.base.text import printable
 from cdcviewer.index.ratios import savings
 from cdcviewer.insight.whatif import LABELS
 from cdcviewer.report.headline import headline
@@ -27,7 +28,9 @@ STORE_LAYER_COLUMNS = (
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Left-align the first column, right-align the rest."""
+    """Left-align the first column, right-align the rest; cells are made printable
+    (names from inputs may hold escape sequences or undecodable bytes)."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
     lines = []
     for row in [headers, *rows]:
@@ -82,7 +85,7 @@ def summary(report: dict) -> str:
         lines.append(f"savings (layers)  {100 * layer_level:.2f}%  (layer-level sharing alone)")
     failures = report.get("failures") or []
     if failures:
-        lines.append(f"not analysed      {', '.join(f['source'] for f in failures)}")
+        lines.append(f"not analysed      {', '.join(printable(f['source']) for f in failures)}")
     return "\n".join(lines)
 
 
@@ -174,7 +177,7 @@ def files_tables(document: dict) -> str:
     sort = document["sort"]
     parts = []
     for layer in document["layers"]:
-        head = f"{layer['name']}: {format_size(layer['bytes'])}"
+        head = f"{printable(layer['name'])}: {format_size(layer['bytes'])}"
         if not layer["tar"]:
             parts.append(f"{head}, not a tar archive (no members)")
             continue
@@ -182,7 +185,7 @@ def files_tables(document: dict) -> str:
         if document.get("filter"):
             chosen = (
                 f"{layer['shown']} of {layer['matched']} members matching "
-                f"{document['filter']!r} ({layer['members']} in all)"
+                f"{printable(repr(document['filter']))} ({layer['members']} in all)"
             )
         parts.append(
             f"{head}; {chosen}, by {sort} bytes" if sort != "path" else f"{head}; {chosen}"
@@ -265,7 +268,7 @@ def whatif_table(whatif: dict) -> str:
         table(headers, rows),
     ]
     if whatif["skipped"]:
-        lines.append(f"left out (not tar): {', '.join(whatif['skipped'])}")
+        lines.append(f"left out (not tar): {', '.join(printable(s) for s in whatif['skipped'])}")
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from cdcviewer.base.params import format_size
+from cdcviewer.base.text import escape_undecodable
 from cdcviewer.insight.sections import ReportSections
 from cdcviewer.report.document import report_dict
 from cdcviewer.report.html.charts import histogram_section, pairwise_section, sweep_section
@@ -83,7 +84,8 @@ def render_html(
         _failures_section(report),
         _footer(report),
     ]
-    return (
+    # Names of inputs and members may hold bytes that are not UTF-8: shown as \\xNN.
+    return escape_undecodable(
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
