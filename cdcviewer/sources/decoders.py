@@ -22,9 +22,14 @@ from cdcviewer.sources.regions import BLOCK_BYTES, Item, RegionReader
 MiB = 1024 * 1024
 ZSTD_BLOCKS_PER_CHECK = 1 << 16  # zstd blocks walked between progress reports
 ZSTD_FRAME_MAGIC = 0xFD2FB528
+ZSTD_SKIPPABLE_MAGIC = 0x184D2A50  # the low four bits are free
 XZ_MAGIC = b"\xfd7zXZ\x00"
 BZIP2_MAGIC = b"BZh"
 INPUT_BYTES = 256 * 1024  # compressed bytes handed to an xz or bzip2 decoder at a time
+# Decoder memory, as the stream's header asks for it, is capped: xz -9 needs 65 MiB and
+# zstd -19 a 8 MiB window (--long=27: 128 MiB); a header claiming gigabytes is refused.
+XZ_MEMLIMIT = 512 * MiB
+ZSTD_MAX_WINDOW = 128 * MiB
 # What the decoders raise on bad data: EOFError when the input ends early, OSError
 # (gzip.BadGzipFile, bz2) and the codecs' own errors for corrupt content.
 CODEC_ERRORS = (EOFError, OSError, lzma.LZMAError, zstandard.ZstdError, isal_zlib.error)
@@ -34,7 +39,7 @@ def sniff_compression(head: bytes) -> str | None:
     """``"gzip"``, ``"zstd"``, ``"xz"``, ``"bzip2"`` from the leading magic bytes, else None."""
     if head[:3] == b"\x1f\x8b\x08":
         return "gzip"
-    if head[:4] == b"\x28\xb5\x2f\xfd":
+    if head[:4] == b"\x28\xb5\x2f\xfd" or _skippable_then_zstd(head):
         return "zstd"
     if head[:6] == b"\xfd7zXZ\x00":
         return "xz"
@@ -49,18 +54,32 @@ def sniff_compression(head: bytes) -> str | None:
     return None
 
 
+def _skippable_then_zstd(head: bytes) -> bool:
+    """Skippable frames (pzstd writes one first, holding frame sizes) and then a zstd frame."""
+    pos = 0
+    while len(head) >= pos + 8 and int.from_bytes(head[pos : pos + 4], "little") & ~0xF == (
+        ZSTD_SKIPPABLE_MAGIC
+    ):
+        pos += 8 + int.from_bytes(head[pos + 4 : pos + 8], "little")
+    return pos > 0 and head[pos : pos + 4] == b"\x28\xb5\x2f\xfd"
+
+
 def open_decoder(compression: str, reader: RegionReader) -> BinaryIO:
     """A file-like decoder of ``compression`` reading from ``reader``."""
     if compression == "gzip":
         # isal's gzip reader handles concatenated members and zero padding like gzip(1).
         return igzip.IGzipFile(fileobj=reader, mode="rb")
     if compression == "zstd":
-        return zstandard.ZstdDecompressor().stream_reader(  # type: ignore[return-value]
+        decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+        return decompressor.stream_reader(  # type: ignore[return-value]
             reader, read_size=1 * MiB, read_across_frames=True, closefd=False
         )
     if compression == "xz":
         return ConcatenatedStreams(  # type: ignore[return-value]
-            reader, lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), XZ_MAGIC, zero_padding=True
+            reader,
+            lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT),
+            XZ_MAGIC,
+            zero_padding=True,
         )
     if compression == "bzip2":
         return ConcatenatedStreams(  # type: ignore[return-value]
@@ -133,27 +152,45 @@ class ConcatenatedStreams(io.RawIOBase):
         return b""
 
     def _next_stream_start(self, pending: bytes) -> bytes | None:
-        """The bytes that start the next stream, or None at a clean end of input."""
+        """The bytes that start the next stream, or None at a clean end of input.
+
+        xz stream padding is null bytes in multiples of four (the format says so, and
+        xz(1) refuses other counts); anything else after a stream is refused.
+        """
+        padding = 0
         while True:
             if self._zero_padding:
-                pending = pending.lstrip(b"\0")
+                stripped = pending.lstrip(b"\0")
+                padding += len(pending) - len(stripped)
+                pending = stripped
             if len(pending) >= len(self._magic):
                 break
             more = self._reader.read(INPUT_BYTES)
             if not more:
                 if pending:
                     raise OSError("trailing data after the end of the stream")
+                self._check_padding(padding)
                 return None
             pending += more
         if not pending.startswith(self._magic):
             raise OSError("trailing data after the end of the stream")
+        self._check_padding(padding)
         return pending
+
+    @staticmethod
+    def _check_padding(padding: int) -> None:
+        if padding % 4:
+            raise OSError(f"stream padding of {padding} bytes is not a multiple of four")
 
 
 def codec_problem(compression: str, error: BaseException) -> str:
     """What a codec error means for the user: a truncated or a corrupt stream."""
     if isinstance(error, EOFError):
         return f"truncated {compression} stream"
+    if isinstance(error, lzma.LZMAError) and "limit" in str(error).lower():
+        return f"xz stream needs over {XZ_MEMLIMIT >> 20} MiB of decoder memory; refused"
+    if isinstance(error, zstandard.ZstdError) and "too much memory" in str(error):
+        return f"zstd frame needs a window over {ZSTD_MAX_WINDOW >> 20} MiB; refused"
     detail = str(error) or type(error).__name__
     return f"corrupt {compression} data: {detail}"
 
@@ -175,7 +212,7 @@ def check_zstd_frames(view: memoryview, item: Item, state: TaskState) -> None:
             if blocks >= ZSTD_BLOCKS_PER_CHECK:
                 state.progress(item.label, "check", pos / end)
                 blocks = 0
-        elif magic & 0xFFFFFFF0 == 0x184D2A50:  # skippable frame
+        elif magic & 0xFFFFFFF0 == ZSTD_SKIPPABLE_MAGIC:
             if end - pos < 8:
                 raise item.fail("truncated zstd stream")
             pos += 8 + int.from_bytes(view[pos + 4 : pos + 8], "little")

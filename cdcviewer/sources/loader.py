@@ -33,7 +33,13 @@ from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.sources.cache import CacheDir
 from cdcviewer.sources.decoders import sniff_compression
 from cdcviewer.sources.digests import Digest
-from cdcviewer.sources.images.context import MAX_JSON_BYTES, ImageContext, InputFile, stream_layer
+from cdcviewer.sources.images.context import (
+    MAX_JSON_BYTES,
+    MAX_LAYERS_PER_INPUT,
+    ImageContext,
+    InputFile,
+    stream_layer,
+)
 from cdcviewer.sources.images.docker_save import expand_docker, looks_like_docker_manifest
 from cdcviewer.sources.images.oci_layout import expand_oci
 from cdcviewer.sources.images.paths import BlobStore, DirStore, TarStore
@@ -117,12 +123,34 @@ def _load_alone(
     context = ImageContext(streams)
     try:
         layers = _load_guarded(context, inp, registry)
+        problem = _over_budget(layers, streams)
+        if problem:
+            context.fail(InputError(inp.source, problem))
+            layers = []
         # A decompressed outer archive is worth keeping only while layers point into it.
         streams.discard_unused(0, {layer.path for layer in layers})
     except BaseException:
         streams.discard_unused(0, set())
         raise
-    return LoadResult(layers, context.failures)
+    return LoadResult(layers, context.summarised_failures(inp.source))
+
+
+def _over_budget(layers: list[Layer], streams: StreamMaker) -> str | None:
+    """Why ``layers`` are more than one input may amount to, or None.
+
+    A blob listed many times is read once, but every listing is a layer to chunk: the
+    layers' bytes together stay within the input's expansion budget too.
+    """
+    if len(layers) > MAX_LAYERS_PER_INPUT:
+        return f"{len(layers)} layers; at most {MAX_LAYERS_PER_INPUT} are read from one input"
+    total = sum(layer.bytes for layer in layers)
+    budget = streams.expansion_budget()
+    if total > budget:
+        return (
+            f"its layers add up to {total} bytes, over the {budget}-byte budget for an input "
+            f"of {streams.input_bytes()} bytes (a blob listed many times?)"
+        )
+    return None
 
 
 def describe_input(path: str | Path) -> str:
@@ -163,9 +191,9 @@ def _load_guarded(context: ImageContext, inp: InputFile, registry: RegistrySetti
     try:
         return _load_named(context, inp, registry)
     except InputError as error:
-        context.failures.append(error)
+        context.fail(error)
     except OSError as error:
-        context.failures.append(InputError(inp.source, os_problem(error)))
+        context.fail(InputError(inp.source, os_problem(error)))
     except Cancelled:
         raise
     except Exception as error:
@@ -173,7 +201,7 @@ def _load_guarded(context: ImageContext, inp: InputFile, registry: RegistrySetti
         # others (or the window) down with it.
         log.exception("loading %s failed unexpectedly", inp.source)
         problem = f"internal error while reading it ({type(error).__name__}: {error})"
-        context.failures.append(InputError(inp.source, problem))
+        context.fail(InputError(inp.source, problem))
     return []
 
 

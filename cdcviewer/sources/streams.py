@@ -13,6 +13,7 @@ no layer ended up pointing at (a cancelled or failed load leaves nothing behind)
 from __future__ import annotations
 
 import hashlib
+import os
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,19 @@ from cdcviewer.sources.tar.members import MemberTable, index_buffer, looks_like_
 # An all-zero stream up to one GNU tar record is an empty tar (docker's empty layer is
 # 1024 zero bytes); longer zero runs are just raw data.
 EMPTY_TAR_MAX = 10240
+# The amplification budget of one input: its decompressed streams together, and its
+# layers together, may reach EXPANSION_RATIO times the bytes read from it, or
+# EXPANSION_FLOOR_BYTES if more; $CDCVIEWER_MAX_EXPANSION sets the ratio (0: no limit).
+EXPANSION_RATIO = 32.0
+EXPANSION_FLOOR_BYTES = 256 * 1024 * 1024
+
+
+def expansion_ratio() -> float:
+    """The ratio in force: ``$CDCVIEWER_MAX_EXPANSION`` if set to a number, else 32."""
+    try:
+        return float(os.environ.get("CDCVIEWER_MAX_EXPANSION", EXPANSION_RATIO))
+    except ValueError:
+        return EXPANSION_RATIO
 
 
 @dataclass
@@ -70,6 +84,19 @@ class StreamMaker:
         self.state = state
         self.streams: dict[tuple[object, ...], Stream] = {}
         self.written: list[Path] = []  # cache files this maker created, in order
+        self.read_extent: dict[Path, int] = {}  # input files read from: bytes up to the end
+        self.produced = 0  # bytes decompressed into the cache
+        self.ratio = expansion_ratio()
+
+    def input_bytes(self) -> int:
+        """Bytes of the input's own files that streams were made from."""
+        return sum(self.read_extent.values())
+
+    def expansion_budget(self) -> float:
+        """How many bytes the input's streams (and layers) may add up to."""
+        if self.ratio <= 0:
+            return float("inf")
+        return max(EXPANSION_FLOOR_BYTES, self.ratio * self.input_bytes())
 
     def discard_unused(self, since: int, used: set[Path]) -> None:
         """Delete the cache files written from ``written[since]`` on that are not ``used``."""
@@ -99,6 +126,9 @@ class StreamMaker:
         known = self.streams.get(key)
         if known is not None:
             return known
+        if region.path not in self.written:
+            extent = region.offset + region.size
+            self.read_extent[region.path] = max(self.read_extent.get(region.path, 0), extent)
         head = read_region(region, item, HEAD_BYTES)
         compression = sniff_compression(head)
         if compression is None:
@@ -179,7 +209,15 @@ class StreamMaker:
     ) -> None:
         """Decoded blocks into the cache file; output is bounded per read (bombs stay small)."""
         total = max(1, reader.size)
+        budget = self.expansion_budget()
         while block := decoder.read(BLOCK_BYTES):
+            self.produced += len(block)
+            if self.produced > budget:
+                raise item.fail(
+                    f"decompresses to over {int(budget)} bytes, the budget for an input of "
+                    f"{self.input_bytes()} bytes ({self.ratio:g}x, at least "
+                    f"{EXPANSION_FLOOR_BYTES >> 20} MiB; CDCVIEWER_MAX_EXPANSION changes it)"
+                )
             out.write(block)
             if stream_hasher is not None:
                 stream_hasher.update(block)

@@ -340,7 +340,7 @@ def many_docker_images(tmp: Path) -> Path:
 
     def edit(entries: dict[str, bytes], manifest: list[dict]) -> None:
         entry = {**manifest[0], "Layers": manifest[0]["Layers"][:1], "RepoTags": ["app:1"]}
-        manifest[:] = [entry] * 2000
+        manifest[:] = [entry] * 1000  # under MAX_IMAGES_PER_INPUT
 
     return docker_tar(tmp, edit)
 
@@ -397,7 +397,7 @@ ROWS = [
         "corrupt zstd data: reserved block type", 0),
     Row("zstd frame asking for a 2 GiB window",
         lambda t: write_raw(t / "x.zst", zstd_frame_with_huge_window()),
-        "corrupt zstd data", 0),
+        "window over 128 MiB", 0),
     Row("xz cut inside its header", lambda t: write_raw(t / "x.xz", XZ_DATA[:9]),
         "truncated xz stream", 0),
     Row("xz with damaged data", lambda t: write_raw(t / "x.xz", flip_middle(XZ_DATA)),
@@ -487,7 +487,7 @@ ROWS = [
         "truncated gzip stream", 1),
     Row("docker-save: extra unreferenced files",
         lambda t: docker_tar(t, lambda e, m: e.update({"extra/blob": b"x" * 999})), None, 2),
-    Row("docker-save: 2,000 entries sharing a config", many_docker_images, None, 2000),
+    Row("docker-save: 1,000 entries sharing a config", many_docker_images, None, 1000),
     # -- OCI layouts
     Row("OCI: index.json is not JSON",
         lambda t: oci_folder(t, lambda e: e.__setitem__("index.json", b'{"manifests": [')),

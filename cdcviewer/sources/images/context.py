@@ -25,6 +25,11 @@ from cdcviewer.sources.streams import Stream, StreamMaker
 
 MiB = 1024 * 1024
 MAX_JSON_BYTES = 16 * MiB  # manifests, indexes and configs are tiny; refuse huge "JSON"
+# Caps on what one input may list (real images: a few platforms, at most ~127 layers).
+MAX_IMAGES_PER_INPUT = 1024  # docker-save manifest entries, OCI index descriptors
+MAX_LAYERS_PER_IMAGE = 512
+MAX_LAYERS_PER_INPUT = 4096
+MAX_FAILURES_PER_INPUT = 20  # reported one by one; the rest are counted
 _ARCHIVE_SUFFIXES = (".gz", ".tgz", ".zst", ".zstd", ".xz", ".bz2", ".tar", ".oci")
 
 
@@ -58,6 +63,7 @@ class ImageContext:
     streams: StreamMaker
     failures: list[InputError] = field(default_factory=list)
     names: ImageNames = field(default_factory=ImageNames)
+    unreported: int = 0  # failures past MAX_FAILURES_PER_INPUT, only counted
 
     @contextmanager
     def keep_going(self) -> Iterator[None]:
@@ -66,7 +72,21 @@ class ImageContext:
         try:
             yield
         except InputError as error:
+            self.fail(error)
+
+    def fail(self, error: InputError) -> None:
+        """Record ``error``; past ``MAX_FAILURES_PER_INPUT`` only count it."""
+        if len(self.failures) < MAX_FAILURES_PER_INPUT:
             self.failures.append(error)
+        else:
+            self.unreported += 1
+
+    def summarised_failures(self, source: str) -> list[InputError]:
+        """The failures, with one line for those only counted."""
+        if not self.unreported:
+            return self.failures
+        more = InputError(source, f"{self.unreported} more problems like the ones above")
+        return [*self.failures, more]
 
     def claim_image_name(self, name: str, inp: InputFile) -> str:
         return self.names.claim(name, inp.path.name)
@@ -95,6 +115,12 @@ class ImageContext:
             hasher.update(data)
             check_digest(digest, hasher, item, f"{what} blob {digest.short}")
         return parse_json(data, item, what), data
+
+
+def check_count(count: int, cap: int, what: str, item: Item) -> None:
+    """Refuse an image that lists more ``what`` than ``cap`` (an amplification cap)."""
+    if count > cap:
+        raise item.fail(f"lists {count} {what}; at most {cap} are read")
 
 
 def parse_json(data: bytes, item: Item, what: str) -> object:

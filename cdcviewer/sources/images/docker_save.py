@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from cdcviewer.base.errors import InputError
 from cdcviewer.sources.digests import Digest, require_digest
 from cdcviewer.sources.images.context import (
+    MAX_IMAGES_PER_INPUT,
     MAX_JSON_BYTES,
+    MAX_LAYERS_PER_IMAGE,
     ImageContext,
     InputFile,
+    check_count,
     image_layer,
     parse_json,
 )
@@ -54,6 +57,7 @@ def expand_docker(context: ImageContext, inp: InputFile, store: BlobStore) -> li
     if not looks_like_docker_manifest(entries):
         raise item.fail("manifest.json lists no images")
     assert isinstance(entries, list)
+    check_count(len(entries), MAX_IMAGES_PER_INPUT, "images in manifest.json", item)
     # Each config is read and checked once: a manifest.json (up to 16 MiB) naming one big
     # config in thousands of entries must not cost thousands of reads.
     configs: dict[str, DockerConfig | str] = {}
@@ -81,6 +85,7 @@ def _docker_image(
     layer_paths = entry.get("Layers")
     if not isinstance(layer_paths, list):
         raise Item(inp.source, image).fail("manifest.json entry has no Layers list")
+    check_count(len(layer_paths), MAX_LAYERS_PER_IMAGE, "layers", Item(inp.source, image))
     diff_ids = (
         config.diff_ids if config.diff_ids and len(config.diff_ids) == len(layer_paths) else None
     )

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 
 from cdcviewer.sources.digests import Digest, check_size, require_digest
 from cdcviewer.sources.images.context import (
+    MAX_IMAGES_PER_INPUT,
     MAX_JSON_BYTES,
+    MAX_LAYERS_PER_IMAGE,
     ImageContext,
     InputFile,
+    check_count,
     image_layer,
     parse_json,
 )
@@ -58,13 +61,13 @@ def expand_oci(context: ImageContext, inp: InputFile, store: BlobStore) -> list[
     if index_region.size > MAX_JSON_BYTES:
         raise item.fail(f"index.json is too large ({index_region.size} bytes) for a JSON file")
     index = parse_json(read_region(index_region, item, MAX_JSON_BYTES), item, "index.json")
-    failures_before = len(context.failures)
+    failures_before = len(context.failures) + context.unreported
     walker = IndexWalker(context, inp, store)
     walker.walk_index(index, "index.json", None, ())
     images = walker.images
     if inp.ref_name and not walker.tag_found:
         raise item.fail(f"no image tagged {inp.ref_name!r} in the layout's index.json")
-    if not images and len(context.failures) == failures_before:
+    if not images and len(context.failures) + context.unreported == failures_before:
         raise item.fail("index.json lists no image manifests")
     layers: list[Layer] = []
     # Images of one layout often share a config (multi-platform builds, retags): each is
@@ -101,6 +104,7 @@ def _oci_image(
     layers = []
     descriptors = image.manifest["layers"]
     assert isinstance(descriptors, list)
+    check_count(len(descriptors), MAX_LAYERS_PER_IMAGE, "layers", item)
     extra: dict[str, object] = {"manifest_digest": str(image.digest)}
     if image.platform:
         extra["platform"] = image.platform
@@ -146,6 +150,7 @@ class IndexWalker:
         self.images: list[OciImage] = []
         self.seen: set[Digest] = set()
         self.tag_found = False
+        self.listed = 0  # descriptors of every index walked so far
 
     def walk_index(
         self, index: object, where: str, name: str | None, stack: tuple[Digest, ...]
@@ -156,6 +161,8 @@ class IndexWalker:
         descriptors = index.get("manifests") if isinstance(index, dict) else None
         if not isinstance(descriptors, list):
             raise item.fail("not an image index (no manifests list)")
+        self.listed += len(descriptors)
+        check_count(self.listed, MAX_IMAGES_PER_INPUT, "manifests in its indexes", item)
         for position, descriptor in enumerate(descriptors):
             if not isinstance(descriptor, dict) or is_attestation(descriptor):
                 continue

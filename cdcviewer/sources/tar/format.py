@@ -9,6 +9,11 @@ BLOCK = 512
 # The cap on a GNU long name or a pax record block, so a corrupt size cannot make us
 # read gigabytes into memory as a "name".
 MAX_EXTENDED_HEADER = 16 * 1024 * 1024
+# Names (pax path/linkpath, GNU long names) longer than this are refused: Linux paths stop
+# at 4 KiB, and a thousand 1 MiB names from a 1 MB .tar.gz would cost gigabytes.
+MAX_NAME_BYTES = 16 * 1024
+# pax records in one header, and keys in the global set: real tars use a handful.
+MAX_PAX_RECORDS = 1024
 
 # Rows of the table scan_members returns, one column per member.
 HEADER, DATA, SIZE, TYPE, NAME_START, NAME_END, LINK_START, LINK_END, FLAGS = range(9)

@@ -20,7 +20,6 @@ every error message stay as the Python loop below defines them.
 from __future__ import annotations
 
 import codecs
-import re
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -37,11 +36,14 @@ from cdcviewer.sources.tar.format import (
     LONGLINK,
     LONGNAME,
     MAX_EXTENDED_HEADER,
+    MAX_NAME_BYTES,
+    MAX_PAX_RECORDS,
     PAX_GLOBAL,
     PAX_LOCAL,
     SOLARIS_PAX,
     SPARSE,
 )
+from cdcviewer.sources.tar.pax import PaxError, parse_pax
 
 ZERO_BLOCK = bytes(BLOCK)
 PROGRESS_EVERY = 4096  # members between progress calls
@@ -49,7 +51,6 @@ PROGRESS_EVERY = 4096  # members between progress calls
 # type it does not know); links, directories, devices and fifos carry no data.
 _NO_DATA_TYPES = frozenset(b"123456")
 _NAME_TYPES_WITHOUT_PREFIX = frozenset((LONGNAME, LONGLINK, SPARSE))
-_PAX_RECORD = re.compile(rb"(\d+) ([^=]+)=")
 _SIGNED_CHECKSUM = struct.Struct("148b8x356b")
 # Global pax records that change members; while one is set, every header is read in Python.
 _SCAN_BLOCKERS = frozenset(("path", "linkpath", "size"))
@@ -309,7 +310,7 @@ class _TarWalker:
             data_start = pos + BLOCK
 
             if typeflag in (LONGNAME, LONGLINK, PAX_LOCAL, SOLARIS_PAX, PAX_GLOBAL):
-                payload = self.extended_payload(data_start, size, pos)
+                payload = self.extended_payload(data_start, size, pos, typeflag)
                 if typeflag != PAX_GLOBAL and first_header < 0:
                     first_header = pos
                 if typeflag == LONGNAME:
@@ -317,7 +318,7 @@ class _TarWalker:
                 elif typeflag == LONGLINK:
                     long_link = _nts(payload)
                 elif typeflag == PAX_GLOBAL:
-                    self.global_pax.update(self.parse_pax(payload, pos))
+                    self.add_global_pax(payload, pos)
                 else:
                     local_pax.update(self.parse_pax(payload, pos))
                 pos = data_start + _padded(size)
@@ -434,7 +435,12 @@ class _TarWalker:
             raise self.fail(f"corrupt pax size {text!r} for the member at {pos}")
         return size
 
-    def extended_payload(self, start: int, size: int, pos: int) -> bytes:
+    def extended_payload(self, start: int, size: int, pos: int, typeflag: int) -> bytes:
+        if typeflag in (LONGNAME, LONGLINK) and size > MAX_NAME_BYTES:
+            raise self.fail(
+                f"corrupt tar: long name header at offset {pos} claims {size} bytes "
+                f"(a name has at most {MAX_NAME_BYTES})"
+            )
         if size > MAX_EXTENDED_HEADER:
             raise self.fail(f"corrupt tar: extended header at offset {pos} claims {size} bytes")
         if start + size > self.length:
@@ -450,33 +456,16 @@ class _TarWalker:
             data_start += BLOCK
         return data_start
 
+    def add_global_pax(self, payload: bytes, pos: int) -> None:
+        self.global_pax.update(self.parse_pax(payload, pos))
+        if len(self.global_pax) > MAX_PAX_RECORDS:
+            raise self.fail(f"over {MAX_PAX_RECORDS} global pax records (at offset {pos})")
+
     def parse_pax(self, payload: bytes, pos: int) -> dict[str, str]:
-        """pax records ``"<len> <key>=<value>\\n"``; values are UTF-8 (else kept as bytes)."""
-        records: dict[str, str] = {}
-        binary_names = b"hdrcharset=BINARY" in payload
-        offset = 0
-        while True:
-            match = _PAX_RECORD.match(payload, offset)
-            if not match:
-                break
-            digits = match.group(1).lstrip(b"0") or b"0"
-            # A record cannot be longer than its payload (16 MiB at most); more digits
-            # than that would also trip Python's limit on int() of long strings.
-            length = int(digits) if len(digits) <= 9 else -1
-            if length <= 0:
-                raise self.fail(f"corrupt pax header at offset {pos}")
-            keyword = match.group(2).decode("utf-8", "surrogateescape")
-            raw = payload[match.end(2) + 1 : match.start(1) + length - 1]
-            if binary_names and keyword in ("path", "linkpath"):
-                value = raw.decode("utf-8", "surrogateescape")
-            else:
-                try:
-                    value = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    value = raw.decode("utf-8", "surrogateescape")
-            records[keyword] = value
-            offset += length
-        return records
+        try:
+            return parse_pax(payload)
+        except PaxError as error:
+            raise self.fail(f"corrupt pax header at offset {pos}: {error}") from None
 
     @staticmethod
     def member_name(block: bytes, typeflag: int, pax: dict[str, str], long_name: str | None) -> str:

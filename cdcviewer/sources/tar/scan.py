@@ -40,6 +40,8 @@ from cdcviewer.sources.tar.format import (
     LONGLINK,
     LONGNAME,
     MAX_EXTENDED_HEADER,
+    MAX_NAME_BYTES,
+    MAX_PAX_RECORDS,
     NAME_END,
     NAME_NOT_ASCII,
     NAME_START,
@@ -142,22 +144,17 @@ def _pax_records(buf, start, end, ranges):  # pragma: no cover - compiled
     winning. False when the walker must read the header itself: a corrupt record length
     (its error) or a ``size`` record (an override this scan does not apply).
 
-    A record matches ``(\\d+) ([^=]+)=`` at its offset, else the records end; its length
-    counts from its first digit, its value runs from after the ``=`` to one byte before
-    its end (clipped to the payload).
+    A record starts with ``(\\d+) `` at its offset, else the records end; its length
+    counts from its first digit and must stay inside the payload; its key runs to the
+    first ``=`` inside the record, its value from there to one byte before its end.
     """
     offset = start
+    records = 0
     while True:
         digits_end = offset
         while digits_end < end and _ZERO <= buf[digits_end] <= _NINE:
             digits_end += 1
         if digits_end == offset or digits_end >= end or buf[digits_end] != _SPACE:
-            return True
-        key_start = digits_end + 1
-        key_end = key_start
-        while key_end < end and buf[key_end] != _EQUALS:
-            key_end += 1
-        if key_end == key_start or key_end >= end:
             return True
         first = offset
         while first < digits_end and buf[first] == _ZERO:
@@ -167,9 +164,23 @@ def _pax_records(buf, start, end, ranges):  # pragma: no cover - compiled
         length = 0
         for i in range(first, digits_end):
             length = length * 10 + (buf[i] - _ZERO)
+        record_end = offset + length
+        records += 1
+        if record_end > end or records > MAX_PAX_RECORDS:
+            return False  # past the payload, or too many: the walker's error
+        # The key is searched for inside this record only: linear in the payload.
+        key_start = digits_end + 1
+        key_end = key_start
+        while key_end < record_end and buf[key_end] != _EQUALS:
+            key_end += 1
+        if key_end == key_start or key_end >= record_end:
+            return False
         value_start = key_end + 1
-        value_end = min(offset + length - 1, end)
-        value_end = max(value_end, value_start)
+        value_end = max(record_end - 1, value_start)
+        if value_end - value_start > MAX_NAME_BYTES and (
+            _is_word(buf, key_start, key_end, _PATH) or _is_word(buf, key_start, key_end, _LINKPATH)
+        ):
+            return False
         if _is_word(buf, key_start, key_end, _PATH):
             ranges[0], ranges[1] = value_start, value_end
         elif _is_word(buf, key_start, key_end, _LINKPATH):
@@ -247,6 +258,8 @@ def scan_members(buf, pos, limit):  # pragma: no cover - compiled
                 break
             data_start = h + BLOCK
             if size > MAX_EXTENDED_HEADER or data_start + size > n:
+                break
+            if not is_pax and size > MAX_NAME_BYTES:
                 break
             if is_pax:
                 if not _pax_records(buf, data_start, data_start + size, ranges):
