@@ -28,10 +28,8 @@ def main() -> int:
     parser.add_argument("--only", default="", help="run the cases whose name contains TEXT")
     parser.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args()
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line),
-        "?",
-    )
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in lines if "model name" in line), "?")
     print(f"CPU: {cpu}")
     print(f"{'case':44} {'exit':>4} {'input':>9} {'seconds':>8} {'peak RSS':>9} {'cache':>9}  ok")
     over = 0
