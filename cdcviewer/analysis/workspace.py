@@ -44,6 +44,25 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+def split_repeated(
+    paths: Iterable[str | Path], loaded: Iterable[str | Path] = ()
+) -> tuple[list[str | Path], list[InputError]]:
+    """``paths`` without those naming an input already given (the same file, however
+    spelled), and an "already loaded" failure for each of those: the rule every way of
+    analysing (one machine, Dask) applies alike."""
+    known = {Path(source).resolve() for source in loaded}
+    fresh: list[str | Path] = []
+    repeated: list[InputError] = []
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved in known:
+            repeated.append(InputError(str(path), "already loaded"))
+        else:
+            fresh.append(path)
+        known.add(resolved)
+    return fresh, repeated
+
+
 class Workspace:
     """The loaded layers and their reusable hashing; safe to use from one worker at a time.
 
@@ -89,12 +108,7 @@ class Workspace:
 
         ``registry`` overrides the workspace's registry settings for this load (the
         window's Open Image chooses a platform per image)."""
-        known = {Path(layer.source).resolve() for layer in self.layers}
-        fresh, repeated = [], []
-        for path in paths:
-            resolved = Path(path).resolve()
-            (repeated if resolved in known else fresh).append(path)
-            known.add(resolved)
+        fresh, repeated = split_repeated(paths, [layer.source for layer in self.layers])
         registry = registry or self.registry
         before = self._cache_files()
         try:
@@ -105,8 +119,7 @@ class Workspace:
             for path in self._cache_files() - before:
                 self._delete_copy(path)
             raise
-        failures = list(result.failures)
-        failures += [InputError(str(p), "already loaded") for p in repeated]
+        failures = list(result.failures) + repeated
         with self._lock:
             taken = {layer.name for layer in self.layers}
             for layer in result.layers:

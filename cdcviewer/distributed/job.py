@@ -37,6 +37,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cdcviewer.analysis.workspace import split_repeated
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams, format_size
 from cdcviewer.base.progress import NULL_STATE, TaskState
@@ -131,11 +132,15 @@ def analyze_distributed(
     plan = SweepPlan.of(sweep_avg, params, entry_size) if sweep_avg is not None else None
     extras = JobExtras(map_width, plan, chunk_csv, whatif, files_top)
     job = _Job(params, state, retries, rows_per_partition, extras, registry or RegistrySettings())
-    given = [str(p) for p in paths]
+    fresh, repeated = split_repeated(paths)  # as one machine refuses a path given twice
+    given = [str(p) for p in fresh]
     if client is not None:
-        return job.run(client, given, hash_threads, cache_base)
-    with open_client(address, workers) as opened:
-        return job.run(opened, given, hash_threads, cache_base)
+        analysis = job.run(client, given, hash_threads, cache_base)
+    else:
+        with open_client(address, workers) as opened:
+            analysis = job.run(opened, given, hash_threads, cache_base)
+    analysis.failures.extend(repeated)
+    return analysis
 
 
 @dataclass(frozen=True)

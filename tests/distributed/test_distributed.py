@@ -877,3 +877,15 @@ def test_remote_layers_have_no_stream_here(cluster, good_inputs):
     assert Path(layer.source) == Path(good_inputs[0])
     with pytest.raises(RuntimeError, match="Dask worker"), layer.mapped():
         pass
+
+
+def test_a_path_given_twice_is_refused_as_on_one_machine(cluster, good_inputs):
+    first = good_inputs[0]
+    again = str(Path(first).parent / "." / Path(first).name)  # the same file, spelled anew
+    paths = [first, good_inputs[1], again]
+    expected = single_machine_report(paths)
+    with analyze_distributed(paths, PARAMS, client=cluster) as result:
+        report = report_dict(result)
+    assert report == expected
+    assert [f["source"] for f in report["failures"]] == [again]
+    assert report["failures"][0]["problem"] == "already loaded"
