@@ -62,3 +62,18 @@ def test_whatif_refuses_to_expand_a_sparse_member_far_past_the_layer(capsys, tmp
     code, _out, err = run(capsys, "report", source, "--whatif")
     assert code == 2 and "re-written stream would exceed" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_inputs_from_an_endless_file_are_refused(capsys):
+    code, _out, err = run(capsys, "report", "--inputs", "/dev/zero")
+    assert code == 2 and "over 16 MiB" in err
+
+
+def test_json_to_a_symlink_keeps_the_link(capsys, tmp_path):
+    source = cases.names_not_utf8(tmp_path)
+    real = tmp_path / "real.json"
+    real.write_text("")
+    link = tmp_path / "out.json"
+    link.symlink_to(real)
+    code, _out, _err = run(capsys, "report", source, "--json", link)
+    assert code == 0 and link.is_symlink() and real.stat().st_size > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,9 @@ def replaced_on_success(path: str | Path, suffix: str = ".part") -> Iterator[str
     error goes on unchanged. For writers that want a file name (Qt image writers).
     """
     target = Path(path)
+    if written_in_place(target):
+        yield str(target)
+        return
     folder = target.parent if str(target.parent) else Path(".")
     fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=folder)
     os.close(fd)
@@ -43,6 +47,9 @@ def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[IO]:
     """
     target = Path(path)
     encoding = None if "b" in mode else "utf-8"
+    if written_in_place(target):
+        yield from _in_place(target, mode, encoding)
+        return
     try:
         with (
             replaced_on_success(target) as temp,
@@ -57,6 +64,30 @@ def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[IO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+    except OSError as exc:
+        raise CdcError(f"{target}: cannot write ({exc.strerror or exc})") from exc
+
+
+def written_in_place(target: Path) -> bool:
+    """True when ``target`` exists and is not a regular file: a device (``/dev/null``), a
+    FIFO, a socket or a symlink (``/dev/stdout``). Those are written through, never
+    replaced: renaming over them would put a regular file where the node or link was."""
+    try:
+        return not stat.S_ISREG(os.lstat(target).st_mode)
+    except OSError:
+        return False
+
+
+def _in_place(target: Path, mode: str, encoding: str | None) -> Iterator[IO]:
+    try:
+        with open(
+            target,
+            mode,
+            encoding=encoding,
+            errors="surrogateescape" if encoding else None,
+            newline="" if encoding else None,
+        ) as handle:
+            yield handle
     except OSError as exc:
         raise CdcError(f"{target}: cannot write ({exc.strerror or exc})") from exc
 

@@ -9,7 +9,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 from cdcviewer._version import __version__
 from cdcviewer.analysis.workspace import Workspace
@@ -33,6 +32,8 @@ from cdcviewer.cli.output import check_outputs
 from cdcviewer.cli.progress import finish_progress, terminal_progress
 from cdcviewer.cli.report import REPORT
 from cdcviewer.cli.sweep import SWEEP
+
+MAX_INPUTS_BYTES = 16 * 1024 * 1024  # an --inputs listing (200k paths or so)
 
 # In the order of the help text.
 COMMANDS: dict[str, Command] = {command.name: command for command in (REPORT, CHUNKS, FILES, SWEEP)}
@@ -112,11 +113,15 @@ def input_paths(args: argparse.Namespace) -> list[str]:
     if args.inputs:
         try:
             if args.inputs == "-":
-                lines = sys.stdin.read().splitlines()
-            else:
-                lines = Path(args.inputs).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
+                text = sys.stdin.buffer.read(MAX_INPUTS_BYTES + 1)
+            else:  # a file or a pipe (`--inputs <(ls ...)`), read only so far
+                with open(args.inputs, "rb") as listing:
+                    text = listing.read(MAX_INPUTS_BYTES + 1)
+        except OSError as exc:
             raise UsageError(f"--inputs {args.inputs}: cannot read it ({exc})") from None
+        if len(text) > MAX_INPUTS_BYTES:
+            raise UsageError(f"--inputs {args.inputs}: over {MAX_INPUTS_BYTES >> 20} MiB of paths")
+        lines = os.fsdecode(text).splitlines()
         paths += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     if not paths:
         raise UsageError("no inputs: give PATHs, or --inputs FILE listing them")

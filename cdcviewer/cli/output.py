@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from cdcviewer.base.atomic import atomic_writer
+from cdcviewer.base.atomic import atomic_writer, written_in_place
 from cdcviewer.cli.exits import UsageError
 
 STDOUT = "-"
@@ -38,6 +38,8 @@ def check_destination(target: str) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise UsageError(f"{target}: is a folder, not a file")
+    if written_in_place(path) and os.access(path, os.W_OK):
+        return  # /dev/null, a FIFO, /dev/stdout: written through, the folder is not touched
     if not folder.is_dir():
         raise UsageError(f"{target}: cannot write here (no folder {folder})")
     if not os.access(folder, os.W_OK | os.X_OK):

@@ -13,6 +13,7 @@ import os
 import queue
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -23,6 +24,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from cdcviewer.base.errors import CdcError, InputError
+from cdcviewer.base.files import open_regular, read_small_regular
 from cdcviewer.base.params import format_size
 
 try:  # POSIX only; elsewhere staleness falls back to "is the pid alive".
@@ -47,6 +49,11 @@ ORPHAN_AGE_SECONDS = 3600
 
 RUN_PREFIX = "run-"
 PID_FILE = "owner.pid"
+# Written first into every run folder: cleanup removes only folders that carry it (with
+# this exact content) and belong to this user, so a shared cache base (say /tmp) never
+# loses another tool's run-* folder.
+MARKER_FILE = "cdcviewer-run"
+MARKER_TEXT = b"cdcviewer run folder: decompressed layer streams, removed when the process ends\n"
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -92,8 +99,8 @@ def _lock_is_held(pid_file: Path) -> bool | None:
     """True if some process holds the flock on ``pid_file``; None when it cannot be told."""
     if fcntl is None:
         return None
-    try:
-        handle = open(pid_file, "rb")  # noqa: SIM115 - closed below, lock released with it
+    try:  # a FIFO put there must not block us: opened non-blocking, checked on the fd
+        handle = os.fdopen(open_regular(pid_file), "rb")
     except OSError:
         return None
     try:
@@ -118,7 +125,7 @@ def _older_than_orphan_age(run_dir: Path) -> bool:
 def _run_is_stale(run_dir: Path) -> bool:
     pid_file = run_dir / PID_FILE
     try:
-        text = pid_file.read_text().strip()
+        text = read_small_regular(pid_file, 64).decode("ascii", "replace").strip()
     except FileNotFoundError:
         text = ""
     except OSError:
@@ -135,15 +142,27 @@ def _run_is_stale(run_dir: Path) -> bool:
     return _lock_is_held(pid_file) is False
 
 
+def is_our_run(run_dir: Path) -> bool:
+    """A real folder of this user's, holding cdcviewer's marker file: one of our runs."""
+    try:
+        info = os.lstat(run_dir)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            return False
+        return read_small_regular(run_dir / MARKER_FILE, len(MARKER_TEXT) + 1) == MARKER_TEXT
+    except OSError:
+        return False
+
+
 def remove_stale_runs(base: Path) -> list[Path]:
-    """Remove ``run-*`` folders under ``base`` whose owning process is gone."""
+    """Remove the ``run-*`` folders under ``base`` that cdcviewer made (its marker, this
+    user's) and whose owning process is gone; anything else is never touched."""
     removed = []
     try:
         entries = list(base.iterdir())
     except OSError:
         return removed
     for entry in entries:
-        if not entry.name.startswith(RUN_PREFIX) or entry.is_symlink() or not entry.is_dir():
+        if not entry.name.startswith(RUN_PREFIX) or not is_our_run(entry):
             continue
         if _run_is_stale(entry):
             shutil.rmtree(entry, ignore_errors=True)
@@ -184,6 +203,7 @@ class CacheDir:
         except OSError as error:
             raise CacheError(self.base, error) from None
         try:
+            (self.path / MARKER_FILE).write_bytes(MARKER_TEXT)
             self._lock_handle = self._write_pid_file()
         except OSError as error:
             shutil.rmtree(self.path, ignore_errors=True)

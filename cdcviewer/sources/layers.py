@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from cdcviewer.base.errors import InputError
+from cdcviewer.base.files import open_regular
 from cdcviewer.base.progress import TaskState
 from cdcviewer.sources.tar.members import MemberTable, index_buffer
 
@@ -73,7 +74,7 @@ class Layer:
         aligned = first - first % mmap.ALLOCATIONGRANULARITY
         lead = first - aligned
         try:
-            with open(self.path, "rb") as handle:
+            with os.fdopen(open_regular(self.path), "rb") as handle:
                 # A file cut short since loading would fault (SIGBUS) when read through
                 # the map; check first so it is an error that names the layer instead.
                 if os.fstat(handle.fileno()).st_size < self.offset + stop:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdcviewer.base.errors import Cancelled, InputError
+from cdcviewer.base.files import read_small_regular
 from cdcviewer.base.params import format_size
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.sources.cache import CacheDir
@@ -171,8 +172,7 @@ def describe_input(path: str | Path) -> str:
     if info.st_size == 0:
         return "empty file"
     try:
-        with open(target, "rb") as handle:
-            head = handle.read(HEAD_BYTES)
+        head = read_small_regular(target, HEAD_BYTES)
     except OSError as error:
         return os_problem(error)
     compression = sniff_compression(head)

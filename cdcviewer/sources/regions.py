@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from cdcviewer.base.errors import InputError
+from cdcviewer.base.files import NotRegularFile, open_regular
 
 MiB = 1024 * 1024
 BLOCK_BYTES = 4 * MiB  # decompress / hash block: big enough to amortise Python, small in RAM
@@ -57,13 +58,15 @@ def os_problem(error: OSError) -> str:
         return "permission denied"
     if isinstance(error, IsADirectoryError):
         return "is a directory"
+    if isinstance(error, NotRegularFile):
+        return "not a regular file"
     return error.strerror or str(error)
 
 
 def open_region(region: Region, item: Item) -> BinaryIO:
     """An unbuffered handle positioned at the region's start; the caller closes it."""
     try:
-        handle = open(region.path, "rb", buffering=0)  # noqa: SIM115 - caller closes
+        handle = os.fdopen(open_regular(region.path), "rb", buffering=0)
     except OSError as error:
         raise item.fail(os_problem(error)) from None
     handle.seek(region.offset)
@@ -94,7 +97,7 @@ def mapped_region(region: Region, item: Item) -> Iterator[memoryview]:
     start = region.offset - region.offset % page
     lead = region.offset - start
     try:
-        with open(region.path, "rb") as handle:
+        with os.fdopen(open_regular(region.path), "rb") as handle:
             now = os.fstat(handle.fileno()).st_size
             if now < region.offset + region.size:
                 raise item.fail(

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +15,13 @@ import pytest
 
 from cdcviewer.base.errors import InputError
 from cdcviewer.sources import cache as cache_module
-from cdcviewer.sources.cache import PID_FILE, CacheDir, default_cache_base, remove_stale_runs
+from cdcviewer.sources.cache import (
+    MARKER_FILE,
+    PID_FILE,
+    CacheDir,
+    default_cache_base,
+    remove_stale_runs,
+)
 
 MiB = 1024 * 1024
 
@@ -29,6 +36,7 @@ def fake_run(base: Path, name: str, pid: int | None) -> Path:
     run = base / name
     run.mkdir(parents=True)
     (run / "00001-stream").write_bytes(b"left over")
+    (run / MARKER_FILE).write_bytes(cache_module.MARKER_TEXT)
     if pid is not None:
         (run / PID_FILE).write_text(f"{pid}\n")
     return run
@@ -125,7 +133,7 @@ def test_a_run_whose_pid_file_is_still_empty_is_being_created_not_stale(tmp_path
 
 def test_the_pid_file_appears_whole_and_locked(tmp_path):
     with CacheDir(tmp_path) as cache:
-        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
+        assert sorted(p.name for p in cache.path.iterdir()) == [MARKER_FILE, PID_FILE]
         assert (cache.path / PID_FILE).read_text() == f"{os.getpid()}\n"
         assert cache_module._lock_is_held(cache.path / PID_FILE) is True
 
@@ -166,7 +174,7 @@ def test_writer_removes_the_file_on_any_error(tmp_path):
             out.write(b"partial")
             raise KeyError("boom")
         assert not out.path.exists()
-        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
+        assert sorted(p.name for p in cache.path.iterdir()) == [MARKER_FILE, PID_FILE]
 
 
 def test_stream_cap_refuses_a_bomb(tmp_path):
@@ -202,7 +210,7 @@ def test_free_space_margin_is_kept(tmp_path):
             cache.stream_writer("blob", "in.zst"),
         ):
             pass
-        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
+        assert sorted(p.name for p in cache.path.iterdir()) == [MARKER_FILE, PID_FILE]
 
 
 def test_free_space_is_rechecked_while_writing(tmp_path, monkeypatch):
@@ -248,3 +256,28 @@ def test_a_failed_write_is_reported_and_the_partial_file_removed(tmp_path, monke
             out.write(b"x" * 1024)
     assert not any(p.name.startswith("layer") for p in cache.path.iterdir())
     cache.close()
+
+
+def test_cleanup_touches_only_folders_with_our_marker(tmp_path):
+    # A shared base (/tmp, say) holds other tools' run-* folders: never ours to remove.
+    foreign = tmp_path / "run-someone-else"
+    foreign.mkdir()
+    (foreign / "data").write_bytes(b"theirs")
+    forged = fake_run(tmp_path, "run-forged-marker", dead_pid())
+    (forged / MARKER_FILE).write_bytes(b"something else\n")
+    dead = fake_run(tmp_path, "run-dead-ours", dead_pid())
+    assert remove_stale_runs(tmp_path) == [dead]
+    assert foreign.exists() and forged.exists()
+
+
+def test_a_fifo_at_a_control_file_does_not_hang_the_start(tmp_path):
+    for control in (PID_FILE, MARKER_FILE):
+        run = fake_run(tmp_path, f"run-fifo-{control}", None)
+        (run / control).unlink(missing_ok=True)
+        os.mkfifo(run / control)
+    made: list[CacheDir] = []
+    starting = threading.Thread(target=lambda: made.append(CacheDir(tmp_path)), daemon=True)
+    starting.start()
+    starting.join(30)  # reading either FIFO would block for ever
+    assert made and made[0].path.is_dir()
+    made[0].close()

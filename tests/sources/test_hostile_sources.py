@@ -6,16 +6,20 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
 
+from cdcviewer.base.errors import InputError
 from cdcviewer.sources.cache import CacheDir
 from cdcviewer.sources.images.context import MAX_FAILURES_PER_INPUT
 from cdcviewer.sources.loader import load_inputs
+from cdcviewer.sources.regions import Item, Region, read_region
 from cdcviewer.sources.streams import EXPANSION_FLOOR_BYTES
 from cdcviewer.sources.tar.members import index_buffer
 from cdcviewer.sources.tar.format import MAX_NAME_BYTES, MAX_PAX_RECORDS
@@ -139,3 +143,37 @@ def test_many_failures_of_one_input_are_summarised(tmp_path, cache):
     assert "at most 1024" in only_failure(
         load_inputs([cases.oci_missing_manifests(tmp_path / "big", 5000)], cache)
     )
+
+
+def in_thread(function, timeout: float = 30.0):
+    """``function()``'s result or error, or a failure if it blocks (a FIFO opened)."""
+    outcome: list = []
+
+    def run():
+        try:
+            outcome.append(function())
+        except Exception as error:  # handed back to the test
+            outcome.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    assert outcome, "blocked"
+    return outcome[0]
+
+
+def test_an_input_swapped_for_a_fifo_after_the_check_is_refused_not_waited_on(
+    tmp_path, cache, monkeypatch
+):
+    path = tmp_path / "layer.tar"
+    os.mkfifo(path)
+    regular = tmp_path / "regular"
+    regular.write_bytes(b"x" * 2048)
+    real_stat = Path.stat
+    # The check sees a regular file; by the time of the open it is a FIFO.
+    monkeypatch.setattr(Path, "stat", lambda p, **k: real_stat(regular if p == path else p, **k))
+    result = in_thread(lambda: load_inputs([path], cache))
+    assert "not a regular file" in only_failure(result)
+    region = Region(path, 0, 10)
+    error = in_thread(lambda: read_region(region, Item("x"), 10))
+    assert isinstance(error, InputError) and "not a regular file" in str(error)
