@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.hostile_cases import CASES, run_case
+from tests.hostile_cases import CASES, ctrl_c_delay, run_case
 
 GiB = 1024**3
 BUDGET_SECONDS, BUDGET_MEMORY, BUDGET_CACHE, MAX_INPUT = 10.0, GiB, GiB, 10 * 1000**2
@@ -54,6 +54,14 @@ def main() -> int:
         )
         last = outcome.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         print(f"    {len(outcome.stderr)} bytes of stderr; last line: {last[0][:150]}")
+    if "ctrl" in args.only.lower() or not args.only:
+        for phase in (0.3, 1.5):
+            with tempfile.TemporaryDirectory(prefix="cdc-hostile-") as folder:
+                code, delay = ctrl_c_delay(Path(folder), phase)
+            within = code == 130 and delay <= 1.0
+            over += not within
+            print(f"Ctrl-C {phase:.1f} s into chunking 16 GiB of holes: exit {code}, "
+                  f"ended {delay:.2f} s after the signal  {'yes' if within else 'NO'}")  # fmt: skip
     print(f"{over} case(s) over the budget")
     return 1 if over else 0
 

@@ -14,6 +14,7 @@ import io
 import json
 import lzma
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -345,3 +346,27 @@ def run_case(case: Case, folder: Path, timeout: float = 120.0) -> Outcome:
         peak_file = folder / "peak"
         peak_rss = int(peak_file.read_text()) if peak_file.exists() else usage.ru_maxrss * 1024
         return Outcome(child.returncode, seconds, peak_rss, peak_cache, out.read(), err.read())
+
+
+def ctrl_c_delay(folder: Path, phase_seconds: float = 1.0) -> tuple[int, float]:
+    """Start a report on 16 GiB of holes (long to chunk, no disk used), send Ctrl-C
+    ``phase_seconds`` after its run folder appears; the exit code and the seconds from
+    the signal to the exit."""
+    big = folder / "sparse.raw"
+    with big.open("wb") as handle:
+        handle.truncate(16 << 30)
+    cache = folder / "cache"
+    env = {**os.environ, "CDCVIEWER_CACHE_DIR": str(cache)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "cdcviewer", "report", str(big), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    while not any(cache.glob("run-*")) and child.poll() is None:
+        time.sleep(0.02)
+    time.sleep(phase_seconds)
+    sent = time.perf_counter()
+    child.send_signal(signal.SIGINT)
+    code = child.wait()
+    return code, time.perf_counter() - sent

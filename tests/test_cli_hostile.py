@@ -6,10 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from cdcviewer.cli import main
+from cdcviewer.cli.progress import ctrl_c_cancels, terminal_progress
 from tests import hostile_cases as cases
 
 
@@ -77,3 +82,35 @@ def test_json_to_a_symlink_keeps_the_link(capsys, tmp_path):
     link.symlink_to(real)
     code, _out, _err = run(capsys, "report", source, "--json", link)
     assert code == 0 and link.is_symlink() and real.stat().st_size > 0
+
+
+def test_ctrl_c_cancels_the_work_even_without_a_terminal():
+    state = terminal_progress()  # stderr is not a terminal under pytest
+    with pytest.raises(KeyboardInterrupt), ctrl_c_cancels(state):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the handler raises long before this ends
+    assert state.cancelled  # so every worker stops at its next block
+
+
+def test_ctrl_c_during_chunking_exits_130_and_removes_the_run_folder(tmp_path):
+    big = tmp_path / "sparse.raw"
+    with big.open("wb") as handle:
+        handle.truncate(16 << 30)  # 16 GiB of holes: long to chunk, no disk used
+    cache = tmp_path / "cache"
+    env = {**os.environ, "CDCVIEWER_CACHE_DIR": str(cache)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "cdcviewer", "report", str(big), "--workers", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    for _ in range(600):  # until the run folder exists: the command is at work
+        if any(cache.glob("run-*")):
+            break
+        time.sleep(0.05)
+    time.sleep(1.0)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert b"interrupted" in err and out == b""
+    assert not any(cache.glob("run-*"))

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from cdcviewer._version import __version__
 from cdcviewer.analysis.workspace import Workspace
-from cdcviewer.base.errors import CdcError
+from cdcviewer.base.errors import Cancelled, CdcError
 from cdcviewer.cli.cache import CACHE, add_cache_command, run_cache
 from cdcviewer.cli.chunks import CHUNKS
 from cdcviewer.cli.command import Command
@@ -23,13 +23,14 @@ from cdcviewer.cli.exits import (
     EXIT_OK,
     UsageError,
     complain,
+    complain_all,
     overall_status,
 )
 from cdcviewer.cli.files import FILES
 from cdcviewer.cli.gui import GUI, add_gui_command, run_gui
 from cdcviewer.cli.images import add_image_options, registry_settings
 from cdcviewer.cli.output import check_outputs
-from cdcviewer.cli.progress import finish_progress, terminal_progress
+from cdcviewer.cli.progress import ctrl_c_cancels, finish_progress, terminal_progress
 from cdcviewer.cli.report import REPORT
 from cdcviewer.cli.sweep import SWEEP
 
@@ -41,6 +42,7 @@ COMMANDS: dict[str, Command] = {command.name: command for command in (REPORT, CH
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``cdcviewer`` command; returns the exit status."""
+    whole_process = argv is None  # the command itself, not a call from Python
     argv = list(sys.argv[1:] if argv is None else argv)
     _keep_undecodable_bytes(sys.stdout)
     # Without a command the arguments are PATHs for the window: `cdcviewer a.tar b.tar`.
@@ -63,7 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CdcError as exc:
         complain(exc)
         return EXIT_INPUT
-    return _run(command, args, paths)
+    status = _run(command, args, paths)
+    if status == EXIT_INTERRUPTED and whole_process:
+        # The run folder is gone already; the interpreter's teardown (collecting the
+        # analysis's arrays) would keep Ctrl-C waiting for a second more.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(status)
+    return status
 
 
 def _keep_undecodable_bytes(stream: object) -> None:
@@ -133,15 +143,20 @@ def _run(command: Command, args: argparse.Namespace, paths: list[str]) -> int:
     the work), turning what goes wrong on the way into an exit status."""
     progress = terminal_progress()
     try:
-        run_elsewhere = command.run_elsewhere(args)
-        if run_elsewhere is not None:
-            return run_elsewhere(paths, args, progress)
-        with Workspace(workers=args.workers, registry=registry_settings(args)) as workspace:
-            workspace.add(paths, progress)
-            finish_progress(progress)
-            for failure in workspace.failures:
-                complain(failure)
-            return overall_status(command.run(workspace, args, progress), workspace.failures)
+        with ctrl_c_cancels(progress):
+            run_elsewhere = command.run_elsewhere(args)
+            if run_elsewhere is not None:
+                return run_elsewhere(paths, args, progress)
+            with Workspace(workers=args.workers, registry=registry_settings(args)) as workspace:
+                workspace.add(paths, progress)
+                finish_progress(progress)
+                complain_all(workspace.failures)
+                status = command.run(workspace, args, progress)
+                return overall_status(status, workspace.failures)
+    except Cancelled:  # a worker saw Ctrl-C first
+        finish_progress(progress)
+        complain("interrupted")
+        return EXIT_INTERRUPTED
     except CdcError as exc:
         finish_progress(progress)
         complain(exc)

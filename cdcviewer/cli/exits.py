@@ -22,6 +22,17 @@ def complain(problem: object) -> None:
     print(f"cdcviewer: {printable(problem, MAX_MESSAGE_CHARS)}", file=sys.stderr)
 
 
+MAX_FAILURE_LINES = 50  # per command; the rest are counted in one more line
+
+
+def complain_all(failures: Sequence[object]) -> None:
+    """One line per failure, up to ``MAX_FAILURE_LINES``; then how many more there were."""
+    for failure in failures[:MAX_FAILURE_LINES]:
+        complain(failure)
+    if len(failures) > MAX_FAILURE_LINES:
+        complain(f"... and {len(failures) - MAX_FAILURE_LINES} more inputs that could not be read")
+
+
 def overall_status(status: int, failures: Sequence[object]) -> int:
     """Figures over part of the inputs are not an answer: unreadable input wins."""
     return EXIT_INPUT if failures else status

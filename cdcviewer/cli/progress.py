@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
+from collections.abc import Iterator
 
-from cdcviewer.base.progress import NULL_STATE, TaskState
+from cdcviewer.base.progress import TaskState
 
 
 class TerminalProgress(TaskState):
@@ -32,8 +36,28 @@ class TerminalProgress(TaskState):
 
 
 def terminal_progress() -> TaskState:
-    """A bar when stderr is a terminal; silence when it goes to a file or a pipe."""
-    return TerminalProgress() if sys.stderr.isatty() else NULL_STATE
+    """A bar when stderr is a terminal; silence when it goes to a file or a pipe. Either
+    way the state can be cancelled: Ctrl-C does (``ctrl_c_cancels``)."""
+    return TerminalProgress() if sys.stderr.isatty() else TaskState()
+
+
+@contextlib.contextmanager
+def ctrl_c_cancels(state: TaskState) -> Iterator[None]:
+    """Ctrl-C cancels ``state`` (every worker stops at its next block) and interrupts the
+    main thread, so the command ends within a block's time, not after the running input."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        state.cancel()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def finish_progress(progress: TaskState) -> None:
