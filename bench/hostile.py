@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.hostile_cases import CASES, ctrl_c_delay, run_case
+from tests.hostile_cases import CASES, ctrl_c_delay, cut_short_while_chunking, run_case
 
 GiB = 1024**3
 BUDGET_SECONDS, BUDGET_MEMORY, BUDGET_CACHE, MAX_INPUT = 10.0, GiB, GiB, 10 * 1000**2
@@ -62,6 +62,13 @@ def main() -> int:
             over += not within
             print(f"Ctrl-C {phase:.1f} s into chunking 16 GiB of holes: exit {code}, "
                   f"ended {delay:.2f} s after the signal  {'yes' if within else 'NO'}")  # fmt: skip
+    if "cut" in args.only.lower() or not args.only:
+        with tempfile.TemporaryDirectory(prefix="cdc-hostile-") as folder:
+            code, seconds, err = cut_short_while_chunking(Path(folder))
+        within = code == 2 and b"cut it short" in err
+        over += not within
+        print(f"plain file cut short while chunking (SIGBUS): exit {code} "
+              f"{seconds:.2f} s after the cut  {'yes' if within else 'NO'}")  # fmt: skip
     print(f"{over} case(s) over the budget")
     return 1 if over else 0
 

@@ -370,3 +370,26 @@ def ctrl_c_delay(folder: Path, phase_seconds: float = 1.0) -> tuple[int, float]:
     child.send_signal(signal.SIGINT)
     code = child.wait()
     return code, time.perf_counter() - sent
+
+
+def cut_short_while_chunking(folder: Path, after_seconds: float = 1.0) -> tuple[int, float, bytes]:
+    """``cdcviewer report`` on 4 GiB of holes, truncated to 4 KiB ``after_seconds`` into
+    the work: the exit code, the seconds from the cut to the exit, and stderr."""
+    big = folder / "holes.raw"
+    with big.open("wb") as handle:
+        handle.truncate(4 << 30)
+    cache = folder / "cache"
+    env = {**os.environ, "CDCVIEWER_CACHE_DIR": str(cache)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "cdcviewer", "report", str(big)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    while not any(cache.glob("run-*")) and child.poll() is None:
+        time.sleep(0.02)
+    time.sleep(after_seconds)
+    cut = time.perf_counter()
+    os.truncate(big, 4096)
+    _out, err = child.communicate()
+    return child.returncode, time.perf_counter() - cut, err

@@ -16,7 +16,6 @@ import shutil
 import stat
 import tempfile
 import threading
-import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,17 +42,13 @@ RATIO_FLOOR_BYTES = 64 * 1024**2
 # by more than this.
 FREE_SPACE_CHECK_BYTES = 64 * 1024**2
 WRITE_AHEAD_BLOCKS = 2  # decoded blocks queued for the writer thread
-# A run folder without a pid file may be one being created right now; only remove it
-# once it is clearly abandoned.
-ORPHAN_AGE_SECONDS = 3600
 
 RUN_PREFIX = "run-"
 PID_FILE = "owner.pid"
-# Written first into every run folder: cleanup removes only folders that carry it (with
-# this exact content) and belong to this user, so a shared cache base (say /tmp) never
-# loses another tool's run-* folder.
-MARKER_FILE = "cdcviewer-run"
-MARKER_TEXT = b"cdcviewer run folder: decompressed layer streams, removed when the process ends\n"
+# The pid file's second line: cleanup removes only folders whose owner.pid carries it and
+# that belong to this user, so a shared cache base (say /tmp) never loses another tool's
+# run-* folder.
+OWNER_MARK = "cdcviewer run folder"
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -114,26 +109,14 @@ def _lock_is_held(pid_file: Path) -> bool | None:
     return False
 
 
-def _older_than_orphan_age(run_dir: Path) -> bool:
-    try:
-        age = time.time() - run_dir.stat().st_mtime
-    except OSError:
-        return False
-    return age > ORPHAN_AGE_SECONDS
-
-
 def _run_is_stale(run_dir: Path) -> bool:
     pid_file = run_dir / PID_FILE
     try:
-        text = read_small_regular(pid_file, 64).decode("ascii", "replace").strip()
-    except FileNotFoundError:
-        text = ""
+        text = read_small_regular(pid_file, 256).decode("ascii", "replace")
     except OSError:
-        text = "unreadable"
-    if not text:  # no owner yet: perhaps being created right now
-        return _older_than_orphan_age(run_dir)
+        return False  # is_our_run read it a moment ago: someone is at work here
     try:
-        pid = int(text)
+        pid = int(text.split("\n", 1)[0])
     except ValueError:
         pid = 0
     if not _pid_alive(pid):
@@ -143,14 +126,15 @@ def _run_is_stale(run_dir: Path) -> bool:
 
 
 def is_our_run(run_dir: Path) -> bool:
-    """A real folder of this user's, holding cdcviewer's marker file: one of our runs."""
+    """A real folder of this user's whose owner.pid carries cdcviewer's mark."""
     try:
         info = os.lstat(run_dir)
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
             return False
-        return read_small_regular(run_dir / MARKER_FILE, len(MARKER_TEXT) + 1) == MARKER_TEXT
+        text = read_small_regular(run_dir / PID_FILE, 256).decode("ascii", "replace")
     except OSError:
         return False
+    return text.split("\n")[1:2] == [OWNER_MARK]
 
 
 def remove_stale_runs(base: Path) -> list[Path]:
@@ -203,7 +187,6 @@ class CacheDir:
         except OSError as error:
             raise CacheError(self.base, error) from None
         try:
-            (self.path / MARKER_FILE).write_bytes(MARKER_TEXT)
             self._lock_handle = self._write_pid_file()
         except OSError as error:
             shutil.rmtree(self.path, ignore_errors=True)
@@ -220,7 +203,7 @@ class CacheDir:
         handle = open(partial, "wb")  # noqa: SIM115 - held open for the lock
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        handle.write(f"{os.getpid()}\n".encode())
+        handle.write(f"{os.getpid()}\n{OWNER_MARK}\n".encode())
         handle.flush()
         os.replace(partial, self.path / PID_FILE)
         return handle

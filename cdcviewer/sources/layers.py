@@ -18,6 +18,7 @@ import numpy as np
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.files import open_regular
 from cdcviewer.base.progress import TaskState
+from cdcviewer.sources import sigbus
 from cdcviewer.sources.tar.members import MemberTable, index_buffer
 
 EMPTY = np.zeros(0, dtype=np.uint8)
@@ -73,36 +74,39 @@ class Layer:
         first = self.offset + start
         aligned = first - first % mmap.ALLOCATIONGRANULARITY
         lead = first - aligned
+        sigbus.install()  # another program cutting the file short must not kill us
         try:
-            with os.fdopen(open_regular(self.path), "rb") as handle:
-                # A file cut short since loading would fault (SIGBUS) when read through
-                # the map; check first so it is an error that names the layer instead.
-                if os.fstat(handle.fileno()).st_size < self.offset + stop:
-                    raise InputError(
-                        self.source, f"{self.name}: the file changed since it was loaded"
-                    )
-                flags = mmap.MAP_SHARED | (POPULATE if populate else 0)
-                mm = mmap.mmap(
-                    handle.fileno(),
-                    lead + stop - start,
-                    flags=flags,
-                    prot=mmap.PROT_READ,
-                    offset=aligned,
-                )
+            fd = open_regular(self.path)
         except OSError as error:
-            raise InputError(
-                self.source, f"{self.name}: cannot read {self.path}: {error.strerror or error}"
-            ) from None
-        _prefer_huge_pages(mm)
+            raise self._unreadable(error) from None
         try:
-            array = np.frombuffer(mm, dtype=np.uint8, count=stop - start, offset=lead)
-            yield array
-            del array
+            # A file cut short since loading would read as zeros past its end; say so
+            # now, naming the layer, rather than after the work.
+            sigbus.check_unchanged(fd, self.offset + stop, self.source, self.name)
+            flags = mmap.MAP_SHARED | (POPULATE if populate else 0)
+            try:
+                mm = mmap.mmap(
+                    fd, lead + stop - start, flags=flags, prot=mmap.PROT_READ, offset=aligned
+                )
+            except OSError as error:
+                raise self._unreadable(error) from None
+            _prefer_huge_pages(mm)
+            try:
+                array = np.frombuffer(mm, dtype=np.uint8, count=stop - start, offset=lead)
+                yield array
+                del array
+                sigbus.check_unchanged(fd, self.offset + stop, self.source, self.name)
+            finally:
+                # A view may have escaped (e.g. held by a traceback); the map is then
+                # released when that view is collected.
+                with contextlib.suppress(BufferError):
+                    mm.close()
         finally:
-            # A view may have escaped (e.g. held by a traceback); the map is then
-            # released when that view is collected.
-            with contextlib.suppress(BufferError):
-                mm.close()
+            os.close(fd)
+
+    def _unreadable(self, error: OSError) -> InputError:
+        reason = error.strerror or str(error)
+        return InputError(self.source, f"{self.name}: cannot read {self.path}: {reason}")
 
     def report_fields(self) -> dict[str, object]:
         return {

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.files import NotRegularFile, open_regular
+from cdcviewer.sources import sigbus
 
 MiB = 1024 * 1024
 BLOCK_BYTES = 4 * MiB  # decompress / hash block: big enough to amortise Python, small in RAM
@@ -96,27 +97,31 @@ def mapped_region(region: Region, item: Item) -> Iterator[memoryview]:
     page = mmap.ALLOCATIONGRANULARITY
     start = region.offset - region.offset % page
     lead = region.offset - start
+    needed = region.offset + region.size
+    sigbus.install()  # another program cutting the file short must not kill us
     try:
-        with os.fdopen(open_regular(region.path), "rb") as handle:
-            now = os.fstat(handle.fileno()).st_size
-            if now < region.offset + region.size:
-                raise item.fail(
-                    f"the file changed while being read (now {now} bytes, "
-                    f"needed {region.offset + region.size})"
-                )
-            mm = mmap.mmap(
-                handle.fileno(), lead + region.size, access=mmap.ACCESS_READ, offset=start
-            )
+        fd = open_regular(region.path)
     except OSError as error:
         raise item.fail(f"cannot map the file: {os_problem(error)}") from None
-    base = memoryview(mm)
-    view = base[lead : lead + region.size]
     try:
-        yield view
+        now = os.fstat(fd).st_size
+        if now < needed:
+            raise item.fail(f"the file changed while being read (now {now} bytes, needed {needed})")
+        try:
+            mm = mmap.mmap(fd, lead + region.size, access=mmap.ACCESS_READ, offset=start)
+        except OSError as error:
+            raise item.fail(f"cannot map the file: {os_problem(error)}") from None
+        base = memoryview(mm)
+        view = base[lead : lead + region.size]
+        try:
+            yield view
+            sigbus.check_unchanged(fd, needed, item.source, item.what or "input")
+        finally:
+            view.release()
+            base.release()
+            mm.close()
     finally:
-        view.release()
-        base.release()
-        mm.close()
+        os.close(fd)
 
 
 class RegionReader(io.RawIOBase):

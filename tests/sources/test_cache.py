@@ -16,7 +16,7 @@ import pytest
 from cdcviewer.base.errors import InputError
 from cdcviewer.sources import cache as cache_module
 from cdcviewer.sources.cache import (
-    MARKER_FILE,
+    OWNER_MARK,
     PID_FILE,
     CacheDir,
     default_cache_base,
@@ -36,9 +36,8 @@ def fake_run(base: Path, name: str, pid: int | None) -> Path:
     run = base / name
     run.mkdir(parents=True)
     (run / "00001-stream").write_bytes(b"left over")
-    (run / MARKER_FILE).write_bytes(cache_module.MARKER_TEXT)
     if pid is not None:
-        (run / PID_FILE).write_text(f"{pid}\n")
+        (run / PID_FILE).write_text(f"{pid}\n{OWNER_MARK}\n")
     return run
 
 
@@ -62,7 +61,7 @@ def test_constructor_uses_the_environment_when_no_base(monkeypatch, tmp_path):
 def test_folder_pid_file_and_close(tmp_path):
     cache = CacheDir(tmp_path)
     assert cache.path.parent == tmp_path and cache.path.is_dir()
-    assert (cache.path / PID_FILE).read_text().strip() == str(os.getpid())
+    assert (cache.path / PID_FILE).read_text().splitlines()[0] == str(os.getpid())
     stream = cache.new_file("layer")
     stream.write_bytes(b"data")
     cache.close()
@@ -98,12 +97,14 @@ def test_new_file_names_are_unique_and_stay_inside(tmp_path):
 def test_stale_runs_are_removed_live_ones_kept(tmp_path):
     dead = fake_run(tmp_path, "run-dead", dead_pid())
     garbage_pid = fake_run(tmp_path, "run-garbage", None)
-    (garbage_pid / PID_FILE).write_text("not a pid")
+    (garbage_pid / PID_FILE).write_text(f"not a pid\n{OWNER_MARK}\n")
     # Our own pid is alive, but nobody holds this folder's lock: a recycled pid.
     recycled = fake_run(tmp_path, "run-recycled", os.getpid())
+    # Without a marked pid file a folder is not provably ours (being made, or another
+    # tool's): never removed, however old.
     young_orphan = fake_run(tmp_path, "run-young", None)
     old_orphan = fake_run(tmp_path, "run-old", None)
-    old = time.time() - 2 * cache_module.ORPHAN_AGE_SECONDS
+    old = time.time() - 30 * 86400
     os.utime(old_orphan, (old, old))
     unrelated = tmp_path / "not-a-run"
     unrelated.mkdir()
@@ -111,30 +112,29 @@ def test_stale_runs_are_removed_live_ones_kept(tmp_path):
         assert not dead.exists()
         assert not garbage_pid.exists()
         assert not recycled.exists()
-        assert not old_orphan.exists()
-        assert young_orphan.exists()
+        assert old_orphan.exists() and young_orphan.exists()
         assert unrelated.exists()
         assert live.path.exists(), "a live run's folder must survive a newer CacheDir"
         assert newer.path.exists()
         assert remove_stale_runs(tmp_path) == []
 
 
-def test_a_run_whose_pid_file_is_still_empty_is_being_created_not_stale(tmp_path):
-    # Another process may be between creating its pid file and writing its pid.
-    young = fake_run(tmp_path, "run-young-empty", None)
-    (young / PID_FILE).write_text("")
-    old = fake_run(tmp_path, "run-old-empty", None)
-    (old / PID_FILE).write_text("")
-    past = time.time() - 2 * cache_module.ORPHAN_AGE_SECONDS
-    os.utime(old, (past, past))
-    assert remove_stale_runs(tmp_path) == [old]
-    assert young.exists()
+def test_a_run_whose_pid_file_has_no_mark_is_never_removed(tmp_path):
+    # An empty or unmarked pid file: a run being made, or another tool's folder.
+    empty = fake_run(tmp_path, "run-empty", None)
+    (empty / PID_FILE).write_text("")
+    unmarked = fake_run(tmp_path, "run-unmarked", None)
+    (unmarked / PID_FILE).write_text(f"{dead_pid()}\n")
+    past = time.time() - 30 * 86400
+    os.utime(unmarked, (past, past))
+    assert remove_stale_runs(tmp_path) == []
+    assert empty.exists() and unmarked.exists()
 
 
 def test_the_pid_file_appears_whole_and_locked(tmp_path):
     with CacheDir(tmp_path) as cache:
-        assert sorted(p.name for p in cache.path.iterdir()) == [MARKER_FILE, PID_FILE]
-        assert (cache.path / PID_FILE).read_text() == f"{os.getpid()}\n"
+        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
+        assert (cache.path / PID_FILE).read_text() == f"{os.getpid()}\n{OWNER_MARK}\n"
         assert cache_module._lock_is_held(cache.path / PID_FILE) is True
 
 
@@ -174,7 +174,7 @@ def test_writer_removes_the_file_on_any_error(tmp_path):
             out.write(b"partial")
             raise KeyError("boom")
         assert not out.path.exists()
-        assert sorted(p.name for p in cache.path.iterdir()) == [MARKER_FILE, PID_FILE]
+        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
 
 
 def test_stream_cap_refuses_a_bomb(tmp_path):
@@ -210,7 +210,7 @@ def test_free_space_margin_is_kept(tmp_path):
             cache.stream_writer("blob", "in.zst"),
         ):
             pass
-        assert sorted(p.name for p in cache.path.iterdir()) == [MARKER_FILE, PID_FILE]
+        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
 
 
 def test_free_space_is_rechecked_while_writing(tmp_path, monkeypatch):
@@ -263,19 +263,17 @@ def test_cleanup_touches_only_folders_with_our_marker(tmp_path):
     foreign = tmp_path / "run-someone-else"
     foreign.mkdir()
     (foreign / "data").write_bytes(b"theirs")
-    forged = fake_run(tmp_path, "run-forged-marker", dead_pid())
-    (forged / MARKER_FILE).write_bytes(b"something else\n")
+    forged = fake_run(tmp_path, "run-forged-marker", None)
+    (forged / PID_FILE).write_text(f"{dead_pid()}\nsomething else\n")
     dead = fake_run(tmp_path, "run-dead-ours", dead_pid())
     assert remove_stale_runs(tmp_path) == [dead]
     assert foreign.exists() and forged.exists()
 
 
 def test_a_fifo_at_a_control_file_does_not_hang_the_start(tmp_path):
-    for control in (PID_FILE, MARKER_FILE):
-        run = fake_run(tmp_path, f"run-fifo-{control}", None)
-        (run / control).unlink(missing_ok=True)
-        os.mkfifo(run / control)
-    made: list[CacheDir] = []
+    run = fake_run(tmp_path, "run-fifo", None)
+    os.mkfifo(run / PID_FILE)
+    made: list[CacheDir] = []  # reading the FIFO would block for ever
     starting = threading.Thread(target=lambda: made.append(CacheDir(tmp_path)), daemon=True)
     starting.start()
     starting.join(30)  # reading either FIFO would block for ever

@@ -261,7 +261,7 @@ def test_permission_error_is_reported_not_raised(tmp_path, cache, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(regions, "open", refuse, raising=False)
+    monkeypatch.setattr(regions, "open_regular", refuse)
     assert single_failure(load_inputs([path], cache)) == f"{path}: permission denied"
 
 
