@@ -182,6 +182,18 @@ def docker_repeated_blob(folder: Path, repeats: int = 10_000) -> Path:
     return _write(folder / "repeated.tar", tar_of(members, tarfile.PAX_FORMAT))
 
 
+def docker_at_the_layer_caps(folder: Path) -> Path:
+    """Two images of 512 layers each, all one small blob: 1024 layers, every cap just met."""
+    layer = end_of_archive(header(b"f", 1024) + bytes(1024))
+    manifest = [{"Config": "c", "RepoTags": [f"caps:{n}"], "Layers": ["l"] * 512} for n in range(2)]
+    members = [
+        regular("l", layer),
+        regular("c", b"{}"),
+        regular("manifest.json", json.dumps(manifest).encode()),
+    ]
+    return _write(folder / "caps.tar", tar_of(members, tarfile.PAX_FORMAT))
+
+
 def docker_many_images(folder: Path, images: int = 100_000) -> Path:
     """A docker-save manifest of ``images`` entries, each with a tag and one layer."""
     layer = end_of_archive(header(b"f", 0))
@@ -234,6 +246,26 @@ def sparse_expanding(folder: Path, claimed: int = 8 << 30) -> Path:
     return _write(folder / "sparse.tar", end_of_archive(data + header(b"b", 0)))
 
 
+def gzip_near_the_budget(folder: Path, size: int = 250 * MiB) -> Path:
+    """A .tar.gz of well under 1 MB holding one ``size``-byte member of zeros: just under
+    the expansion budget, so it loads, and --whatif writes two more streams of it."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1, mtime=0) as packed:
+        packed.write(header(b"zeros", size))
+        block = bytes(4 * MiB)
+        for start in range(0, size, len(block)):
+            packed.write(block[: min(len(block), size - start)])
+        packed.write(bytes(-size % 512 + 1024))
+    return _write(folder / "near-budget.tar.gz", out.getvalue())
+
+
+def gzip_bomb(folder: Path, size: int = 10 * 1000 * 1000) -> Path:
+    """About ``size`` bytes of gzip members of 64 MiB of zeros each (~1000x expansion),
+    made by repeating one member: gzip(1) reads concatenated members as one stream."""
+    member = gzip.compress(bytes(64 * MiB), compresslevel=9, mtime=0)
+    return _write(folder / "bomb.gz", member * max(1, size // len(member)))
+
+
 def _b256(value: int, width: int) -> bytes:
     return b"\x80" + value.to_bytes(width - 1, "big")
 
@@ -269,9 +301,14 @@ CASES = [
     Case("xz padding not a multiple of 4", xz_bad_padding),
     Case("one blob listed 10,000 times", docker_repeated_blob),
     Case("docker manifest of 100k images", docker_many_images),
+    Case("1024 layers of one blob (the caps), --json", docker_at_the_layer_caps,
+         ("report", "{input}", "--json", "{out}.json")),
     Case("index of 100k missing manifests", oci_missing_manifests),
     Case("sparse member claiming 8 GiB, --whatif", sparse_expanding,
          ("report", "{input}", "--whatif")),
+    Case("tar.gz just under the budget, --whatif", gzip_near_the_budget,
+         ("report", "{input}", "--whatif")),
+    Case("10 MB gzip bomb", gzip_bomb),
 ]  # fmt: skip
 
 

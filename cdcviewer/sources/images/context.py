@@ -28,7 +28,7 @@ MAX_JSON_BYTES = 16 * MiB  # manifests, indexes and configs are tiny; refuse hug
 # Caps on what one input may list (real images: a few platforms, at most ~127 layers).
 MAX_IMAGES_PER_INPUT = 1024  # docker-save manifest entries, OCI index descriptors
 MAX_LAYERS_PER_IMAGE = 512
-MAX_LAYERS_PER_INPUT = 4096
+MAX_LAYERS_PER_INPUT = 1024
 MAX_FAILURES_PER_INPUT = 20  # reported one by one; the rest are counted
 _ARCHIVE_SUFFIXES = (".gz", ".tgz", ".zst", ".zstd", ".xz", ".bz2", ".tar", ".oci")
 
