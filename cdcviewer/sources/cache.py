@@ -45,10 +45,13 @@ WRITE_AHEAD_BLOCKS = 2  # decoded blocks queued for the writer thread
 
 RUN_PREFIX = "run-"
 PID_FILE = "owner.pid"
-# The pid file's second line: cleanup removes only folders whose owner.pid carries it and
-# that belong to this user, so a shared cache base (say /tmp) never loses another tool's
-# run-* folder.
-OWNER_MARK = "cdcviewer run folder"
+# Written into every run folder before its pid file: cleanup removes only folders that
+# hold it (with this content) and belong to this user, so a shared cache base (say /tmp)
+# never loses another tool's run-* folder. A file of its own, not a line in owner.pid:
+# older cdcviewers read owner.pid as a bare pid and would take a longer one as stale.
+MARKER_FILE = "cdcviewer-run"
+MARKER_TEXT = b"cdcviewer run folder: decompressed streams, removed when its process ends\n"
+CONTROL_FILES = frozenset((PID_FILE, MARKER_FILE))
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -112,11 +115,13 @@ def _lock_is_held(pid_file: Path) -> bool | None:
 def _run_is_stale(run_dir: Path) -> bool:
     pid_file = run_dir / PID_FILE
     try:
-        text = read_small_regular(pid_file, 256).decode("ascii", "replace")
+        text = read_small_regular(pid_file, 64).decode("ascii", "replace").strip()
     except OSError:
-        return False  # is_our_run read it a moment ago: someone is at work here
+        return False  # no owner yet: being created right now
+    if not text:
+        return False  # the same
     try:
-        pid = int(text.split("\n", 1)[0])
+        pid = int(text)
     except ValueError:
         pid = 0
     if not _pid_alive(pid):
@@ -126,15 +131,14 @@ def _run_is_stale(run_dir: Path) -> bool:
 
 
 def is_our_run(run_dir: Path) -> bool:
-    """A real folder of this user's whose owner.pid carries cdcviewer's mark."""
+    """A real folder of this user's holding cdcviewer's marker file: one of our runs."""
     try:
         info = os.lstat(run_dir)
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
             return False
-        text = read_small_regular(run_dir / PID_FILE, 256).decode("ascii", "replace")
+        return read_small_regular(run_dir / MARKER_FILE, len(MARKER_TEXT) + 1) == MARKER_TEXT
     except OSError:
         return False
-    return text.split("\n")[1:2] == [OWNER_MARK]
 
 
 def remove_stale_runs(base: Path) -> list[Path]:
@@ -187,6 +191,7 @@ class CacheDir:
         except OSError as error:
             raise CacheError(self.base, error) from None
         try:
+            (self.path / MARKER_FILE).write_bytes(MARKER_TEXT)
             self._lock_handle = self._write_pid_file()
         except OSError as error:
             shutil.rmtree(self.path, ignore_errors=True)
@@ -203,7 +208,7 @@ class CacheDir:
         handle = open(partial, "wb")  # noqa: SIM115 - held open for the lock
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        handle.write(f"{os.getpid()}\n{OWNER_MARK}\n".encode())
+        handle.write(f"{os.getpid()}\n".encode())
         handle.flush()
         os.replace(partial, self.path / PID_FILE)
         return handle

@@ -21,7 +21,7 @@ from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.gui.main_window import MainWindow
 from cdcviewer.gui.map import export as layer_map_export
-from cdcviewer.sources.cache import PID_FILE, CacheDir
+from cdcviewer.sources.cache import CONTROL_FILES, CacheDir
 from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, drop_paths, wait_idle
 
 SLIDER_MOVES = 300
@@ -141,7 +141,9 @@ def test_closing_mid_work_stops_the_workers_and_removes_the_caches(
     qtbot.waitUntil(workspace.reached.is_set, timeout=ANALYSIS_TIMEOUT_MS)
     assert window.jobs.runner.busy
     if workspace.phase == "decompress":
-        assert any(p.name != PID_FILE for p in run_folder.iterdir()), "no stream being written"
+        assert any(p.name not in CONTROL_FILES for p in run_folder.iterdir()), (
+            "no stream being written"
+        )
     else:
         assert len(workspace.layers) == len(layer_files)
 

@@ -31,7 +31,7 @@ import zstandard
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
-from cdcviewer.sources.cache import PID_FILE, CacheDir
+from cdcviewer.sources.cache import CONTROL_FILES, CacheDir
 from cdcviewer.sources.images.context import ImageContext
 from cdcviewer.sources.loader import load_inputs
 from tests.builders import (
@@ -564,7 +564,7 @@ def good_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def cache_files(cache: CacheDir) -> set[Path]:
-    return {path for path in cache.path.iterdir() if path.name != PID_FILE}
+    return {path for path in cache.path.iterdir() if path.name not in CONTROL_FILES}
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])

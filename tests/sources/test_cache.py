@@ -16,7 +16,9 @@ import pytest
 from cdcviewer.base.errors import InputError
 from cdcviewer.sources import cache as cache_module
 from cdcviewer.sources.cache import (
-    OWNER_MARK,
+    CONTROL_FILES,
+    MARKER_FILE,
+    MARKER_TEXT,
     PID_FILE,
     CacheDir,
     default_cache_base,
@@ -36,8 +38,9 @@ def fake_run(base: Path, name: str, pid: int | None) -> Path:
     run = base / name
     run.mkdir(parents=True)
     (run / "00001-stream").write_bytes(b"left over")
+    (run / MARKER_FILE).write_bytes(MARKER_TEXT)
     if pid is not None:
-        (run / PID_FILE).write_text(f"{pid}\n{OWNER_MARK}\n")
+        (run / PID_FILE).write_text(f"{pid}\n")
     return run
 
 
@@ -97,11 +100,10 @@ def test_new_file_names_are_unique_and_stay_inside(tmp_path):
 def test_stale_runs_are_removed_live_ones_kept(tmp_path):
     dead = fake_run(tmp_path, "run-dead", dead_pid())
     garbage_pid = fake_run(tmp_path, "run-garbage", None)
-    (garbage_pid / PID_FILE).write_text(f"not a pid\n{OWNER_MARK}\n")
+    (garbage_pid / PID_FILE).write_text("not a pid")
     # Our own pid is alive, but nobody holds this folder's lock: a recycled pid.
     recycled = fake_run(tmp_path, "run-recycled", os.getpid())
-    # Without a marked pid file a folder is not provably ours (being made, or another
-    # tool's): never removed, however old.
+    # Without a pid file a run may be being made: never removed, however old.
     young_orphan = fake_run(tmp_path, "run-young", None)
     old_orphan = fake_run(tmp_path, "run-old", None)
     old = time.time() - 30 * 86400
@@ -119,12 +121,12 @@ def test_stale_runs_are_removed_live_ones_kept(tmp_path):
         assert remove_stale_runs(tmp_path) == []
 
 
-def test_a_run_whose_pid_file_has_no_mark_is_never_removed(tmp_path):
-    # An empty or unmarked pid file: a run being made, or another tool's folder.
+def test_a_run_whose_pid_file_is_empty_or_has_no_marker_is_never_removed(tmp_path):
+    # An empty pid file: a run being made; no marker file: another tool's folder.
     empty = fake_run(tmp_path, "run-empty", None)
     (empty / PID_FILE).write_text("")
-    unmarked = fake_run(tmp_path, "run-unmarked", None)
-    (unmarked / PID_FILE).write_text(f"{dead_pid()}\n")
+    unmarked = fake_run(tmp_path, "run-unmarked", dead_pid())
+    (unmarked / MARKER_FILE).unlink()
     past = time.time() - 30 * 86400
     os.utime(unmarked, (past, past))
     assert remove_stale_runs(tmp_path) == []
@@ -133,8 +135,8 @@ def test_a_run_whose_pid_file_has_no_mark_is_never_removed(tmp_path):
 
 def test_the_pid_file_appears_whole_and_locked(tmp_path):
     with CacheDir(tmp_path) as cache:
-        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
-        assert (cache.path / PID_FILE).read_text() == f"{os.getpid()}\n{OWNER_MARK}\n"
+        assert {p.name for p in cache.path.iterdir()} == CONTROL_FILES
+        assert (cache.path / PID_FILE).read_text() == f"{os.getpid()}\n"
         assert cache_module._lock_is_held(cache.path / PID_FILE) is True
 
 
@@ -174,7 +176,7 @@ def test_writer_removes_the_file_on_any_error(tmp_path):
             out.write(b"partial")
             raise KeyError("boom")
         assert not out.path.exists()
-        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
+        assert {p.name for p in cache.path.iterdir()} == CONTROL_FILES
 
 
 def test_stream_cap_refuses_a_bomb(tmp_path):
@@ -210,7 +212,7 @@ def test_free_space_margin_is_kept(tmp_path):
             cache.stream_writer("blob", "in.zst"),
         ):
             pass
-        assert [p.name for p in cache.path.iterdir()] == [PID_FILE]
+        assert {p.name for p in cache.path.iterdir()} == CONTROL_FILES
 
 
 def test_free_space_is_rechecked_while_writing(tmp_path, monkeypatch):
@@ -263,8 +265,8 @@ def test_cleanup_touches_only_folders_with_our_marker(tmp_path):
     foreign = tmp_path / "run-someone-else"
     foreign.mkdir()
     (foreign / "data").write_bytes(b"theirs")
-    forged = fake_run(tmp_path, "run-forged-marker", None)
-    (forged / PID_FILE).write_text(f"{dead_pid()}\nsomething else\n")
+    forged = fake_run(tmp_path, "run-forged-marker", dead_pid())
+    (forged / MARKER_FILE).write_bytes(b"something else\n")
     dead = fake_run(tmp_path, "run-dead-ours", dead_pid())
     assert remove_stale_runs(tmp_path) == [dead]
     assert foreign.exists() and forged.exists()

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.progress import TaskState
-from cdcviewer.sources.cache import PID_FILE, CacheDir
+from cdcviewer.sources.cache import CONTROL_FILES, CacheDir
 from cdcviewer.sources.decoders import check_zstd_frames
 from cdcviewer.sources.digests import Digest
 from cdcviewer.sources.images.paths import safe_relpath
@@ -66,7 +66,7 @@ def load_checked(paths: list[Path], base: Path) -> LoadResult:
         for layer in result.layers:
             assert layer.offset >= 0 and layer.bytes >= 0 and layer.path.exists()
         used = {layer.path for layer in result.layers}
-        stray = {p for p in cache.path.iterdir() if p.name != PID_FILE and p not in used}
+        stray = {p for p in cache.path.iterdir() if p.name not in CONTROL_FILES and p not in used}
         assert not stray, f"cache files no layer uses: {stray}"
         return result
 

@@ -18,7 +18,7 @@ from cdcviewer.base.errors import Cancelled
 from cdcviewer.base.progress import TaskState
 from cdcviewer.sources import cache as cache_module
 from cdcviewer.sources import regions
-from cdcviewer.sources.cache import PID_FILE, CacheDir
+from cdcviewer.sources.cache import CONTROL_FILES, CacheDir
 from cdcviewer.sources.images import context as images
 from cdcviewer.sources.images.oci_layout import MAX_INDEX_DEPTH
 from cdcviewer.sources.layers import Layer, index_members
@@ -68,7 +68,7 @@ def content(layer: Layer) -> bytes:
 
 
 def streams_in(cache: CacheDir) -> list[Path]:
-    return [path for path in cache.path.iterdir() if path.name != PID_FILE]
+    return [path for path in cache.path.iterdir() if path.name not in CONTROL_FILES]
 
 
 def single_failure(result: LoadResult) -> str:
