@@ -45,13 +45,14 @@ WRITE_AHEAD_BLOCKS = 2  # decoded blocks queued for the writer thread
 
 RUN_PREFIX = "run-"
 PID_FILE = "owner.pid"
-# Written into every run folder before its pid file: cleanup removes only folders that
-# hold it (with this content) and belong to this user, so a shared cache base (say /tmp)
-# never loses another tool's run-* folder. A file of its own, not a line in owner.pid:
-# older cdcviewers read owner.pid as a bare pid and would take a longer one as stale.
-MARKER_FILE = "cdcviewer-run"
-MARKER_TEXT = b"cdcviewer run folder: decompressed streams, removed when its process ends\n"
-CONTROL_FILES = frozenset((PID_FILE, MARKER_FILE))
+# cdcviewer's mark is in the run folder's name: run-<pid>-cdcviewer-<random>. Cleanup
+# removes only folders so named that belong to this user, so a shared cache base (say
+# /tmp) never loses another tool's run-* folder. In the name, not in a file: the folder
+# holds nothing but owner.pid and streams, and owner.pid stays a bare pid (older
+# cdcviewers sharing the base read it so, and take anything else for a dead run).
+RUN_MARK = "cdcviewer-"
+_OUR_RUN_NAME = re.compile(r"run-[0-9]+-cdcviewer-[A-Za-z0-9_]+")
+CONTROL_FILES = frozenset((PID_FILE,))  # files of a run folder that are not streams
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -131,14 +132,14 @@ def _run_is_stale(run_dir: Path) -> bool:
 
 
 def is_our_run(run_dir: Path) -> bool:
-    """A real folder of this user's holding cdcviewer's marker file: one of our runs."""
+    """A real folder of this user's named as cdcviewer names its run folders."""
+    if not _OUR_RUN_NAME.fullmatch(run_dir.name):
+        return False
     try:
         info = os.lstat(run_dir)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-            return False
-        return read_small_regular(run_dir / MARKER_FILE, len(MARKER_TEXT) + 1) == MARKER_TEXT
     except OSError:
         return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
 
 
 def remove_stale_runs(base: Path) -> list[Path]:
@@ -187,11 +188,11 @@ class CacheDir:
         try:
             self.base.mkdir(parents=True, exist_ok=True)
             remove_stale_runs(self.base)
-            self.path = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-", dir=self.base))
+            prefix = f"{RUN_PREFIX}{os.getpid()}-{RUN_MARK}"
+            self.path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.base))
         except OSError as error:
             raise CacheError(self.base, error) from None
         try:
-            (self.path / MARKER_FILE).write_bytes(MARKER_TEXT)
             self._lock_handle = self._write_pid_file()
         except OSError as error:
             shutil.rmtree(self.path, ignore_errors=True)

@@ -22,6 +22,7 @@ from cdcviewer.insight.whatif import (
     path_key,
     what_if,
 )
+from cdcviewer.sources.cache import CONTROL_FILES
 from cdcviewer.sources.tar.members import index_buffer
 from tests.builders import layer_tar, real_files, tar_bytes
 
@@ -35,7 +36,7 @@ def stream_bytes(layer) -> bytes:
 
 
 def cache_files(workspace) -> set[str]:
-    return {p.name for p in workspace.cache.path.iterdir()} - {"owner.pid"}
+    return {p.name for p in workspace.cache.path.iterdir()} - CONTROL_FILES
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,6 @@ from cdcviewer.base.errors import InputError
 from cdcviewer.sources import cache as cache_module
 from cdcviewer.sources.cache import (
     CONTROL_FILES,
-    MARKER_FILE,
-    MARKER_TEXT,
     PID_FILE,
     CacheDir,
     default_cache_base,
@@ -35,10 +33,10 @@ def dead_pid() -> int:
 
 
 def fake_run(base: Path, name: str, pid: int | None) -> Path:
-    run = base / name
+    """A run folder as cdcviewer names them (``run-<pid>-cdcviewer-<name>``)."""
+    run = base / f"run-{pid or 1}-cdcviewer-{name.removeprefix('run-').replace('-', '_')}"
     run.mkdir(parents=True)
     (run / "00001-stream").write_bytes(b"left over")
-    (run / MARKER_FILE).write_bytes(MARKER_TEXT)
     if pid is not None:
         (run / PID_FILE).write_text(f"{pid}\n")
     return run
@@ -121,12 +119,12 @@ def test_stale_runs_are_removed_live_ones_kept(tmp_path):
         assert remove_stale_runs(tmp_path) == []
 
 
-def test_a_run_whose_pid_file_is_empty_or_has_no_marker_is_never_removed(tmp_path):
-    # An empty pid file: a run being made; no marker file: another tool's folder.
+def test_a_run_whose_pid_file_is_empty_or_name_is_not_ours_is_never_removed(tmp_path):
+    # An empty pid file: a run being made; another name: another tool's folder.
     empty = fake_run(tmp_path, "run-empty", None)
     (empty / PID_FILE).write_text("")
     unmarked = fake_run(tmp_path, "run-unmarked", dead_pid())
-    (unmarked / MARKER_FILE).unlink()
+    unmarked = unmarked.rename(tmp_path / f"run-{dead_pid()}-unmarked")
     past = time.time() - 30 * 86400
     os.utime(unmarked, (past, past))
     assert remove_stale_runs(tmp_path) == []
@@ -260,13 +258,13 @@ def test_a_failed_write_is_reported_and_the_partial_file_removed(tmp_path, monke
     cache.close()
 
 
-def test_cleanup_touches_only_folders_with_our_marker(tmp_path):
+def test_cleanup_touches_only_folders_named_as_ours(tmp_path):
     # A shared base (/tmp, say) holds other tools' run-* folders: never ours to remove.
     foreign = tmp_path / "run-someone-else"
     foreign.mkdir()
     (foreign / "data").write_bytes(b"theirs")
     forged = fake_run(tmp_path, "run-forged-marker", dead_pid())
-    (forged / MARKER_FILE).write_bytes(b"something else\n")
+    forged = forged.rename(tmp_path / f"run-{dead_pid()}-cdcviewer")  # not quite our name
     dead = fake_run(tmp_path, "run-dead-ours", dead_pid())
     assert remove_stale_runs(tmp_path) == [dead]
     assert foreign.exists() and forged.exists()

@@ -1,6 +1,6 @@
 """Loading inputs in parallel gives what loading them one after another gives."""
 
-from cdcviewer.sources.cache import CacheDir
+from cdcviewer.sources.cache import CONTROL_FILES, CacheDir
 from cdcviewer.sources.loader import load_inputs
 from tests.builders import docker_save, layer_tar, oci_layout, real_files
 
@@ -34,4 +34,4 @@ def test_parallel_load_equals_sequential_names_included(tmp_path):
         assert any("[two.tar]" in name for name in names)
         # Nothing but the streams the layers use is left in the cache.
         used = {layer.path for layer in parallel.layers if layer.path.is_relative_to(two.path)}
-        assert {p for p in two.path.iterdir() if p.name != "owner.pid"} == used
+        assert {p for p in two.path.iterdir() if p.name not in CONTROL_FILES} == used
