@@ -74,11 +74,18 @@ class Layer:
         first = self.offset + start
         aligned = first - first % mmap.ALLOCATIONGRANULARITY
         lead = first - aligned
-        sigbus.install()  # another program cutting the file short must not kill us
         try:
             fd = open_regular(self.path)
         except OSError as error:
             raise self._unreadable(error) from None
+        if stop - start <= sigbus.READ_BELOW_BYTES:  # a copy: it cannot fault
+            try:
+                data = sigbus.read_range(fd, first, stop - start, self.source, self.name)
+            finally:
+                os.close(fd)
+            yield np.frombuffer(data, dtype=np.uint8)
+            return
+        sigbus.install()  # another program cutting the file short must not kill us
         try:
             # A file cut short since loading would read as zeros past its end; say so
             # now, naming the layer, rather than after the work.
@@ -142,6 +149,11 @@ def release_pages(mapped: np.ndarray, start: int, stop: int) -> None:
     """
     if sys.platform != "linux" or stop <= start or len(mapped) == 0:
         return
+    owner = mapped
+    while isinstance(owner, np.ndarray) and owner.base is not None:
+        owner = owner.base
+    if not isinstance(owner, mmap.mmap):
+        return  # a small range read into memory: dropping its pages would zero them
     address = mapped.ctypes.data
     first = -(-(address + start) // _PAGE) * _PAGE  # whole pages only: round inwards
     last = (address + stop) // _PAGE * _PAGE

@@ -14,8 +14,9 @@ while being read, so a figure computed over those zeros is never shown. A SIGBUS
 not a mapped file cut short (``si_code`` other than ``BUS_ADRERR``) gets the default
 action, as before.
 
-Linux only (x86-64 and arm64: the ``siginfo_t`` and ``struct sigaction`` layouts below);
-elsewhere ``install`` does nothing.
+Ranges of at most 8 MiB are read into memory instead (``read_range``): a copy cannot
+fault, and small inputs never load numba. Linux only (x86-64 and arm64: the
+``siginfo_t`` and ``struct sigaction`` layouts below); elsewhere ``install`` does nothing.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ import os
 import sys
 import threading
 
-import numba
 import numpy as np
-from numba import types
 
 from cdcviewer.base.errors import InputError
+
+# Ranges up to this size are read into memory instead of mapped: a copy cannot fault, and
+# a short command then never loads numba for the handler (start-up time).
+READ_BELOW_BYTES = 8 << 20
 
 _SIGBUS = 7
 _BUS_ADRERR = 2  # "nonexistent physical address": a mapped file's page past its end
@@ -79,6 +82,9 @@ def _compile_handler():  # pragma: no cover - the handler runs in a signal handl
     """The handler, compiled on first use (about 0.2 s; numba cannot cache a function
     that calls through ctypes pointers)."""
 
+    import numba  # here: loading numba costs start-up, and small inputs never need it
+    from numba import types
+
     @numba.cfunc(types.void(types.int32, types.voidptr, types.voidptr))
     def on_sigbus(signum, info, context):
         code = numba.carray(info, 4, np.int32)[2]  # si_signo, si_errno, si_code, pad
@@ -111,6 +117,16 @@ def install() -> bool:
         _keep.extend((handler, _libc))
         _installed = True
         return True
+
+
+def read_range(fd: int, offset: int, size: int, source: str, what: str) -> bytes:
+    """``size`` bytes of the file from ``offset``, read (not mapped); a file now shorter
+    is the same error as a map that found it cut short."""
+    data = os.pread(fd, size, offset)
+    if len(data) < size:
+        check_unchanged(fd, offset + size, source, what)
+        raise InputError(source, f"{what}: the file changed since it was loaded")
+    return data
 
 
 def check_unchanged(fd: int, needed: int, source: str, what: str) -> None:

@@ -21,8 +21,8 @@ from cdcviewer.sources.images.context import MAX_FAILURES_PER_INPUT
 from cdcviewer.sources.loader import load_inputs
 from cdcviewer.sources.regions import Item, Region, read_region
 from cdcviewer.sources.streams import EXPANSION_FLOOR_BYTES
-from cdcviewer.sources.tar.members import index_buffer
 from cdcviewer.sources.tar.format import MAX_NAME_BYTES, MAX_PAX_RECORDS
+from cdcviewer.sources.tar.members import index_buffer
 from tests import hostile_cases as cases
 
 

@@ -40,3 +40,16 @@ def test_a_file_cut_short_since_loading_is_an_input_error(layer):
         handle.truncate(5000)
     with pytest.raises(InputError, match="changed since it was loaded"), layer.mapped():
         pass
+
+
+def test_releasing_pages_of_a_small_range_read_into_memory_keeps_its_bytes(tmp_path):
+    # Small ranges are copies (they cannot fault on a truncated file); MADV_DONTNEED on a
+    # copy would zero it, so release_pages must leave it alone.
+    data = bytes(range(256)) * 4096
+    path = tmp_path / "small.bin"
+    path.write_bytes(data)
+    small = Layer(name="s", source=str(path), path=path, offset=0, bytes=len(data),
+                  compressed_bytes=0)  # fmt: skip
+    with small.mapped() as whole:
+        release_pages(whole, 0, len(whole))
+        assert whole.tobytes() == data

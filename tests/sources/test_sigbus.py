@@ -29,7 +29,7 @@ except InputError as error:
 
 def test_a_layer_cut_short_while_mapped_is_an_input_error(tmp_path):
     path = tmp_path / "plain.bin"
-    path.write_bytes(os.urandom(4 << 20))
+    path.write_bytes(os.urandom(16 << 20))  # over READ_BELOW_BYTES: mapped, not read
     done = subprocess.run(
         [sys.executable, "-c", CUT_WHILE_MAPPED, str(path)],
         capture_output=True,
