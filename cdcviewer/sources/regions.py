@@ -102,19 +102,15 @@ def mapped_region(region: Region, item: Item) -> Iterator[memoryview]:
         fd = open_regular(region.path)
     except OSError as error:
         raise item.fail(f"cannot map the file: {os_problem(error)}") from None
-    if region.size <= sigbus.READ_BELOW_BYTES:  # a copy: it cannot fault
-        try:
-            what = item.what or "input"
-            data = sigbus.read_range(fd, region.offset, region.size, item.source, what)
-        finally:
-            os.close(fd)
-        yield memoryview(data)
-        return
-    sigbus.install()  # another program cutting the file short must not kill us
     try:
         now = os.fstat(fd).st_size
         if now < needed:
             raise item.fail(f"the file changed while being read (now {now} bytes, needed {needed})")
+        if region.size <= sigbus.READ_BELOW_BYTES:  # a copy: it cannot fault
+            what = item.what or "input"
+            yield memoryview(sigbus.read_range(fd, region.offset, region.size, item.source, what))
+            return
+        sigbus.install()  # another program cutting the file short must not kill us
         try:
             mm = mmap.mmap(fd, lead + region.size, access=mmap.ACCESS_READ, offset=start)
         except OSError as error:
