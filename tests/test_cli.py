@@ -352,3 +352,20 @@ def test_a_closed_pipe_stops_quietly(versions):
     _, err = process.communicate(timeout=300)
     assert process.returncode == 141
     assert b"Traceback" not in err
+
+
+def test_the_buzhash_chunker_is_a_choice_of_report_and_sweep(capsys, versions):
+    report = report_json(capsys, *versions, *AVG, "--chunker", "buzhash")
+    assert report["params"]["chunker"] == "buzhash"
+    with Workspace() as workspace:
+        workspace.add(versions)
+        expected = workspace.analyze(ChunkerParams.for_avg(8192, chunker="buzhash")).to_dict()
+    assert report["totals"] == expected["totals"]
+    code, out, err = run(capsys, "report", *versions, *AVG, "--chunker", "buzhash")
+    assert code == 0 and "buzhash (casync), min 2 KiB, avg 8 KiB, max 32 KiB" in out
+    code, out, err = run(
+        capsys, "sweep", *versions, "--avg", "4K,16K", "--chunker", "buzhash", "--json", "-"
+    )
+    assert code == 0, err
+    swept = json.loads(out)
+    assert swept["params"]["chunker"] == "buzhash" and len(swept["rows"]) == 2

@@ -24,6 +24,8 @@ it; desync carries the same values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numba
 import numpy as np
 
@@ -219,6 +221,36 @@ def cut_from_candidates(
 def is_fixed_size(min_size: int, avg_size: int, max_size: int) -> bool:
     """casync's ``CA_CHUNKER_IS_FIXED_SIZE``: chunks of avg bytes, nothing hashed."""
     return min_size == avg_size == max_size
+
+
+KEPT_DISCRIMINATORS = 4  # candidate sets kept per layer (a few KiB per GiB each at 64K)
+
+
+@dataclass
+class BuzhashCandidates:
+    """A layer's candidate window ends for the last few discriminators, newest last.
+
+    They depend on ``d`` alone: a min or max move that leaves ``d`` where it was re-cuts
+    from them without hashing; a new avg (or a min/max that moves the clamp) needs its
+    own ``d`` and hashes the layer again, unless that ``d`` is still kept here.
+    """
+
+    sets: dict[int, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(positions.nbytes for positions in self.sets.values())
+
+    def get(self, d: int) -> np.ndarray | None:
+        return self.sets.get(d)
+
+    def adding(self, d: int, positions: np.ndarray) -> BuzhashCandidates:
+        """These sets plus ``d``'s, the oldest dropped past ``KEPT_DISCRIMINATORS``."""
+        sets = {k: v for k, v in self.sets.items() if k != d}
+        sets[d] = positions
+        while len(sets) > KEPT_DISCRIMINATORS:
+            del sets[next(iter(sets))]
+        return BuzhashCandidates(sets)
 
 
 def find_candidates(data: np.ndarray, d: int, block_size: int = 32 << 20) -> np.ndarray:

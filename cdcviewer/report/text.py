@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdcviewer.base.params import format_size
+from cdcviewer.base.params import describe_chunker, format_size
 from cdcviewer.index.ratios import savings
 from cdcviewer.insight.whatif import LABELS
 from cdcviewer.report.headline import headline
@@ -43,13 +43,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def summary(report: dict) -> str:
     """The per-layer table and the totals of a report dict."""
     params = report["params"]
-    if params["chunker"] == "fixed":
-        described = f"fixed {format_size(params['avg'])} chunks"
-    else:
-        described = (
-            f"FastCDC 2020 min {format_size(params['min'])}, avg {format_size(params['avg'])}, "
-            f"max {format_size(params['max'])}, nc {params['nc']}"
-        )
+    described = describe_chunker(params)
     columns = LAYER_COLUMNS + (STORE_LAYER_COLUMNS if "store" in report else ())
     rows = []
     for layer in report["layers"]:
@@ -137,7 +131,10 @@ def sweep_table(sweep: dict) -> str:
     headers = [*SWEEP_COLUMNS, "ratio", f"index ({sweep['entry_size']} B/entry)"]
     if "store" in sweep:
         headers += ["store, compressed", "vs registry"]
-    chunker = "fixed-size chunks" if fixed else f"FastCDC 2020 nc {params['nc']}"
+    chunker = {
+        "fixed": "fixed-size chunks",
+        "buzhash": "buzhash (casync)",
+    }.get(params["chunker"], f"FastCDC 2020 nc {params['nc']}")
     return "\n".join(
         [
             f"sweep: {chunker}; fingerprints {params['hash']}; {len(sweep['layers'])} layers, "

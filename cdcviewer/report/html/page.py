@@ -15,7 +15,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from cdcviewer.base.params import format_size
+from cdcviewer.base.params import describe_chunker
 from cdcviewer.insight.sections import ReportSections
 from cdcviewer.report.document import report_dict
 from cdcviewer.report.html.charts import histogram_section, pairwise_section, sweep_section
@@ -109,12 +109,7 @@ def _header(report: dict, title: str) -> str:
 
 def _describe_params(params: dict) -> str:
     """The chunker in words, from the report's ``params``."""
-    if params["chunker"] == "fixed":
-        return f"fixed-size chunks of {format_size(params['avg'])}"
-    return (
-        f"FastCDC 2020, min {format_size(params['min'])}, avg {format_size(params['avg'])}, "
-        f"max {format_size(params['max'])}, normalization {params['nc']}"
-    )
+    return describe_chunker(params)
 
 
 def _failures_section(report: dict) -> str:
