@@ -369,3 +369,20 @@ def test_the_buzhash_chunker_is_a_choice_of_report_and_sweep(capsys, versions):
     assert code == 0, err
     swept = json.loads(out)
     assert swept["params"]["chunker"] == "buzhash" and len(swept["rows"]) == 2
+
+
+def test_report_compare_prints_and_writes_every_chunker(capsys, versions, tmp_path):
+    code, out, err = run(capsys, "report", *versions, *AVG, "--compare", "--sweep-avg", "4K,16K")
+    assert code == 0, err
+    assert "chunkers compared at min 2 KiB, avg 8 KiB, max 32 KiB" in out
+    assert "buzhash (casync)" in out and "kept after 1-byte insert" in out
+    assert out.count("sweep: FastCDC 2020") == 1  # the report's own sweep, not twice
+    assert "sweep: buzhash (casync)" in out and "sweep: fixed-size chunks" in out
+    report = report_json(capsys, *versions, *AVG, "--compare")
+    assert [row["chunker"] for row in report["compare"]["chunkers"]] == [
+        "fastcdc",
+        "buzhash",
+        "fixed",
+    ]
+    code, out, err = run(capsys, "report", *versions, "--compare", "--dask", "local")
+    assert code == 2 and "--compare runs on one machine" in err

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdcviewer.base.params import describe_chunker, format_size
+from cdcviewer.base.params import CHUNKER_NAMES, describe_chunker, format_size
 from cdcviewer.index.ratios import savings
 from cdcviewer.insight.whatif import LABELS
 from cdcviewer.report.headline import headline
@@ -283,4 +283,42 @@ def versions_table(versions: dict) -> str:
     headers = ["image", "layers", "bytes", "new (CDC)", "new %", "new (layers)", "stored after"]
     return "images in load order: what each adds given the ones before it\n\n" + (
         table(headers, rows) if rows else "(no images)"
+    )
+
+
+def compare_table(compare: dict) -> str:
+    """One line per chunker at the same sizes (docs/design.md, Compare)."""
+    rows = []
+    for row in compare["chunkers"]:
+        spread = row["chunk_bytes"]
+        compressed = row["compressed_stored_bytes"]
+        rows.append(
+            [
+                CHUNKER_NAMES[row["chunker"]],
+                str(row["chunks"]),
+                format_size(row["stored_bytes"]),
+                f"{100 * row['savings']:.2f}%",
+                "-" if compressed is None else format_size(compressed),
+                f"{format_size(spread['p10'])} / {format_size(spread['p50'])} / "
+                f"{format_size(spread['p90'])}",
+                "-" if row["chunker"] == "fixed" else f"{100 * spread['at_max']:.1f}%",
+                f"{100 * row['shift_resilience']:.1f}%",
+            ]
+        )
+    headers = ["chunker", "chunks", "stored", "savings", "compressed store",
+               "chunk p10 / p50 / p90", "cut at max", "kept after 1-byte insert"]  # fmt: skip
+    first = compare["chunkers"][0]["params"] if compare["chunkers"] else None
+    sizes = (
+        f"min {format_size(first['min'])}, avg {format_size(first['avg'])}, "
+        f"max {format_size(first['max'])}"
+        if first
+        else ""
+    )
+    return "\n".join(
+        [
+            f"chunkers compared at {sizes} over {len(compare['layers'])} layers "
+            f"(one byte inserted at offset {compare['insert_at']} of each)",
+            "",
+            table(headers, rows) if rows else "(no chunkers)",
+        ]
     )

@@ -19,6 +19,7 @@ from cdcviewer.base.params import describe_chunker
 from cdcviewer.insight.sections import ReportSections
 from cdcviewer.report.document import report_dict
 from cdcviewer.report.html.charts import histogram_section, pairwise_section, sweep_section
+from cdcviewer.report.html.compare import compare_section
 from cdcviewer.report.html.files import files_section, whole_files_section
 from cdcviewer.report.html.map import map_section
 from cdcviewer.report.html.parts import percent, section, size_text, thousands
@@ -79,6 +80,7 @@ def render_html(
         files_section(report["files"]) if "files" in report else "",
         whole_files_section(report["whole_files"]) if "whole_files" in report else "",
         whatif_section(report["whatif"]) if "whatif" in report else "",
+        compare_section(report["compare"]) if "compare" in report else "",
         sweep_section(report["sweep"], report["params"]) if "sweep" in report else "",
         _failures_section(report),
         _footer(report),
