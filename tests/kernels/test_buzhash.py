@@ -207,10 +207,10 @@ def test_candidates_scanned_in_blocks_of_any_size_cut_the_same(sizes, block_size
 
 @given(st.integers(1, CHUNK_SIZE_LIMIT_MAX), st.integers(0, 2**32 - 1))
 def test_the_divisibility_test_is_the_modulo_test(d: int, h: int):
-    inverse, shift, limit = divisibility_constants(d)
-    x = ((h + 1) * inverse) % 2**64
-    rotated = ((x >> shift) | (x << (64 - shift))) % 2**64
-    assert (rotated <= limit) == (h % d == d - 1)
+    inverse, shift, low_mask, limit = divisibility_constants(d)
+    n = h + 1
+    passes = (n & low_mask) == 0 and ((n >> shift) * inverse) % 2**64 <= limit
+    assert passes == (h % d == d - 1)
 
 
 def test_the_discriminator_follows_casyncs_curve():
