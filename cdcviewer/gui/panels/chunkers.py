@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Analysis
     from cdcviewer.insight.compare import ChunkerComparison, ChunkerFigures
 
+DRAW_ORDER = {"fixed": 0, "buzhash": 1, "fastcdc": 2}
 COLORS = {"fastcdc": (46, 125, 190), "buzhash": (230, 140, 40), "fixed": (128, 136, 148)}
 COLUMNS = (
     ("Chunker", "FastCDC 2020, casync's buzhash, or fixed-size chunks of avg"),
@@ -70,9 +71,8 @@ class ChunkerComparePanel(QWidget):
     compareRequested = Signal(bool)  # with a sweep per chunker
 
     INTRO = (
-        "The same layers cut by FastCDC, casync's buzhash and fixed-size chunks at the "
-        "shown min/avg/max (fixed size: chunks of avg), and what each keeps when one byte "
-        "is inserted near the start of every layer."
+        "The shown layers cut by each chunker at the shown min/avg/max (fixed size: "
+        "chunks of avg), and what each keeps after a one-byte insertion."
     )
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -95,12 +95,16 @@ class ChunkerComparePanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._fit_table(3)
         self.bars = HorizontalBars()
         self.sweep_plot = pg.PlotWidget()
         self.sweep_plot.setMouseEnabled(x=False, y=False)
-        self.sweep_plot.addLegend(offset=(-10, 10))
-        self.sweep_plot.setLabel("bottom", "average chunk size (log2 bytes)")
+        self.sweep_plot.addLegend(offset=(10, -10))
+        self.sweep_plot.setLabel("bottom", "average chunk size")
         self.sweep_plot.setLabel("left", "savings %")
+        self.sweep_plot.setMinimumHeight(140)
+        self.bars.setMinimumHeight(90)
         self.sweep_plot.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.compare_button)
@@ -109,7 +113,7 @@ class ChunkerComparePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.note)
         layout.addLayout(buttons)
-        layout.addWidget(self.table, 2)
+        layout.addWidget(self.table)
         layout.addWidget(QLabel("Kept after a one-byte insertion near each layer's start:"))
         layout.addWidget(self.bars, 2)
         layout.addWidget(self.sweep_plot, 3)
@@ -138,6 +142,7 @@ class ChunkerComparePanel(QWidget):
         self._refresh_enabled()
         rows = comparison.rows if comparison is not None else []
         self.table.setRowCount(len(rows))
+        self._fit_table(max(3, len(rows)))
         for r, row in enumerate(rows):
             for c, text in enumerate(table_cells(row)):
                 item = QTableWidgetItem(text)
@@ -154,15 +159,27 @@ class ChunkerComparePanel(QWidget):
         """The comparison of the shown analysis, for the report export; None if stale."""
         return self.comparison if self._for is self.analysis else None
 
+    def _fit_table(self, rows: int) -> None:
+        """Tall enough for every chunker: the panel is narrow, the rows are few."""
+        height = self.table.horizontalHeader().sizeHint().height()
+        height += rows * self.table.verticalHeader().defaultSectionSize()
+        height += self.table.horizontalScrollBar().sizeHint().height() + 4
+        self.table.setFixedHeight(height)
+
     def _show_sweeps(self, comparison: ChunkerComparison | None) -> None:
         self.sweep_plot.clear()
         sweeps = comparison.sweeps if comparison is not None else {}
         self.sweep_plot.setVisible(bool(sweeps))
-        for name, result in sweeps.items():
+        ticks = sorted({row.params.avg_size for r in sweeps.values() for row in r.rows})
+        axis = self.sweep_plot.getPlotItem().getAxis("bottom")
+        axis.setTicks([[(float(np.log2(v)), format_size(v)) for v in ticks]])
+        # fixed size first, FastCDC last and dashed: close lines stay visible
+        for name, result in sorted(sweeps.items(), key=lambda item: DRAW_ORDER[item[0]]):
             x = np.log2([row.params.avg_size for row in result.rows])
             y = [100 * row.savings for row in result.rows]
             color = qcolor(COLORS[name])
-            pen = pg.mkPen(color, width=2)
+            style = Qt.PenStyle.DashLine if name == "fastcdc" else Qt.PenStyle.SolidLine
+            pen = pg.mkPen(color, width=2, style=style)
             self.sweep_plot.plot(
                 x, y, pen=pen, symbol="o", symbolSize=6, symbolBrush=color, name=CHUNKER_NAMES[name]
             )
