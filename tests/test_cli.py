@@ -386,3 +386,13 @@ def test_report_compare_prints_and_writes_every_chunker(capsys, versions, tmp_pa
     ]
     code, out, err = run(capsys, "report", *versions, "--compare", "--dask", "local")
     assert code == 2 and "--compare runs on one machine" in err
+
+
+def test_compare_at_sizes_fastcdc_refuses_is_a_usage_error(capsys, versions):
+    code, _out, err = run(
+        capsys, "report", *versions, "--chunker", "buzhash", "--min", "1", "--avg", "8K",
+        "--compare",
+    )  # fmt: skip
+    assert code == 2 and "cannot compare fastcdc at these sizes" in err
+    code, _out, err = run(capsys, "report", *versions, "--chunker", "buzhash", "--min", "1")
+    assert code == 0, err  # buzhash alone takes casync's sizes

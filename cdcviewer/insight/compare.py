@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cdcviewer.analysis.workspace import Analysis
+from cdcviewer.base.errors import ParameterError
 from cdcviewer.base.params import CHUNKERS, ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.insight.sweep import SweepResult, sweep
@@ -35,9 +36,12 @@ def chunker_params(base: ChunkerParams, chunker: str) -> ChunkerParams:
     none of its own) with another chunker; normalization and hash kept."""
     if base.chunker == "fixed":
         base = ChunkerParams.for_avg(base.avg_size, normalization=base.normalization)
-    return ChunkerParams(
-        base.min_size, base.avg_size, base.max_size, base.normalization, chunker, base.hash
-    )
+    try:
+        return ChunkerParams(
+            base.min_size, base.avg_size, base.max_size, base.normalization, chunker, base.hash
+        )
+    except ParameterError as error:
+        raise ParameterError(f"cannot compare {chunker} at these sizes: {error}") from None
 
 
 def compressed_store_bytes(analysis: Analysis) -> int | None:
