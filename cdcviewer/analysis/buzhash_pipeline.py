@@ -1,6 +1,6 @@
 """casync's buzhash on the thread pool: hash blocks in parallel, cut, fingerprint behind.
 
-A layer is hashed in ``pipeline.BLOCK_SIZE`` blocks on the workers (the compiled scan
+A layer is hashed in ``BLOCK_SIZE`` blocks on the workers (the compiled scan
 releases the GIL; each block reads the 47 bytes before it), keeping the window ends its
 discriminator passes. Those depend on ``d`` alone, so they are cached per layer
 (``BuzhashCandidates``, the last few ``d``): min/max moves that keep ``d`` re-cut from
@@ -15,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from cdcviewer.analysis.pipeline import (
-    BLOCK_SIZE,
     CandidateLookup,
     CandidateStore,
     LayerChunks,
@@ -35,6 +34,8 @@ from cdcviewer.kernels.buzhash import (
 )
 from cdcviewer.kernels.fingerprint import WIDTH
 from cdcviewer.sources.layers import Layer
+
+BLOCK_SIZE = 32 << 20  # per scan task: ~0.1 s of hashing, amortises the Python glue
 
 
 def chunk_layers_buzhash(

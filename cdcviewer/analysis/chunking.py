@@ -33,10 +33,22 @@ def chunk_layers(
     workers: int,
     state: TaskState = NULL_STATE,
     previous_table: TableLookup = _no_table,
+    **gear_options: object,
 ) -> list[LayerChunks]:
     """Cut and fingerprint every layer with ``params``'s chunker (``pipeline.chunk_layers``
-    has the contract)."""
-    pipeline = chunk_layers_buzhash if params.chunker == "buzhash" else chunk_layers_gear
-    return pipeline(
-        layers, params, cached_candidates, store_candidates, workers, state, previous_table
+    has the contract; ``gear_options`` are its own, which buzhash does without: it always
+    keeps its candidates, a few bytes per average chunk)."""
+    if params.chunker == "buzhash":
+        return chunk_layers_buzhash(
+            layers, params, cached_candidates, store_candidates, workers, state, previous_table
+        )
+    return chunk_layers_gear(
+        layers,
+        params,
+        cached_candidates,
+        store_candidates,
+        workers,
+        state,
+        previous_table,
+        **gear_options,  # type: ignore[arg-type]
     )
