@@ -360,7 +360,7 @@ def test_the_buzhash_chunker_is_a_choice_of_report_and_sweep(capsys, versions):
     with Workspace() as workspace:
         workspace.add(versions)
         expected = workspace.analyze(ChunkerParams.for_avg(8192, chunker="buzhash")).to_dict()
-    assert report["totals"] == expected["totals"]
+    assert {k: report["totals"][k] for k in expected["totals"]} == expected["totals"]
     code, out, err = run(capsys, "report", *versions, *AVG, "--chunker", "buzhash")
     assert code == 0 and "buzhash (casync), min 2 KiB, avg 8 KiB, max 32 KiB" in out
     code, out, err = run(
