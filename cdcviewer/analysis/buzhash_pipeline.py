@@ -25,13 +25,7 @@ from cdcviewer.analysis.pipeline import (
 )
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
-from cdcviewer.kernels.buzhash import (
-    BuzhashCandidates,
-    cut_from_candidates,
-    discriminator,
-    is_fixed_size,
-    scan_block,
-)
+from cdcviewer.kernels.buzhash_sizes import BuzhashCandidates, discriminator, is_fixed_size
 from cdcviewer.kernels.fingerprint import WIDTH
 from cdcviewer.sources.layers import Layer
 
@@ -87,6 +81,8 @@ def _cut_layer(
     if positions is None:
         positions = _hash(layer, d, pool, state)
         store_candidates(layer, known.adding(d, positions))  # type: ignore[arg-type]
+    from cdcviewer.kernels.buzhash import cut_from_candidates  # numba (start-up time)
+
     offsets, _ = cut_from_candidates(positions, layer.bytes, params.min_size, params.max_size)
     return offsets
 
@@ -103,6 +99,8 @@ def _hash(layer: Layer, d: int, pool: ThreadPoolExecutor, state: TaskState) -> n
 
 
 def _scan(data: np.ndarray, start: int, d: int, state: TaskState) -> np.ndarray:
+    from cdcviewer.kernels.buzhash import scan_block  # numba (start-up time)
+
     state.check()
     return scan_block(data, start, min(len(data), start + BLOCK_SIZE), d)
 

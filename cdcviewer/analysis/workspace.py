@@ -30,7 +30,7 @@ from cdcviewer.index.dedup import DedupIndex, IndexFigures, build_index
 from cdcviewer.index.histogram import chunk_size_histogram
 from cdcviewer.index.raster import draw_lane_rows
 from cdcviewer.index.storage import StorageFigures, StoreParams
-from cdcviewer.kernels.buzhash import BuzhashCandidates
+from cdcviewer.kernels.buzhash_sizes import BuzhashCandidates
 from cdcviewer.kernels.fingerprint import index_keys
 from cdcviewer.kernels.gear import Candidates
 from cdcviewer.sources.cache import CacheDir

@@ -17,7 +17,7 @@ from cdcviewer.analysis.chunking import chunk_layers
 from cdcviewer.analysis.pipeline import LayerChunks
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.distributed.index import chunk_table, stream_key
-from cdcviewer.kernels.buzhash import BuzhashCandidates
+from cdcviewer.kernels.buzhash_sizes import BuzhashCandidates
 from cdcviewer.kernels.gear import Candidates
 from cdcviewer.sources.layers import Layer
 

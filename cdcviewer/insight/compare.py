@@ -22,7 +22,6 @@ from cdcviewer.base.errors import ParameterError
 from cdcviewer.base.params import CHUNKERS, ChunkerParams
 from cdcviewer.base.progress import NULL_STATE, TaskState
 from cdcviewer.insight.sweep import SweepResult, sweep
-from cdcviewer.kernels.chunkers import cut_offsets, lengths_from_offsets
 from cdcviewer.kernels.fingerprint import fingerprint_chunks, index_keys
 from cdcviewer.sources.layers import Layer
 
@@ -191,6 +190,8 @@ def shift_test(
 
 def _cut(data: np.ndarray, params: ChunkerParams) -> tuple[np.ndarray, ...]:
     """(chunk lengths, index key high words, low words) of ``data`` cut with ``params``."""
+    from cdcviewer.kernels.chunkers import cut_offsets, lengths_from_offsets  # numba: start-up
+
     offsets = cut_offsets(data, params, None)
     lengths = lengths_from_offsets(offsets, len(data))
     return lengths, *index_keys(fingerprint_chunks(data, offsets, lengths, "xxh3"))

@@ -8,7 +8,8 @@ import pytest
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.errors import ParameterError
 from cdcviewer.base.params import ChunkerParams
-from cdcviewer.kernels.buzhash import BuzhashCandidates, buzhash_offsets, discriminator
+from cdcviewer.kernels.buzhash import buzhash_offsets
+from cdcviewer.kernels.buzhash_sizes import BuzhashCandidates, discriminator
 from cdcviewer.sources.cache import CacheDir
 
 
@@ -59,7 +60,7 @@ def test_a_min_or_max_move_keeping_d_recuts_from_the_cached_candidates(workspace
 
 
 def test_the_gear_candidates_survive_a_buzhash_cut(workspace):
-    workspace.analyze(ChunkerParams())
+    workspace.analyze(ChunkerParams(), keep_candidates=True)
     workspace.analyze(ChunkerParams(chunker="buzhash"))
     assert {family for _, family in workspace._candidates} == {"gear", "buzhash"}
 

@@ -14,13 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdcviewer.kernels.buzhash import (
-    CHUNK_SIZE_LIMIT_MAX,
-    WINDOW,
     buzhash_offsets,
     cut_from_candidates,
+    find_candidates,
+)
+from cdcviewer.kernels.buzhash_sizes import (
+    CHUNK_SIZE_LIMIT_MAX,
+    WINDOW,
     discriminator,
     divisibility_constants,
-    find_candidates,
 )
 from tests.casync_oracle import casync_chunk_ends
 
