@@ -218,7 +218,7 @@ class WindowJobs(QObject):
             return
         panel = self.views.chunkers_panel
         panel.set_running(True)
-        self.views.figures.setCurrentWidget(panel)
+        self.views.raise_panel("chunkers")
         job = self.session.compare_chunkers(self.analysis, with_sweep)
         self._submit("chunkers", job, supersede=True, on_error=self._chunkers_failed,
                      on_cancel=panel.set_cancelled)  # fmt: skip

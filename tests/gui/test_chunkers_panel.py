@@ -26,7 +26,7 @@ def test_the_tab_shows_the_comparison_and_exports_it_like_the_cli(
     with qtbot.waitSignal(window.jobs.runner.finished, timeout=ANALYSIS_TIMEOUT_MS):
         panel.sweep_button.click()
     wait_idle(qtbot, window)
-    assert window.views.figures.currentWidget() is panel
+    assert window.views.docks["chunkers"].isVisible() and panel.isVisible()
     with Workspace(CacheDir(tmp_path / "fresh"), workers=2) as workspace:
         workspace.add(layer_files)
         expected = compare_chunkers(workspace.analyze(PARAMS))
