@@ -120,8 +120,8 @@ class ChunkerComparePanel(QWidget):
         middle.addWidget(QLabel("Kept after a one-byte insertion near each layer's start:"))
         middle.addWidget(self.bars, 1)
         layout = QHBoxLayout(self)
-        layout.addLayout(left, 5)
-        layout.addLayout(middle, 3)
+        layout.addLayout(left, 6)
+        layout.addLayout(middle, 2)
         layout.addWidget(self.sweep_plot, 3)
         self._refresh_enabled()
 
