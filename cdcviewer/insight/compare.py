@@ -43,11 +43,20 @@ def chunker_params(base: ChunkerParams, chunker: str) -> ChunkerParams:
         raise ParameterError(f"cannot compare {chunker} at these sizes: {error}") from None
 
 
-def compressed_store_bytes(analysis: Analysis) -> int | None:
-    """HOOK for the compressed chunk store (issue 13): its bytes for ``analysis``, None
-    until that figure exists on an analysis."""
-    figure = getattr(analysis, "compressed_store_bytes", None)
-    return figure() if callable(figure) else None
+def compressed_store_bytes(
+    analysis: Analysis, reference: Analysis, state: TaskState = NULL_STATE
+) -> int | None:
+    """The compressed chunk store (docs/design.md, Store) of ``analysis``, measured as
+    ``reference``'s was (codec, level, entry size, sample); None when ``reference`` has
+    none measured. Each distinct chunk is compressed once per workspace, so the chunks
+    the chunkers share cost nothing more."""
+    storage = reference.storage
+    if storage is None:
+        return None
+    if analysis is reference:
+        return storage.stored_compressed_bytes
+    sample = None if storage.sample_fraction >= 1.0 else storage.sample_fraction
+    return analysis.storage_figures(storage.store, state, sample).stored_compressed_bytes
 
 
 @dataclass(frozen=True)
@@ -119,13 +128,29 @@ def compare_chunkers(
         params = chunker_params(analysis.params, chunker)
         state.progress(chunker, "compare", 0.0)
         cut = analysis if analysis.params == params else analysis.rechunk(params, state)
-        rows.append(_figures(cut, params, state))
+        rows.append(_figures(cut, params, state, compressed_store_bytes(cut, analysis, state)))
         if avgs:
-            sweeps[chunker] = sweep(cut, avgs, params, state)
+            sweeps[chunker] = _sweep(cut, avgs, params, analysis, state)
     return ChunkerComparison([layer.name for layer in analysis.layers], INSERT_AT, rows, sweeps)
 
 
-def _figures(analysis: Analysis, params: ChunkerParams, state: TaskState) -> ChunkerFigures:
+def _sweep(
+    cut: Analysis, avgs: list[int], params: ChunkerParams, reference: Analysis, state: TaskState
+) -> SweepResult:
+    """``params``'s chunker across ``avgs``, with the compressed store when ``reference``
+    has one measured."""
+    storage = reference.storage
+    if storage is None:
+        return sweep(cut, avgs, params, state)
+    sample = None if storage.sample_fraction >= 1.0 else storage.sample_fraction
+    return sweep(
+        cut, avgs, params, state, storage.store.entry_size, store=storage.store, sample=sample
+    )
+
+
+def _figures(
+    analysis: Analysis, params: ChunkerParams, state: TaskState, compressed: int | None
+) -> ChunkerFigures:
     lengths = analysis.all_lengths()
     with ThreadPoolExecutor(max(1, analysis.workspace.workers)) as pool:
         shifts = list(pool.map(lambda layer: shift_test(layer, params, state), analysis.layers))
@@ -135,7 +160,7 @@ def _figures(analysis: Analysis, params: ChunkerParams, state: TaskState) -> Chu
         chunks=analysis.index.total_chunks,
         distinct_chunks=analysis.index.distinct_chunks,
         stored_bytes=analysis.stored_bytes,
-        compressed_stored_bytes=compressed_store_bytes(analysis),
+        compressed_stored_bytes=compressed,
         chunk_bytes=size_spread(lengths, params),
         shift_bytes=sum(total for total, _ in shifts),
         shift_shared_bytes=sum(shared for _, shared in shifts),

@@ -27,9 +27,14 @@ def test_the_tab_shows_the_comparison_and_exports_it_like_the_cli(
         panel.sweep_button.click()
     wait_idle(qtbot, window)
     assert window.views.docks["chunkers"].isVisible() and panel.isVisible()
+    storage = window.jobs.analysis.storage
+    assert storage is not None and storage.exact  # the window measured its store
     with Workspace(CacheDir(tmp_path / "fresh"), workers=2) as workspace:
         workspace.add(layer_files)
-        expected = compare_chunkers(workspace.analyze(PARAMS))
+        analysis = workspace.analyze(PARAMS)
+        analysis.measure_storage(storage.store)
+        expected = compare_chunkers(analysis)
+    assert all(row.compressed_stored_bytes for row in expected.rows)
     shown = panel.current_comparison()
     assert [row.to_dict() for row in shown.rows] == [row.to_dict() for row in expected.rows]
     for r, row in enumerate(expected.rows):

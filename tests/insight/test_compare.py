@@ -12,6 +12,7 @@ import xxhash
 from cdcviewer import chunk_buffer
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
+from cdcviewer.index.storage import StoreParams
 from cdcviewer.insight.compare import INSERT_AT, compare_chunkers, shift_test, size_spread
 from cdcviewer.insight.sections import ReportSections
 from cdcviewer.report.export import render_report
@@ -110,6 +111,17 @@ def test_the_report_carries_the_section_in_json_text_and_html(workspace, compari
     rows = report["compare"]["chunkers"]
     assert [r["chunker"] for r in rows] == ["fastcdc", "buzhash", "fixed"]
     assert rows[1]["params"]["chunker"] == "buzhash"
-    assert rows[0]["compressed_stored_bytes"] is None  # hook: issue 13 not landed
+    assert rows[0]["compressed_stored_bytes"] is None  # no store measured on the analysis
     html = render_report(analysis, "html", None, sections)
     assert 'id="compare"' in html and "buzhash (casync)" in html
+
+
+def test_the_compressed_store_is_measured_as_the_analysis_was(workspace):
+    analysis = workspace.analyze(PARAMS)
+    store = StoreParams(level=1)
+    analysis.measure_storage(store)
+    compared = compare_chunkers(analysis, sweep_avgs=[16384])
+    for row in compared.rows:
+        own = workspace.analyze(row.params).storage_figures(store)
+        assert row.compressed_stored_bytes == own.stored_compressed_bytes > 0
+        assert compared.sweeps[row.params.chunker].rows[0].stored_compressed_bytes is not None
