@@ -352,3 +352,47 @@ def test_a_closed_pipe_stops_quietly(versions):
     _, err = process.communicate(timeout=300)
     assert process.returncode == 141
     assert b"Traceback" not in err
+
+
+def test_the_buzhash_chunker_is_a_choice_of_report_and_sweep(capsys, versions):
+    report = report_json(capsys, *versions, *AVG, "--chunker", "buzhash")
+    assert report["params"]["chunker"] == "buzhash"
+    with Workspace() as workspace:
+        workspace.add(versions)
+        expected = workspace.analyze(ChunkerParams.for_avg(8192, chunker="buzhash")).to_dict()
+    assert {k: report["totals"][k] for k in expected["totals"]} == expected["totals"]
+    code, out, err = run(capsys, "report", *versions, *AVG, "--chunker", "buzhash")
+    assert code == 0 and "buzhash (casync), min 2 KiB, avg 8 KiB, max 32 KiB" in out
+    code, out, err = run(
+        capsys, "sweep", *versions, "--avg", "4K,16K", "--chunker", "buzhash", "--json", "-"
+    )
+    assert code == 0, err
+    swept = json.loads(out)
+    assert swept["params"]["chunker"] == "buzhash" and len(swept["rows"]) == 2
+
+
+def test_report_compare_prints_and_writes_every_chunker(capsys, versions, tmp_path):
+    code, out, err = run(capsys, "report", *versions, *AVG, "--compare", "--sweep-avg", "4K,16K")
+    assert code == 0, err
+    assert "chunkers compared at min 2 KiB, avg 8 KiB, max 32 KiB" in out
+    assert "buzhash (casync)" in out and "kept after 1-byte insert" in out
+    assert out.count("sweep: FastCDC 2020") == 1  # the report's own sweep, not twice
+    assert "sweep: buzhash (casync)" in out and "sweep: fixed-size chunks" in out
+    report = report_json(capsys, *versions, *AVG, "--compare")
+    assert [row["chunker"] for row in report["compare"]["chunkers"]] == [
+        "fastcdc",
+        "buzhash",
+        "fixed",
+    ]
+    code, out, err = run(capsys, "report", *versions, "--compare", "--dask", "local")
+    assert code == 2 and "--compare runs on one machine" in err
+
+
+def test_compare_at_sizes_fastcdc_refuses_is_a_usage_error(capsys, versions):
+    code, _out, err = run(
+        capsys, "report", *versions, "--chunker", "buzhash", "--min", "1", "--avg", "8K",
+        "--compare",
+    )  # fmt: skip
+    assert code == 2 and "cannot compare fastcdc at these sizes" in err
+    code, _out, err = run(capsys, "report", *versions, "--chunker", "buzhash", "--min", "1")
+    assert code == 0, err  # buzhash alone takes casync's sizes

@@ -63,6 +63,8 @@ class LayerChunks:
         )
 
 
+# Gear candidates here; ``buzhash_pipeline`` stores and reads its own kind (``chunking``
+# dispatches by chunker, and each pipeline ignores the other's).
 CandidateLookup = Callable[[Layer], Candidates | None]
 CandidateStore = Callable[[Layer, Candidates], None]
 TableLookup = Callable[[Layer], LayerChunks | None]

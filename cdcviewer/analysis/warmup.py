@@ -38,6 +38,7 @@ def warm_up() -> None:
     chunk_buffer(data, 64, 256, 1024)
     params = ChunkerParams()
     cut_offsets(data, params, find_candidates(data, CandidateMasks.for_params(params)))
+    cut_offsets(data, params.with_(chunker="buzhash"), None)  # buzhash scan and cut
     native_xxh3()
     # The compiled tar header scan (a tar this small is otherwise walked in Python).
     tar_scan.scan_members(memoryview(_tiny_tar()).toreadonly(), 0, 1)

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cdcviewer.analysis.chunking import candidate_family, chunk_layers
 from cdcviewer.analysis.compressed import SizeCache
 from cdcviewer.analysis.document import figures_document
-from cdcviewer.analysis.pipeline import LayerChunks, chunk_layers
+from cdcviewer.analysis.pipeline import LayerChunks
 from cdcviewer.analysis.recuts import RecutPreparer
 from cdcviewer.analysis.registry_blobs import RegistryBlobs
 from cdcviewer.analysis.storage import measure_storage
@@ -29,6 +30,7 @@ from cdcviewer.index.dedup import DedupIndex, IndexFigures, build_index
 from cdcviewer.index.histogram import chunk_size_histogram
 from cdcviewer.index.raster import draw_lane_rows
 from cdcviewer.index.storage import StorageFigures, StoreParams
+from cdcviewer.kernels.buzhash_sizes import BuzhashCandidates
 from cdcviewer.kernels.fingerprint import index_keys
 from cdcviewer.kernels.gear import Candidates
 from cdcviewer.sources.cache import CacheDir
@@ -87,10 +89,14 @@ class Workspace:
         self.failures: list[InputError] = []
         self.last_failures: list[InputError] = []  # those of the latest add()
         self._lock = threading.Lock()
-        self._candidates: dict[Layer, Candidates] = {}
+        # per (layer, candidate_family): gear and buzhash candidates serve different cuts
+        self._candidates: dict[tuple[Layer, str], Candidates | BuzhashCandidates] = {}
         self._tables: OrderedDict[tuple[Layer, ChunkerParams], LayerChunks] = OrderedDict()
+        # The background scan serves FastCDC re-cuts: gear candidates only.
         self._preparer = RecutPreparer(
-            self.workers, lambda layer: self._candidates.get(layer), self._store_candidates
+            self.workers,
+            lambda layer: self._candidates.get((layer, "gear")),  # type: ignore[arg-type,return-value]
+            lambda layer, found: self._store_candidates(layer, "gear", found),
         )
         # Kept across re-cuts: each fingerprint's compressed size (shareable with a
         # workspace of derived streams), and each layer's registry blob.
@@ -138,8 +144,8 @@ class Workspace:
         gone = set(layers)
         with self._lock:
             self.layers = [layer for layer in self.layers if layer not in gone]
-            for key in gone:
-                self._candidates.pop(key, None)
+            for key in [k for k in self._candidates if k[0] in gone]:
+                del self._candidates[key]
             for key in [k for k in self._tables if k[0] in gone]:
                 del self._tables[key]
             kept = {layer.path for layer in self.layers}
@@ -211,11 +217,12 @@ class Workspace:
                     self._tables.move_to_end((layer, params))
                 tables.append(table)
         missing = [layer for layer, table in zip(chosen, tables, strict=True) if table is None]
+        family = candidate_family(params)
         computed = chunk_layers(
             missing,
             params,
-            cached_candidates=lambda layer: self._candidates.get(layer),
-            store_candidates=self._store_candidates,
+            cached_candidates=lambda layer: self._candidates.get((layer, family)),
+            store_candidates=lambda layer, found: self._store_candidates(layer, family, found),
             workers=self.workers,
             state=state,
             previous_table=lambda layer: self._latest_table(layer, params),
@@ -249,9 +256,11 @@ class Workspace:
                     return table
         return None
 
-    def _store_candidates(self, layer: Layer, candidates: Candidates) -> None:
+    def _store_candidates(
+        self, layer: Layer, family: str, candidates: Candidates | BuzhashCandidates
+    ) -> None:
         with self._lock:
-            self._candidates[layer] = candidates
+            self._candidates[(layer, family)] = candidates
 
     def candidate_bytes(self) -> int:
         return sum(c.nbytes for c in self._candidates.values())

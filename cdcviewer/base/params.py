@@ -1,4 +1,5 @@
-"""Chunker parameters: validation, size parsing and the FastCDC 2020 mask choice."""
+"""Chunker parameters: validation, size parsing and the FastCDC 2020 mask choice; the
+chunkers are FastCDC 2020, casync's buzhash and fixed-size."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from cdcviewer.base.errors import ParameterError
 KiB = 1024
 MiB = 1024 * KiB
 
-CHUNKERS = ("fastcdc", "fixed")
+CHUNKERS = ("fastcdc", "buzhash", "fixed")
+CHUNKER_NAMES = {"fastcdc": "FastCDC 2020", "buzhash": "buzhash (casync)", "fixed": "fixed size"}
 HASHES = ("xxh3", "sha256")
 
 # The defaults everywhere (API, command line, window): those of puzzlefs and desync.
@@ -25,6 +27,12 @@ MIN_RANGE = (64, 1 * MiB)
 AVG_RANGE = (256, 4 * MiB)
 MAX_RANGE = (1 * KiB, 16 * MiB)
 NC_RANGE = (0, 3)
+
+# casync's accepted sizes (1 <= min <= avg <= max <= 128 MiB). Its chunker cannot cut
+# before its 48-byte window is full and its index refuses a chunk over max, so casync
+# fails on max < 48 unless min == avg == max (its fixed-size case): refused here too.
+BUZHASH_RANGE = (1, 128 * MiB)
+BUZHASH_WINDOW = 48
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*([kmg]?)(i?b?)\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "k": KiB, "m": MiB, "g": 1024 * MiB}
@@ -80,6 +88,9 @@ class ChunkerParams:
                     f"fixed chunk size {self.avg_size} is outside {AVG_RANGE[0]}..{AVG_RANGE[1]}"
                 )
             return
+        if self.chunker == "buzhash":
+            self._validate_buzhash()
+            return
         for label, value, (lo, hi) in (
             ("min", self.min_size, MIN_RANGE),
             ("avg", self.avg_size, AVG_RANGE),
@@ -92,6 +103,27 @@ class ChunkerParams:
             raise ParameterError(
                 f"sizes must satisfy min <= avg <= max "
                 f"(got {self.min_size}, {self.avg_size}, {self.max_size})"
+            )
+
+    def _validate_buzhash(self) -> None:
+        lo, hi = BUZHASH_RANGE
+        for label, value in (
+            ("min", self.min_size),
+            ("avg", self.avg_size),
+            ("max", self.max_size),
+        ):
+            if not isinstance(value, int) or not lo <= value <= hi:
+                raise ParameterError(f"buzhash {label} {value!r} is outside {lo}..{hi}")
+        if not self.min_size <= self.avg_size <= self.max_size:
+            raise ParameterError(
+                f"sizes must satisfy min <= avg <= max "
+                f"(got {self.min_size}, {self.avg_size}, {self.max_size})"
+            )
+        fixed = self.min_size == self.avg_size == self.max_size
+        if self.max_size < BUZHASH_WINDOW and not fixed:
+            raise ParameterError(
+                f"buzhash max {self.max_size} is below casync's {BUZHASH_WINDOW}-byte window "
+                "(casync fails on it unless min == avg == max)"
             )
 
     @classmethod
@@ -130,10 +162,24 @@ class ChunkerParams:
     def describe(self) -> str:
         if self.chunker == "fixed":
             return f"fixed {format_size(self.avg_size)}"
-        return (
-            f"FastCDC {format_size(self.min_size)}/{format_size(self.avg_size)}/"
-            f"{format_size(self.max_size)} nc{self.normalization}"
-        )
+        sizes = "/".join(format_size(v) for v in (self.min_size, self.avg_size, self.max_size))
+        if self.chunker == "buzhash":
+            return f"buzhash {sizes}"
+        return f"FastCDC {sizes} nc{self.normalization}"
 
     def as_kwargs(self) -> dict[str, object]:
         return asdict(self)
+
+
+def describe_chunker(params: dict) -> str:
+    """The chunker of a report's ``params`` in words (min and max mean nothing to fixed
+    size, normalization only to FastCDC)."""
+    if params["chunker"] == "fixed":
+        return f"fixed-size chunks of {format_size(params['avg'])}"
+    sizes = (
+        f"min {format_size(params['min'])}, avg {format_size(params['avg'])}, "
+        f"max {format_size(params['max'])}"
+    )
+    if params["chunker"] == "buzhash":
+        return f"buzhash (casync), {sizes}"
+    return f"FastCDC 2020, {sizes}, normalization {params['nc']}"

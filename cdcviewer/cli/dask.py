@@ -42,6 +42,8 @@ def check_dask_options(args: argparse.Namespace) -> None:
             f"--csv-chunks with --dask needs --hash xxh3: the workers keep the first 128 "
             f"bits of each fingerprint, and a {args.hash} fingerprint has more"
         )
+    if getattr(args, "compare", False):
+        raise UsageError("--compare runs on one machine: leave out --dask (or --compare)")
 
 
 def _check_dask_address(address: str) -> None:

@@ -98,13 +98,19 @@ def params_from_args(args: argparse.Namespace) -> ChunkerParams:
         return ChunkerParams(avg_size=avg or DEFAULT_AVG, chunker="fixed", hash=args.hash)
     if avg:
         return ChunkerParams.for_avg(
-            avg, min_size=args.min, max_size=args.max, normalization=args.nc, hash=args.hash
+            avg,
+            min_size=args.min,
+            max_size=args.max,
+            normalization=args.nc,
+            chunker=args.chunker,
+            hash=args.hash,
         )
     return ChunkerParams(
         min_size=args.min or DEFAULT_MIN,
         avg_size=DEFAULT_AVG,
         max_size=args.max or DEFAULT_MAX,
         normalization=args.nc,
+        chunker=args.chunker,
         hash=args.hash,
     )
 

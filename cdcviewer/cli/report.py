@@ -8,6 +8,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from cdcviewer.analysis.workspace import Analysis, Workspace
+from cdcviewer.base.params import CHUNKERS
 from cdcviewer.base.progress import TaskState
 from cdcviewer.cli.command import Command, RunOnPaths
 from cdcviewer.cli.dask import add_dask_option, analyze_on_dask, check_dask_options
@@ -23,6 +24,7 @@ from cdcviewer.cli.options import (
 from cdcviewer.cli.output import Outputs, requested_outputs, stdout_is_free, write_outputs
 from cdcviewer.cli.progress import finish_progress
 from cdcviewer.cli.sections import add_section_options, print_section_texts, report_sections
+from cdcviewer.insight.compare import chunker_params
 from cdcviewer.insight.sections import ReportSections
 from cdcviewer.insight.sweep import SweepResult, sweep, sweep_params
 from cdcviewer.insight.versions import image_versions
@@ -63,6 +65,11 @@ def _validate(args: argparse.Namespace) -> None:
     params = params_from_args(args)
     if args.sweep_avg:
         sweep_params(args.sweep_avg, params)
+    if args.compare:
+        for chunker in CHUNKERS:
+            chunker_params(params, chunker)
+            if args.sweep_avg:
+                sweep_params(args.sweep_avg, chunker_params(params, chunker))
     check_dask_options(args)
 
 

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from cdcviewer.analysis.pipeline import LayerChunks, chunk_layers
+from cdcviewer.analysis.chunking import chunk_layers
+from cdcviewer.analysis.pipeline import LayerChunks
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.distributed.index import chunk_table, stream_key
+from cdcviewer.kernels.buzhash_sizes import BuzhashCandidates
 from cdcviewer.kernels.gear import Candidates
 from cdcviewer.sources.layers import Layer
 
@@ -57,13 +59,13 @@ def cut_at_every_point(
     at once; only the latest ``LayerChunks`` are kept, to reuse the fingerprints of the
     chunks a re-cut leaves where they were.
     """
-    candidates: dict[Layer, Candidates] = {}
+    candidates: dict[Layer, Candidates | BuzhashCandidates] = {}  # one chunker per job
     latest: dict[Layer, LayerChunks] = {}
 
-    def store(layer: Layer, found: Candidates) -> None:
+    def store(layer: Layer, found: Candidates | BuzhashCandidates) -> None:
         candidates[layer] = found
 
-    def forget(layer: Layer, found: Candidates) -> None:
+    def forget(layer: Layer, found: Candidates | BuzhashCandidates) -> None:
         """For the last cut: nothing reads the candidates after it, so each layer's go
         as soon as it is cut (they take 16 bytes per KiB of layer, or more)."""
 

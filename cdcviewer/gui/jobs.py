@@ -21,6 +21,7 @@ from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
 from cdcviewer.gui.session import (
+    ChunkersCompared,
     Cleared,
     Compared,
     Computed,
@@ -50,6 +51,7 @@ JOB_LABELS = {
     "sweep": "Sweeping",
     "files": "Reading files",
     "whatif": "Comparing layouts",
+    "chunkers": "Comparing chunkers",
     "export": "Exporting",
     "storage": "Compressing chunks",
 }
@@ -85,6 +87,7 @@ class WindowJobs(QObject):
             Cleared: lambda _cleared: self._show_computed(None),
             FileInsight: self._files_ready,
             Compared: self._compared,
+            ChunkersCompared: self._chunkers_compared,
             Swept: lambda swept: views.sweep_panel.show_sweep(
                 swept.result, views.controls.params().avg_size
             ),
@@ -210,6 +213,17 @@ class WindowJobs(QObject):
         self._submit("whatif", self.session.compare(self.analysis), supersede=True,
                      on_error=self._compare_failed, on_cancel=panel.set_cancelled)  # fmt: skip
 
+    def run_chunker_compare(self, with_sweep: bool = False) -> None:
+        """FastCDC, buzhash and fixed size over the shown layers at the shown sizes."""
+        if self.analysis is None or not self.analysis.layers:
+            return
+        panel = self.views.chunkers_panel
+        panel.set_running(True)
+        self.views.raise_panel("chunkers")
+        job = self.session.compare_chunkers(self.analysis, with_sweep)
+        self._submit("chunkers", job, supersede=True, on_error=self._chunkers_failed,
+                     on_cancel=panel.set_cancelled)  # fmt: skip
+
     def cancel(self) -> None:
         if self.runner.cancel():
             self.status("Cancelling…", 3000)
@@ -232,7 +246,9 @@ class WindowJobs(QObject):
         files_panel = self.views.files_panel
         files = files_panel.insight if files_panel.matches(self.analysis) else None
         versions = self.computed.versions if self.computed is not None else None
-        return report_sections(files, self.views.whatif_panel.current_comparison(), versions)
+        compared = self.views.whatif_panel.current_comparison()
+        chunkers = self.views.chunkers_panel.current_comparison()
+        return report_sections(files, compared, versions, chunkers)
 
     def shutdown(self) -> None:
         """Cancel the work and remove the decompressed caches without waiting for it: the
@@ -290,6 +306,13 @@ class WindowJobs(QObject):
         self.views.whatif_panel.set_result(compared)
         if compared.analysis is self.analysis and not self.views.files_panel.matches(self.analysis):
             self._files_ready(compared.files)
+
+    def _chunkers_compared(self, compared: ChunkersCompared) -> None:
+        self.views.chunkers_panel.set_result(compared.analysis, compared.comparison)
+
+    def _chunkers_failed(self, message: str) -> None:
+        self.views.chunkers_panel.set_result(None, None)
+        self._job_failed(message)
 
     def _compare_failed(self, message: str) -> None:
         self.views.whatif_panel.set_result(None)

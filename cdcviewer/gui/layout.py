@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.gui.map.view import LayerMapView
+from cdcviewer.gui.panels.chunkers import ChunkerComparePanel
 from cdcviewer.gui.panels.common import ChunkDetailsPanel, MessageBar, ShownLabel, TotalsPanel
 from cdcviewer.gui.panels.controls import ChunkerControls
 from cdcviewer.gui.panels.file_tree_panel import FileTreePanel
@@ -72,6 +73,7 @@ class WindowViews:
     heatmap: PairwiseHeatmap
     sweep_panel: SweepPanel
     whatif_panel: WhatIfPanel
+    chunkers_panel: ChunkerComparePanel
     versions_panel: VersionsPanel
     files_panel: FilesPanel
     tree_panel: FileTreePanel
@@ -96,6 +98,7 @@ class WindowViews:
         self.versions_panel.set_versions(versions)
         self.docks["versions"].setVisible(versions is not None)
         self.whatif_panel.set_analysis(analysis)
+        self.chunkers_panel.set_analysis(analysis)
 
     def raise_panel(self, key: str) -> None:
         """Bring a bottom dock (``sweep``, ``whatif``, ...) to the front."""
@@ -158,6 +161,7 @@ def _build_panels() -> dict[str, QWidget]:
         "heatmap": PairwiseHeatmap(),
         "sweep_panel": SweepPanel(),
         "whatif_panel": WhatIfPanel(),
+        "chunkers_panel": ChunkerComparePanel(),
         "versions_panel": VersionsPanel(),
         "files_panel": FilesPanel(),
         "tree_panel": FileTreePanel(),
@@ -190,6 +194,7 @@ def _build_docks(
         ("sweep", "Sweep", panels["sweep_panel"], Area.BottomDockWidgetArea),
         ("whatif", "What-if", panels["whatif_panel"], Area.BottomDockWidgetArea),
         ("versions", "Versions", panels["versions_panel"], Area.BottomDockWidgetArea),
+        ("chunkers", "Chunkers", panels["chunkers_panel"], Area.BottomDockWidgetArea),
     ):
         dock = QDockWidget(title, window)
         dock.setObjectName(f"dock-{key}")  # saveState() needs names
@@ -200,7 +205,7 @@ def _build_docks(
     # the Layers dock's place as a tab; its figures are computed once it is first shown.
     window.setCorner(Qt.Corner.BottomLeftCorner, Area.BottomDockWidgetArea)
     window.setCorner(Qt.Corner.BottomRightCorner, Area.BottomDockWidgetArea)
-    for key in ("files", "tree", "sweep", "whatif", "versions"):
+    for key in ("files", "tree", "sweep", "whatif", "versions", "chunkers"):
         window.tabifyDockWidget(docks["layers"], docks[key])
     docks["versions"].hide()  # shown while layers from images are loaded
     docks["layers"].raise_()

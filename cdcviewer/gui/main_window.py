@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         views.docks["tree"].visibilityChanged.connect(jobs.files_visible)
         views.tree_panel.rangesSelected.connect(map_view.show_ranges)
         views.whatif_panel.compareRequested.connect(jobs.run_whatif)
+        views.chunkers_panel.compareRequested.connect(jobs.run_chunker_compare)
         views.progress.cancelRequested.connect(jobs.cancel)
         jobs.analysisShown.connect(lambda _analysis: self._show_state())
         jobs.loadFinished.connect(self._loaded)

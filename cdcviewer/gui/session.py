@@ -35,6 +35,7 @@ from cdcviewer.insight.attribution import (
     empty_members,
     layer_members,
 )
+from cdcviewer.insight.compare import ChunkerComparison, compare_chunkers
 from cdcviewer.insight.sections import ReportSections
 from cdcviewer.insight.sweep import DEFAULT_AVGS, SweepResult, sweep
 from cdcviewer.insight.versions import ImageVersions, image_versions
@@ -121,6 +122,14 @@ class FileInsight:
 
 
 @dataclass
+class ChunkersCompared:
+    """Every chunker at one analysis's sizes (``insight.compare``)."""
+
+    analysis: Analysis
+    comparison: ChunkerComparison
+
+
+@dataclass
 class Compared:
     """The what-if layouts of one analysis, with its files (for the whole-file figures)."""
 
@@ -143,16 +152,20 @@ def open_workspace() -> tuple[Workspace, str | None]:
 
 
 def report_sections(
-    files: FileInsight | None, compared: Compared | None, versions: ImageVersions | None
+    files: FileInsight | None,
+    compared: Compared | None,
+    versions: ImageVersions | None,
+    chunkers: ChunkerComparison | None = None,
 ) -> ReportSections | None:
     """The optional report sections from what the window computed, None when nothing."""
-    if files is None and compared is None and versions is None:
+    if files is None and compared is None and versions is None and chunkers is None:
         return None
     return ReportSections(
         files=files.attributions if files is not None else None,
         whole_files=files.whole_files if files is not None else None,
         whatif=compared.whatif if compared is not None else None,
         versions=versions,
+        compare=chunkers,
     )
 
 
@@ -265,6 +278,15 @@ class Session:
             return Compared(analysis, self._whatif.compare(analysis, state), files)
 
         return run
+
+    def compare_chunkers(
+        self, analysis: Analysis, with_sweep: bool
+    ) -> Callable[[TaskState], ChunkersCompared]:
+        """Every chunker at ``analysis``'s sizes, and each one's sweep when asked."""
+        avgs = DEFAULT_AVGS if with_sweep else None
+        return lambda state: ChunkersCompared(
+            analysis, compare_chunkers(analysis, state, sweep_avgs=avgs)
+        )
 
     def _file_insight(self, analysis: Analysis, state: TaskState) -> FileInsight:
         members, problems = self._member_tables(analysis.layers, state)

@@ -179,6 +179,7 @@ def sweep_params(
                     min_size=min_size,
                     max_size=max_size,
                     normalization=base.normalization,
+                    chunker=base.chunker,
                     hash=base.hash,
                 )
             )

@@ -1,5 +1,6 @@
-"""Cut points: FastCDC 2020 from cached candidates (byte-exact with fastcdc-rs v2020), and
-fixed-size chunks as the baseline that shows the boundary-shift problem.
+"""Cut points: FastCDC 2020 from cached candidates (byte-exact with fastcdc-rs v2020),
+casync's buzhash (``buzhash.py``), and fixed-size chunks as the baseline that shows the
+boundary-shift problem.
 
 FastCDC restarts its hash at every chunk: at offset ``2*floor(min/2)`` after the chunk
 start r, the restarted hash equals ``H(p)`` (the never-restarted hash of ``gear.py``) on
@@ -22,6 +23,7 @@ from cdcviewer.base.params import (
     DEFAULT_NC,
     ChunkerParams,
 )
+from cdcviewer.kernels.buzhash import buzhash_offsets
 from cdcviewer.kernels.direct import cut_direct
 from cdcviewer.kernels.gear import (
     GEAR,
@@ -99,6 +101,8 @@ def cut_offsets(
     n = int(data.shape[0])
     if params.chunker == "fixed":
         return np.arange(0, n, params.avg_size, dtype=np.int64)
+    if params.chunker == "buzhash":
+        return buzhash_offsets(data, params.min_size, params.avg_size, params.max_size)
     if candidates is None or not candidates.masks.covers(params):
         return cut_direct(data, params)  # hashing for candidates would only cost more
     offsets, _ = cut_range(data, params, candidates.positions, candidates.hashes, 0, n)

@@ -105,4 +105,6 @@ def report_dict(
             report["whatif"] = sections.whatif.to_dict()
         if sections.versions is not None:
             report["versions"] = sections.versions.to_dict()
+        if sections.compare is not None:
+            report["compare"] = sections.compare.to_dict()
     return report

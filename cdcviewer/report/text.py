@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdcviewer.base.params import format_size
+from cdcviewer.base.params import CHUNKER_NAMES, describe_chunker, format_size
 from cdcviewer.base.text import printable
 from cdcviewer.index.ratios import savings
 from cdcviewer.insight.whatif import LABELS
@@ -46,13 +46,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def summary(report: dict) -> str:
     """The per-layer table and the totals of a report dict."""
     params = report["params"]
-    if params["chunker"] == "fixed":
-        described = f"fixed {format_size(params['avg'])} chunks"
-    else:
-        described = (
-            f"FastCDC 2020 min {format_size(params['min'])}, avg {format_size(params['avg'])}, "
-            f"max {format_size(params['max'])}, nc {params['nc']}"
-        )
+    described = describe_chunker(params)
     columns = LAYER_COLUMNS + (STORE_LAYER_COLUMNS if "store" in report else ())
     rows = []
     for layer in report["layers"]:
@@ -140,7 +134,10 @@ def sweep_table(sweep: dict) -> str:
     headers = [*SWEEP_COLUMNS, "ratio", f"index ({sweep['entry_size']} B/entry)"]
     if "store" in sweep:
         headers += ["store, compressed", "vs registry"]
-    chunker = "fixed-size chunks" if fixed else f"FastCDC 2020 nc {params['nc']}"
+    chunker = {
+        "fixed": "fixed-size chunks",
+        "buzhash": "buzhash (casync)",
+    }.get(params["chunker"], f"FastCDC 2020 nc {params['nc']}")
     return "\n".join(
         [
             f"sweep: {chunker}; fingerprints {params['hash']}; {len(sweep['layers'])} layers, "
@@ -289,4 +286,42 @@ def versions_table(versions: dict) -> str:
     headers = ["image", "layers", "bytes", "new (CDC)", "new %", "new (layers)", "stored after"]
     return "images in load order: what each adds given the ones before it\n\n" + (
         table(headers, rows) if rows else "(no images)"
+    )
+
+
+def compare_table(compare: dict) -> str:
+    """One line per chunker at the same sizes (docs/design.md, Compare)."""
+    rows = []
+    for row in compare["chunkers"]:
+        spread = row["chunk_bytes"]
+        compressed = row["compressed_stored_bytes"]
+        rows.append(
+            [
+                CHUNKER_NAMES[row["chunker"]],
+                str(row["chunks"]),
+                format_size(row["stored_bytes"]),
+                f"{100 * row['savings']:.2f}%",
+                "-" if compressed is None else format_size(compressed),
+                f"{format_size(spread['p10'])} / {format_size(spread['p50'])} / "
+                f"{format_size(spread['p90'])}",
+                "-" if row["chunker"] == "fixed" else f"{100 * spread['at_max']:.1f}%",
+                f"{100 * row['shift_resilience']:.1f}%",
+            ]
+        )
+    headers = ["chunker", "chunks", "stored", "savings", "compressed store",
+               "chunk p10 / p50 / p90", "cut at max", "kept after 1-byte insert"]  # fmt: skip
+    first = compare["chunkers"][0]["params"] if compare["chunkers"] else None
+    sizes = (
+        f"min {format_size(first['min'])}, avg {format_size(first['avg'])}, "
+        f"max {format_size(first['max'])}"
+        if first
+        else ""
+    )
+    return "\n".join(
+        [
+            f"chunkers compared at {sizes} over {len(compare['layers'])} layers "
+            f"(one byte inserted at offset {compare['insert_at']} of each)",
+            "",
+            table(headers, rows) if rows else "(no chunkers)",
+        ]
     )

@@ -418,8 +418,9 @@ def test_report_is_identical_to_the_single_machine_one(cluster, good_inputs, bad
     [
         ChunkerParams(avg_size=8192, chunker="fixed", hash="sha256"),
         ChunkerParams.for_avg(2048, normalization=3),
+        ChunkerParams.for_avg(4096, chunker="buzhash"),
     ],
-    ids=["fixed-sha256", "fastcdc-2K-nc3"],
+    ids=["fixed-sha256", "fastcdc-2K-nc3", "buzhash-4K"],
 )
 def test_other_parameters_give_the_same_report_too(cluster, good_inputs, params):
     paths = good_inputs[:3]

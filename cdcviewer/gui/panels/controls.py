@@ -43,7 +43,12 @@ FLASH_MS = 700
 FLASH_STYLE = "QLineEdit { background: #fff2b3; }"
 ERROR_STYLE = "QLineEdit { background: #ffd6d6; }"
 
-CHUNKER_LABELS = {"fastcdc": "FastCDC 2020", "fixed": "Fixed size"}
+CHUNKER_LABELS = {
+    "fastcdc": "FastCDC 2020",
+    "buzhash": "buzhash (casync)",
+    "fixed": "Fixed size",
+}
+CONTENT_DEFINED = ("fastcdc", "buzhash")  # min and max apply; nc only to FastCDC
 HASH_LABELS = {"xxh3": "xxh3-128", "sha256": "SHA-256"}
 
 
@@ -193,6 +198,7 @@ class ChunkerControls(QWidget):
             self.chunker_box.addItem(label, key)
         self.chunker_box.setToolTip(
             "FastCDC 2020 cuts where the content says so (boundaries survive insertions);\n"
+            "buzhash cuts exactly as casync and desync do (48-byte window, no normalization);\n"
             "fixed size cuts every avg bytes, the baseline that shows the boundary-shift problem."
         )
         self.hash_box = QComboBox()
@@ -272,9 +278,10 @@ class ChunkerControls(QWidget):
     def set_params(self, params: ChunkerParams, emit: bool = False) -> None:
         """Show ``params``; with ``emit``, also announce them (debounced)."""
         blockers = [QSignalBlocker(w) for w in (self.nc_slider, self.chunker_box, self.hash_box)]
-        if params.chunker == "fastcdc":
+        if params.chunker in CONTENT_DEFINED:
             self.min_control.set_value(params.min_size)
             self.max_control.set_value(params.max_size)
+        if params.chunker == "fastcdc":
             self.nc_slider.setValue(params.normalization)
         self.avg_control.set_value(params.avg_size)
         self.chunker_box.setCurrentIndex(self.chunker_box.findData(params.chunker))
@@ -370,13 +377,14 @@ class ChunkerControls(QWidget):
         self._changed()
 
     def _refresh_enabled(self) -> None:
-        content_defined = self.chunker_box.currentData() == "fastcdc"
+        content_defined = self.chunker_box.currentData() in CONTENT_DEFINED
+        fastcdc = self.chunker_box.currentData() == "fastcdc"
         tied = self.tie_box.isChecked()
         self.min_control.setEnabled(content_defined and not tied)
         self.max_control.setEnabled(content_defined and not tied)
-        self.nc_slider.setEnabled(content_defined)
+        self.nc_slider.setEnabled(fastcdc)
         self.tie_box.setEnabled(content_defined)
-        self.nc_label.setText(f"nc {self.nc_slider.value()}" if content_defined else "—")
+        self.nc_label.setText(f"nc {self.nc_slider.value()}" if fastcdc else "—")
 
     def _say(self, text: str) -> None:
         self.note.setText(text)

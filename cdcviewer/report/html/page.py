@@ -15,11 +15,12 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING
 
-from cdcviewer.base.params import format_size
+from cdcviewer.base.params import describe_chunker
 from cdcviewer.base.text import escape_undecodable
 from cdcviewer.insight.sections import ReportSections
 from cdcviewer.report.document import report_dict
 from cdcviewer.report.html.charts import histogram_section, pairwise_section, sweep_section
+from cdcviewer.report.html.compare import compare_section
 from cdcviewer.report.html.files import files_section, whole_files_section
 from cdcviewer.report.html.map import map_section
 from cdcviewer.report.html.parts import percent, section, size_text, thousands
@@ -80,6 +81,7 @@ def render_html(
         files_section(report["files"]) if "files" in report else "",
         whole_files_section(report["whole_files"]) if "whole_files" in report else "",
         whatif_section(report["whatif"]) if "whatif" in report else "",
+        compare_section(report["compare"]) if "compare" in report else "",
         sweep_section(report["sweep"], report["params"]) if "sweep" in report else "",
         _failures_section(report),
         _footer(report),
@@ -111,12 +113,7 @@ def _header(report: dict, title: str) -> str:
 
 def _describe_params(params: dict) -> str:
     """The chunker in words, from the report's ``params``."""
-    if params["chunker"] == "fixed":
-        return f"fixed-size chunks of {format_size(params['avg'])}"
-    return (
-        f"FastCDC 2020, min {format_size(params['min'])}, avg {format_size(params['avg'])}, "
-        f"max {format_size(params['max'])}, normalization {params['nc']}"
-    )
+    return describe_chunker(params)
 
 
 def _failures_section(report: dict) -> str:

@@ -34,7 +34,8 @@ def parameters_section(report: dict) -> str:
     else:
         for key, label in (("min", "minimum"), ("avg", "average"), ("max", "maximum")):
             rows.append((f"{label} size", size_and_bytes(params[key])))
-        rows.append(("normalization", str(params["nc"])))
+        if params["chunker"] == "fastcdc":
+            rows.append(("normalization", str(params["nc"])))
     rows.append(("fingerprint", escape(params["hash"])))
     return section("parameters", "Parameters", kv_table(rows))
 
