@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +68,7 @@ def load_inputs(
     state: TaskState | None = None,
     workers: int = 1,
     registry: RegistrySettings | None = None,
+    on_loaded: Callable[[list[Layer]], None] | None = None,
 ) -> LoadResult:
     """Load every path into layers; bad inputs become ``failures``, ``Cancelled`` propagates.
 
@@ -86,6 +87,10 @@ def load_inputs(
     An input may also be an image reference (``docker://``, ``docker-daemon:``, ``oci:``,
     ``docker-archive:``, or a bare ``name:tag`` that is not a path); ``registry`` holds
     the run's registry settings (platform, TLS exceptions, blob cache).
+
+    ``on_loaded`` is called with each input's layers as soon as that input has loaded
+    (from the thread that loaded it), so they can be cut while later inputs still
+    decode; their names may still change before this returns.
     """
     state = state or NULL_STATE
     registry = registry or RegistrySettings()
@@ -95,10 +100,12 @@ def load_inputs(
         for given, path, name in zip(paths, inputs, loose_names(inputs), strict=True)
     ]
     if workers <= 1 or len(files) < 2:
-        loaded = [_load_alone(cache, state, inp, registry) for inp in files]
+        loaded = [_load_alone(cache, state, inp, registry, on_loaded) for inp in files]
     else:
         with ThreadPoolExecutor(min(workers, len(files)), thread_name_prefix="cdc-load") as pool:
-            loaded = list(pool.map(lambda inp: _load_alone(cache, state, inp, registry), files))
+            loaded = list(
+                pool.map(lambda inp: _load_alone(cache, state, inp, registry, on_loaded), files)
+            )
     rename_images_across_inputs([one.layers for one in loaded], [f.path.name for f in files])
     result = LoadResult()
     for one in loaded:
@@ -109,7 +116,11 @@ def load_inputs(
 
 
 def _load_alone(
-    cache: CacheDir, state: TaskState, inp: InputFile, registry: RegistrySettings
+    cache: CacheDir,
+    state: TaskState,
+    inp: InputFile,
+    registry: RegistrySettings,
+    on_loaded: Callable[[list[Layer]], None] | None = None,
 ) -> LoadResult:
     """One input with streams and image names of its own, so inputs can load in parallel."""
     state.check()
@@ -122,6 +133,8 @@ def _load_alone(
     except BaseException:
         streams.discard_unused(0, set())
         raise
+    if on_loaded is not None and layers:
+        on_loaded(layers)
     return LoadResult(layers, context.failures)
 
 
