@@ -103,9 +103,18 @@ def load_inputs(
         loaded = [_load_alone(cache, state, inp, registry, on_loaded) for inp in files]
     else:
         with ThreadPoolExecutor(min(workers, len(files)), thread_name_prefix="cdc-load") as pool:
-            loaded = list(
-                pool.map(lambda inp: _load_alone(cache, state, inp, registry, on_loaded), files)
-            )
+            # Largest first, so the last input to finish (whose cut nothing overlaps)
+            # is a small one; results stay in input order.
+            tasks = {
+                i: pool.submit(_load_alone, cache, state, files[i], registry, on_loaded)
+                for i in sorted(range(len(files)), key=lambda i: -_file_size(files[i].path))
+            }
+            try:
+                loaded = [tasks[i].result() for i in range(len(files))]
+            except BaseException:
+                for task in tasks.values():
+                    task.cancel()
+                raise
     rename_images_across_inputs([one.layers for one in loaded], [f.path.name for f in files])
     result = LoadResult()
     for one in loaded:
@@ -136,6 +145,14 @@ def _load_alone(
     if on_loaded is not None and layers:
         on_loaded(layers)
     return LoadResult(layers, context.failures)
+
+
+def _file_size(path: Path) -> int:
+    """The size of a file input, 0 for anything else (a folder, a reference)."""
+    try:
+        return path.stat().st_size
+    except (OSError, ValueError):
+        return 0
 
 
 def describe_input(path: str | Path) -> str:
