@@ -35,11 +35,11 @@ def inputs(tmp_path_factory):
     ]
 
 
-def phased(paths, workers):
+def phased(paths, workers, params=PARAMS):
     """The reference: load everything, then cut everything."""
     with Workspace(workers=workers) as workspace:
         workspace.add(paths)
-        analysis = workspace.analyze(PARAMS)
+        analysis = workspace.analyze(params)
         return _summary(analysis)
 
 
@@ -124,3 +124,10 @@ def test_cancel_while_loading_and_cutting_stops_and_leaves_the_workspace_usable(
         assert workspace.layers == []
         workspace.add(good, cut_with=PARAMS)
         assert _summary(workspace.analyze(PARAMS)) == phased(good, 2)
+
+
+@pytest.mark.parametrize("chunker", ["buzhash", "fixed"])
+def test_the_other_chunkers_give_the_phased_analysis_too(inputs, chunker):
+    params = ChunkerParams(4096, 16384, 65536, chunker=chunker)
+    with analyze(inputs, params, workers=2) as analysis:
+        assert _summary(analysis) == phased(inputs, 2, params)
