@@ -83,6 +83,7 @@ def chunk_layers(
     state: TaskState = NULL_STATE,
     previous_table: TableLookup = _no_table,
     keep_candidates: bool = False,
+    small_limit: int = SMALL_INPUT,
 ) -> list[LayerChunks]:
     """Cut and fingerprint every layer; never hash one whose cached candidates cover
     ``params``. The others are cut directly, or, with ``keep_candidates`` (more cuts of
@@ -90,7 +91,8 @@ def chunk_layers(
 
     Every cut takes the fingerprint of every chunk that ``previous_table(layer)`` (the
     layer cut with other parameters of the same hash) already has, by offset and length:
-    moving min or max leaves most chunks as they were.
+    moving min or max leaves most chunks as they were. Inputs of up to ``small_limit``
+    bytes in all may be cut in numpy alone (``kernels.small``, same cut points).
     """
     masks = CandidateMasks.for_params(params) if params.chunker == "fastcdc" else None
     # Our own state, so a failure can stop the sibling tasks without cancelling the
@@ -105,7 +107,7 @@ def chunk_layers(
             plans.append(("recut", known))
         else:
             plans.append(("scan" if keep_candidates else "direct", None))
-    if _small_enough(layers, plans):
+    if _small_enough(layers, plans, small_limit):
         plans = [("small", None) if kind == "direct" else (kind, known) for kind, known in plans]
     blocks = [
         (layer, kind)
@@ -147,13 +149,15 @@ def chunk_layers(
             feed.close_all()
 
 
-def _small_enough(layers: list[Layer], plans: list[tuple[str, Candidates | None]]) -> bool:
+def _small_enough(
+    layers: list[Layer], plans: list[tuple[str, Candidates | None]], limit: int
+) -> bool:
     """Cut in numpy alone (``kernels.small``): a short command then never loads numba.
     Only while the compiled kernels are not loaded yet, and the input is small."""
     if "cdcviewer.kernels.direct" in sys.modules:
         return False
     kinds = {kind for kind, _ in plans}
-    return kinds <= {"direct", "fixed"} and sum(la.bytes for la in layers) <= SMALL_INPUT
+    return kinds <= {"direct", "fixed"} and sum(la.bytes for la in layers) <= limit
 
 
 def _cut_small_layer(layer: Layer, params: ChunkerParams, state: TaskState) -> LayerChunks:

@@ -19,6 +19,7 @@ import numpy as np
 from cdcviewer.analysis.chunking import candidate_family, chunk_layers
 from cdcviewer.analysis.compressed import SizeCache
 from cdcviewer.analysis.document import figures_document
+from cdcviewer.analysis.overlap import CutWhileLoading
 from cdcviewer.analysis.pipeline import LayerChunks
 from cdcviewer.analysis.recuts import RecutPreparer
 from cdcviewer.analysis.registry_blobs import RegistryBlobs
@@ -35,7 +36,7 @@ from cdcviewer.kernels.fingerprint import index_keys
 from cdcviewer.kernels.gear import Candidates
 from cdcviewer.sources.cache import CacheDir
 from cdcviewer.sources.layers import Layer
-from cdcviewer.sources.loader import load_inputs
+from cdcviewer.sources.loader import LoadResult, load_inputs
 from cdcviewer.sources.names import numbered
 from cdcviewer.sources.registry.settings import RegistrySettings
 
@@ -109,16 +110,19 @@ class Workspace:
         paths: Iterable[str | Path],
         state: TaskState = NULL_STATE,
         registry: RegistrySettings | None = None,
+        cut_with: ChunkerParams | None = None,
     ) -> list[Layer]:
         """Load inputs; returns the new layers. Failures are appended to ``failures``.
 
         ``registry`` overrides the workspace's registry settings for this load (the
-        window's Open Image chooses a platform per image)."""
+        window's Open Image chooses a platform per image). ``cut_with``: the analysis
+        that follows uses these parameters, so cut each input's layers with them while
+        the next inputs still load (``overlap``); ``analyze`` then finds them cut."""
         fresh, repeated = split_repeated(paths, [layer.source for layer in self.layers])
         registry = registry or self.registry
         before = self._cache_files()
         try:
-            result = load_inputs(fresh, self.cache, state, workers=self.workers, registry=registry)
+            result, early = self._load(fresh, state, registry, cut_with)
         except BaseException:
             # Inputs that finished before another was cancelled (or failed unexpectedly)
             # wrote copies that no loaded layer will ever point at.
@@ -135,8 +139,32 @@ class Workspace:
             self._share_copies(result.layers)
             self.layers.extend(result.layers)
             self.failures.extend(failures)
+            # Not trimmed to CHUNK_TABLES_KEPT here: the analysis that follows needs
+            # them all, and trims after.
+            for layer in result.layers:
+                if cut_with is not None and layer in early:
+                    self._tables[(layer, cut_with)] = early[layer]
         self.last_failures = failures
         return result.layers
+
+    def _load(
+        self,
+        paths: list[str | Path],
+        state: TaskState,
+        registry: RegistrySettings,
+        cut_with: ChunkerParams | None,
+    ) -> tuple[LoadResult, dict[Layer, LayerChunks]]:
+        """Load ``paths``; with ``cut_with``, also each input's layers cut as it loads.
+        Not for buzhash: its pipeline keeps candidates per layer, which a load that fails
+        would leave behind (and its first cut is not the gear pipeline's direct one)."""
+        if cut_with is None or candidate_family(cut_with) == "buzhash":
+            return load_inputs(paths, self.cache, state, self.workers, registry), {}
+        self._preparer.stop()
+        with CutWhileLoading(cut_with, self.workers, state) as cutter:
+            result = load_inputs(
+                paths, self.cache, state, self.workers, registry, on_loaded=cutter.loaded
+            )
+            return result, cutter.tables()
 
     def remove(self, layers: Iterable[Layer]) -> None:
         """Forget ``layers`` and delete their decompressed copies no other layer uses."""
@@ -386,10 +414,11 @@ def analyze(
     ``paths`` may hold image references (``docker://alpine:3.20``); ``registry`` sets the
     platform, TLS exceptions and blob cache for them.
     """
+    params = params or ChunkerParams()
     workspace = Workspace(cache, workers, registry)
     try:
-        workspace.add(paths, state)
-        analysis = workspace.analyze(params or ChunkerParams(), state)
+        workspace.add(paths, state, cut_with=params)
+        analysis = workspace.analyze(params, state)
         analysis.owns_workspace = True
         return analysis
     except BaseException:

@@ -67,4 +67,5 @@ CHUNKS = Command(
     _configure,
     _run,
     _outputs,
+    first_cut=params_from_args,
 )

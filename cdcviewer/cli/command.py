@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cdcviewer.analysis.workspace import Workspace
+from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
 from cdcviewer.cli.options import params_from_args
 from cdcviewer.cli.output import Outputs
@@ -18,6 +19,10 @@ RunOnPaths = Callable[[list[str], argparse.Namespace, TaskState], int]
 
 
 def _runs_here(args: argparse.Namespace) -> RunOnPaths | None:
+    return None
+
+
+def _no_first_cut(args: argparse.Namespace) -> ChunkerParams | None:
     return None
 
 
@@ -34,3 +39,6 @@ class Command:
     # when the options send the work elsewhere, the run that takes the paths instead of
     # a local workspace
     run_elsewhere: Callable[[argparse.Namespace], RunOnPaths | None] = _runs_here
+    # the parameters of the run's first analysis, if it starts with one: each input is
+    # then cut with them while the next inputs still load
+    first_cut: Callable[[argparse.Namespace], ChunkerParams | None] = _no_first_cut

@@ -148,7 +148,7 @@ def _run(command: Command, args: argparse.Namespace, paths: list[str]) -> int:
             if run_elsewhere is not None:
                 return run_elsewhere(paths, args, progress)
             with Workspace(workers=args.workers, registry=registry_settings(args)) as workspace:
-                workspace.add(paths, progress)
+                workspace.add(paths, progress, cut_with=command.first_cut(args))
                 finish_progress(progress)
                 complain_all(workspace.failures)
                 status = command.run(workspace, args, progress)

@@ -134,4 +134,5 @@ FILES = Command(
     _run,
     _outputs,
     _validate,
+    first_cut=params_from_args,
 )

@@ -148,4 +148,5 @@ REPORT = Command(
     _outputs,
     _validate,
     _run_elsewhere,
+    first_cut=params_from_args,
 )

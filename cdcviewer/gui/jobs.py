@@ -121,7 +121,10 @@ class WindowJobs(QObject):
         """Add ``paths`` (or image references, fetched with ``registry``'s settings) to
         what is loaded, then analyse; bad inputs become messages."""
         if paths:
-            self._submit("load", self.session.load(paths, registry))
+            # Cut with the current parameters while loading: the analysis then finds
+            # the layers cut (analysis.overlap).
+            params = self.views.controls.params()
+            self._submit("load", self.session.load(paths, registry, cut_with=params))
             self.request_analysis()
 
     def load_demo(self) -> None:

@@ -213,15 +213,19 @@ class Session:
         self.store = StoreParams()  # how the window's chunk store compresses chunks
 
     def load(
-        self, paths: Sequence[str | Path], registry: RegistrySettings | None = None
+        self,
+        paths: Sequence[str | Path],
+        registry: RegistrySettings | None = None,
+        cut_with: ChunkerParams | None = None,
     ) -> Callable[[TaskState], Loaded]:
+        """Add ``paths``; ``cut_with``: the parameters of the analysis that follows."""
         chosen = [str(p) for p in paths]
 
         def run(state: TaskState) -> Loaded:
             if registry is None:  # the workspace's own settings
-                layers = self.workspace.add(chosen, state)
+                layers = self.workspace.add(chosen, state, cut_with=cut_with)
             else:
-                layers = self.workspace.add(chosen, state, registry)
+                layers = self.workspace.add(chosen, state, registry, cut_with)
             failures = list(self.workspace.last_failures)
             return Loaded(chosen, layers, failures, len(self.workspace.layers))
 

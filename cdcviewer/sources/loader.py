@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +75,7 @@ def load_inputs(
     state: TaskState | None = None,
     workers: int = 1,
     registry: RegistrySettings | None = None,
+    on_loaded: Callable[[list[Layer]], None] | None = None,
 ) -> LoadResult:
     """Load every path into layers; bad inputs become ``failures``, ``Cancelled`` propagates.
 
@@ -93,6 +94,10 @@ def load_inputs(
     An input may also be an image reference (``docker://``, ``docker-daemon:``, ``oci:``,
     ``docker-archive:``, or a bare ``name:tag`` that is not a path); ``registry`` holds
     the run's registry settings (platform, TLS exceptions, blob cache).
+
+    ``on_loaded`` is called with each input's layers as soon as that input has loaded
+    (from the thread that loaded it), so they can be cut while later inputs still
+    decode; their names may still change before this returns.
     """
     state = state or NULL_STATE
     registry = registry or RegistrySettings()
@@ -102,10 +107,21 @@ def load_inputs(
         for given, path, name in zip(paths, inputs, loose_names(inputs), strict=True)
     ]
     if workers <= 1 or len(files) < 2:
-        loaded = [_load_alone(cache, state, inp, registry) for inp in files]
+        loaded = [_load_alone(cache, state, inp, registry, on_loaded) for inp in files]
     else:
         with ThreadPoolExecutor(min(workers, len(files)), thread_name_prefix="cdc-load") as pool:
-            loaded = list(pool.map(lambda inp: _load_alone(cache, state, inp, registry), files))
+            # Largest first, so the last input to finish (whose cut nothing overlaps)
+            # is a small one; results stay in input order.
+            tasks = {
+                i: pool.submit(_load_alone, cache, state, files[i], registry, on_loaded)
+                for i in sorted(range(len(files)), key=lambda i: -_file_size(files[i].path))
+            }
+            try:
+                loaded = [tasks[i].result() for i in range(len(files))]
+            except BaseException:
+                for task in tasks.values():
+                    task.cancel()
+                raise
     rename_images_across_inputs([one.layers for one in loaded], [f.path.name for f in files])
     result = LoadResult()
     for one in loaded:
@@ -116,7 +132,11 @@ def load_inputs(
 
 
 def _load_alone(
-    cache: CacheDir, state: TaskState, inp: InputFile, registry: RegistrySettings
+    cache: CacheDir,
+    state: TaskState,
+    inp: InputFile,
+    registry: RegistrySettings,
+    on_loaded: Callable[[list[Layer]], None] | None = None,
 ) -> LoadResult:
     """One input with streams and image names of its own, so inputs can load in parallel."""
     state.check()
@@ -133,6 +153,8 @@ def _load_alone(
     except BaseException:
         streams.discard_unused(0, set())
         raise
+    if on_loaded is not None and layers:
+        on_loaded(layers)
     return LoadResult(layers, context.summarised_failures(inp.source))
 
 
@@ -152,6 +174,14 @@ def _over_budget(layers: list[Layer], streams: StreamMaker) -> str | None:
             f"of {streams.input_bytes()} bytes (a blob listed many times?)"
         )
     return None
+
+
+def _file_size(path: Path) -> int:
+    """The size of a file input, 0 for anything else (a folder, a reference)."""
+    try:
+        return path.stat().st_size
+    except (OSError, ValueError):
+        return 0
 
 
 def describe_input(path: str | Path) -> str:

@@ -45,7 +45,7 @@ def test_the_small_path_equals_the_oracle(tmp_path, monkeypatch):
     files = real_files(1_500_000)
     tar = layer_tar(tmp_path / "a.tar", files)
     data = tar.read_bytes()
-    monkeypatch.setattr(pipeline, "_small_enough", lambda layers, plans: True)
+    monkeypatch.setattr(pipeline, "_small_enough", lambda layers, plans, limit: True)
     params = ChunkerParams.for_avg(4096, normalization=2)
     with Workspace(workers=2) as workspace:
         workspace.add([tar])

@@ -112,8 +112,9 @@ class PausingWorkspace(Workspace):
         self.phase = phase
         self.reached = threading.Event()
 
-    def add(self, paths, state: TaskState = NULL_STATE):
-        return super().add(paths, PausingState(state, self.phase, self.reached))
+    def add(self, paths, state: TaskState = NULL_STATE, registry=None, cut_with=None):
+        pausing = PausingState(state, self.phase, self.reached)
+        return super().add(paths, pausing, registry, cut_with)
 
     def analyze(self, params, state: TaskState = NULL_STATE, layers=None):
         return super().analyze(params, PausingState(state, self.phase, self.reached), layers)
@@ -144,8 +145,8 @@ def test_closing_mid_work_stops_the_workers_and_removes_the_caches(
         assert any(p.name not in CONTROL_FILES for p in run_folder.iterdir()), (
             "no stream being written"
         )
-    else:
-        assert len(workspace.layers) == len(layer_files)
+    else:  # cutting: while the inputs load (analysis.overlap), or in the analysis after
+        assert len(workspace.layers) in (0, len(layer_files))
 
     window.close()
 

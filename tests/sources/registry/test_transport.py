@@ -23,7 +23,7 @@ DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
 class Server:
     """A tiny HTTP server whose answers a test scripts: ``routes[path] -> handler(request)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.seen: list[tuple[str, dict[str, str]]] = []
         self.routes: dict[str, object] = {}
         server = self
@@ -44,7 +44,7 @@ class Server:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http = ThreadingHTTPServer((host, 0), Handler)
         self.port = self.http.server_address[1]
         threading.Thread(target=self.http.serve_forever, daemon=True).start()
 
@@ -56,7 +56,7 @@ class Server:
 @pytest.fixture
 def servers():
     made: list[Server] = []
-    yield lambda: made.append(Server()) or made[-1]
+    yield lambda host="127.0.0.1": made.append(Server(host)) or made[-1]
     for server in made:
         server.stop()
 
@@ -69,7 +69,9 @@ def client_for(host: str, tmp_path) -> RepositoryClient:
 
 
 def test_redirects_to_storage_drop_the_credentials(servers, tmp_path, isolated):
-    registry, storage = servers(), servers()
+    # Another host without a name to resolve: all of 127/8 is loopback, and a bare machine
+    # (or chroot) may have no /etc/hosts line for "localhost".
+    registry, storage = servers(), servers("127.0.0.2")
     (isolated / "auth").mkdir()
     (isolated / "auth" / "auth.json").write_text(
         json.dumps({"auths": {f"127.0.0.1:{registry.port}": {"auth": "dTpzM2NyZXQ="}}})
@@ -78,7 +80,7 @@ def test_redirects_to_storage_drop_the_credentials(servers, tmp_path, isolated):
     def blob(request):
         if "Authorization" not in request.headers:
             return 401, {"WWW-Authenticate": 'Basic realm="r"'}, b""
-        location = f"http://localhost:{storage.port}/signed?sig=abc"
+        location = f"http://127.0.0.2:{storage.port}/signed?sig=abc"
         return 307, {"Location": location}, b""
 
     registry.routes[f"/v2/app/blobs/{DIGEST}"] = blob
