@@ -18,10 +18,10 @@ from cdcviewer.analysis.pipeline import (
     CandidateLookup,
     CandidateStore,
     LayerChunks,
+    ReusedFingerprints,
     TableLookup,
-    _find_in,
-    _queue_fingerprints,
-    _Reused,
+    known_chunks,
+    queue_fingerprints,
 )
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
@@ -113,12 +113,12 @@ def _fingerprints(
     previous: LayerChunks | None,
     pool: ThreadPoolExecutor,
     state: TaskState,
-) -> list[Future | _Reused]:
+) -> list[Future | ReusedFingerprints]:
     """Fingerprint tasks for the chunks ``previous`` does not already have."""
-    found = _find_in(previous, offsets, lengths)
+    found = known_chunks(previous, offsets, lengths)
     if found is None:
-        return [f for f, _ in _queue_fingerprints(pool, layer, offsets, lengths, params, state)]
+        return [f for f, _ in queue_fingerprints(pool, layer, offsets, lengths, params, state)]
     known, known_fingerprints = found
     fresh = ~known
-    tasks = _queue_fingerprints(pool, layer, offsets[fresh], lengths[fresh], params, state)
-    return [_Reused(offsets, lengths, known, known_fingerprints, [f for f, _ in tasks])]
+    tasks = queue_fingerprints(pool, layer, offsets[fresh], lengths[fresh], params, state)
+    return [ReusedFingerprints(offsets, lengths, known, known_fingerprints, [f for f, _ in tasks])]

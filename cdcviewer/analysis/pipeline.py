@@ -137,7 +137,7 @@ def chunk_layers(
                 else:
                     offsets = np.arange(0, layer.bytes, params.avg_size, dtype=np.int64)
                     lengths = np.diff(offsets, append=np.int64(layer.bytes))
-                    tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state)
+                    tasks = queue_fingerprints(pool, layer, offsets, lengths, params, state)
                     pieces.append([future for future, _ in tasks])
             width = WIDTH[params.hash]
             return [LayerChunks.join([p.result() for p in ps], width) for ps in pieces]
@@ -183,14 +183,14 @@ def _cut_direct(
     previous: LayerChunks | None,
     pool: ThreadPoolExecutor,
     state: TaskState,
-) -> list[Future | _Reused]:
+) -> list[Future | ReusedFingerprints]:
     """Join each directly cut block to the true chunks and queue their fingerprints;
     release the pages behind the work, and the layer's mapping once it is done."""
     from cdcviewer.kernels import direct  # numba, loaded by the first cut that needs it
 
     data = feed.data(layer)
     blocks = feed.blocks(layer)
-    pieces: list[Future | _Reused] = []
+    pieces: list[Future | ReusedFingerprints] = []
     unreleased: deque[tuple[Future, int]] = deque()  # fingerprint tasks and where they end
     released = start = 0
     for done, (_, stop) in enumerate(blocks, 1):
@@ -254,7 +254,7 @@ def _cut_while_hashing(
         offsets, next_start = cut_range(data, params, pending_pos, pending_hash, start, known)
         if len(offsets):
             lengths = np.diff(offsets, append=np.int64(next_start))
-            tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state, data)
+            tasks = queue_fingerprints(pool, layer, offsets, lengths, params, state, data)
             pieces += [future for future, _ in tasks]
             unreleased.extend(tasks)
         start = next_start
@@ -272,13 +272,13 @@ def _cut_from_candidates(
     previous: LayerChunks | None,
     pool: ThreadPoolExecutor,
     state: TaskState,
-) -> list[Future | _Reused]:
+) -> list[Future | ReusedFingerprints]:
     """Re-cut from cached candidates a window at a time, so the workers fingerprint the
     first chunks while later ones are still being cut (the cut alone was a fifth of a
     re-cut). The cut reads a few dozen bytes per chunk; pages behind it are released."""
     from cdcviewer.kernels.chunkers import cut_range  # numba (start-up time)
 
-    pieces: list[Future | _Reused] = []
+    pieces: list[Future | ReusedFingerprints] = []
     window = max(FINGERPRINT_BATCH, 4 * params.max_size)  # always decides a chunk
     start = 0
     with layer.mapped() as data:
@@ -304,21 +304,21 @@ def _fingerprint_window(
     state: TaskState,
     previous: LayerChunks | None,
     data: np.ndarray | None = None,
-) -> tuple[list[Future | _Reused], list[tuple[Future, int]]]:
+) -> tuple[list[Future | ReusedFingerprints], list[tuple[Future, int]]]:
     """Queue the fingerprints of these chunks that ``previous`` does not already have;
     returns the pieces that give them all in order, and the queued tasks."""
-    found = _find_in(previous, offsets, lengths)
+    found = known_chunks(previous, offsets, lengths)
     if found is None:
-        tasks = _queue_fingerprints(pool, layer, offsets, lengths, params, state, data)
+        tasks = queue_fingerprints(pool, layer, offsets, lengths, params, state, data)
         return [future for future, _ in tasks], tasks
     known, known_fingerprints = found
     fresh = ~known
-    tasks = _queue_fingerprints(pool, layer, offsets[fresh], lengths[fresh], params, state, data)
-    reused = _Reused(offsets, lengths, known, known_fingerprints, [f for f, _ in tasks])
+    tasks = queue_fingerprints(pool, layer, offsets[fresh], lengths[fresh], params, state, data)
+    reused = ReusedFingerprints(offsets, lengths, known, known_fingerprints, [f for f, _ in tasks])
     return [reused], tasks
 
 
-def _find_in(
+def known_chunks(
     previous: LayerChunks | None, offsets: np.ndarray, lengths: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(chunks of ``offsets``/``lengths`` also in ``previous``, their rows there), or None
@@ -332,7 +332,7 @@ def _find_in(
     return same, previous.fingerprints[rows[same]]
 
 
-class _Reused:
+class ReusedFingerprints:
     """A window whose chunks partly had fingerprints already (``known``); ``result()``
     adds those of the ``tasks`` fingerprinting the rest, in chunk order."""
 
@@ -355,7 +355,7 @@ class _Reused:
         return LayerChunks(self.offsets, self.lengths, self.fingerprints)
 
 
-def _queue_fingerprints(
+def queue_fingerprints(
     pool: ThreadPoolExecutor,
     layer: Layer,
     offsets: np.ndarray,
