@@ -15,8 +15,15 @@ position depends on the 48 bytes before it only, never on where the chunk began:
 
 ``d`` comes from avg (casync's fitted curve), clamped to [min, max]; ``min == avg == max``
 is casync's fixed-size special case (no hashing at all). The modulo test runs as a
-divisibility test on ``H + 1`` (low bits, then a multiply by the inverse of d's odd
-part; exact, Granlund-Montgomery), much cheaper than the division casync does per byte.
+divisibility test on ``H + 1`` (a multiply by the inverse of d's odd part, a rotate, a
+compare; exact, Hacker's Delight 10-17), much cheaper than casync's division per byte.
+
+Speed (the scan is the whole cost): H lives in 32 bits so each step is one ``rol`` and
+two xors; the range is hashed as two halves at once (two independent chains in one
+loop, the second started from its own window hash) by a hot loop kept apart from the
+bookkeeping so its constants stay in registers; the candidate test has no branch on the
+low bits (it mispredicted half the time for d = 2 x odd). 1.9x the former 64-bit
+single-chain scan at casync's default d, 5-6x at d = 12318 (one thread, AMD EPYC).
 
 The table is casync's (LGPL-2.1+), reproduced because cut points depend on every bit of
 it; desync carries the same values.
@@ -68,56 +75,153 @@ TABLE = np.array([
     0x30320350, 0x3f397e91, 0xa67791bc, 0x86bc0e2c, 0xefa0a7e2, 0xe9ff7543, 0xe733612c, 0xd185897b,
     0x329e5388, 0x91dd236b, 0x2ecb0d93, 0xf4d82a3d, 0x35b5c03f, 0xe4e606f0, 0x05b21843, 0x37b45964,
     0x5eff22f4, 0x6027f4cc, 0x77178b3c, 0xae507131, 0x7bf7cabc, 0xf9c18d66, 0x593ade65, 0xd95ddf11,
-], dtype=np.uint64)
+], dtype=np.uint32)
 # fmt: on
 # rol32(TABLE[b], 48): what the leaving byte contributes after 48 rotations by one.
-TABLE_ROL16 = ((TABLE << np.uint64(16)) | (TABLE >> np.uint64(16))) & np.uint64(0xFFFFFFFF)
+TABLE_ROL16 = (TABLE << np.uint32(16)) | (TABLE >> np.uint32(16))
+
+
+_U = np.uint64
+_U32 = np.uint32
+
+
+def candidate_constants(d: int) -> tuple[int, int, int]:
+    """(inverse of d's odd part q mod 2**64, k with d = q * 2**k, (2**64 - 1) // d): ``d``
+    divides ``n < 2**64`` exactly when ``rotr64(n * inverse, k) <= limit`` (Hacker's
+    Delight 10-17). One multiply, one rotate, one compare, no branch on the low bits:
+    the low-bit test first mispredicted half the time for d = 2 * odd."""
+    inverse, shift, _, _ = divisibility_constants(d)
+    return inverse, shift, ((1 << 64) - 1) // d
 
 
 @numba.njit(inline="always")
-def _is_candidate(h, inverse, shift, low_mask, limit):  # pragma: no cover - compiled
-    """``h mod d == d - 1``, i.e. d divides h + 1 (h + 1 may be 2**32: 64-bit math). The
-    low-bit test first: for an even d it rejects most positions before the multiply."""
-    n = h + np.uint64(1)
-    return (n & low_mask) == np.uint64(0) and (n >> shift) * inverse <= limit
+def _is_candidate(h, inverse, shift, limit):  # pragma: no cover - compiled
+    """``h mod d == d - 1``, i.e. d divides h + 1 (h + 1 may be 2**32: 64-bit math)."""
+    c = (_U(h) + _U(1)) * inverse
+    return ((c >> shift) | (c << ((_U(64) - shift) & _U(63)))) <= limit
+
+
+@numba.njit
+def _candidate_test(h, inverse, shift, limit):  # pragma: no cover - compiled
+    return _is_candidate(h, inverse, shift, limit)
+
+
+def is_candidate(h: int, inverse: int, shift: int, limit: int) -> bool:
+    """The scan's candidate test on one 32-bit hash, callable from Python (the tests)."""
+    return bool(_candidate_test(_U32(h), _U(inverse), _U(shift), _U(limit)))
 
 
 @numba.njit(inline="always")
 def _window_hash(data, end, table):  # pragma: no cover - compiled
-    """H of the 48 bytes before ``end``, computed from scratch (as ``ca_chunker_start``)."""
-    h = np.uint64(0)
-    mask = np.uint64(0xFFFFFFFF)
+    """H of the 48 bytes before ``end``, computed from scratch (as ``ca_chunker_start``).
+    Every step is cast back to uint32: numba widens uint32 arithmetic to 64 bits."""
+    h = _U32(0)
     for j in range(WINDOW):
-        r = np.uint64(WINDOW - 1 - j) & np.uint64(31)
+        r = _U32((WINDOW - 1 - j) & 31)
         t = table[data[end - WINDOW + j]]
-        h ^= ((t << r) | (t >> ((np.uint64(32) - r) & np.uint64(31)))) & mask
+        h = _U32(h ^ ((t << r) | (t >> ((_U32(32) - r) & _U32(31)))))
     return h
 
 
-@numba.njit(nogil=True, cache=True, boundscheck=False)
-def _scan(
-    data, first, last, table, table16, inverse, shift, low_mask, limit, out, capacity
+@numba.njit(inline="always")
+def _roll(h, data, p, table, table16):  # pragma: no cover - compiled
+    """H at window end ``p`` from H at ``p - 1``: one ``rol`` and two xors in 32 bits."""
+    return _U32(
+        ((h << _U32(1)) | (h >> _U32(31))) ^ table16[data[p - _U(49)]] ^ table[data[p - _U(1)]]
+    )
+
+
+@numba.njit(nogil=True, cache=True, boundscheck=False, no_cpython_wrapper=True)
+def _hot(data, pa, pb, k, ha, hb, table, table16, inverse, shift, limit):  # pragma: no cover
+    """Roll two independent chains (window ends ``pa + i`` and ``pb + i``) for up to ``k``
+    steps; stop after the first step where either is a candidate. Returns (steps, ha, hb).
+    A function of its own so that its loop keeps every constant in a register."""
+    i = _U(0)
+    while i < k:
+        i += _U(1)
+        ha = _roll(ha, data, pa + i, table, table16)
+        hb = _roll(hb, data, pb + i, table, table16)
+        if _is_candidate(ha, inverse, shift, limit) or _is_candidate(hb, inverse, shift, limit):
+            break
+    return i, ha, hb
+
+
+@numba.njit(inline="always")
+def _one_chain(
+    data, p, last, h, table, table16, inverse, shift, limit, out, count, capacity
 ):  # pragma: no cover
-    """Candidates among window ends ``first..last`` (inclusive, first >= 48) into ``out``;
-    returns their count, or -1 past ``capacity`` (the caller retries with more room)."""
-    mask = np.uint64(0xFFFFFFFF)
-    one = np.uint64(1)
-    thirty_one = np.uint64(31)
-    count = 0
-    h = _window_hash(data, first, table)
-    if _is_candidate(h, inverse, shift, low_mask, limit):
-        out[count] = first
-        count += 1
-    p = first + 1
+    """Candidates among window ends ``p + 1..last`` after H(p) = h; the new count or -1."""
+    p += _U(1)
     while p <= last:
-        h = (((h << one) | (h >> thirty_one)) & mask) ^ table16[data[p - 49]] ^ table[data[p - 1]]
-        if _is_candidate(h, inverse, shift, low_mask, limit):
+        h = _roll(h, data, p, table, table16)
+        if _is_candidate(h, inverse, shift, limit):
             if count == capacity:
                 return -1
             out[count] = p
             count += 1
-        p += 1
+        p += _U(1)
     return count
+
+
+@numba.njit(nogil=True, cache=True, boundscheck=False)
+def _scan(
+    data, first, last, table, table16, inverse, shift, limit, out, capacity
+):  # pragma: no cover
+    """Candidates among window ends ``first..last`` (inclusive, first >= 48) into ``out``;
+    returns their count, or -1 past ``capacity`` (the caller retries with more room).
+
+    Two chains, one loop: the rolling hash is a serial chain (rol, xor), so the range is
+    hashed as two halves at once, the second from its own 48-byte window hash (H depends
+    on the window alone), and its candidates appended after the first's."""
+    fa, last = _U(first), _U(last)
+    k = (last - fa + _U(1)) // _U(2)
+    fb = fa + k  # b's first window end; a covers fa..fb-1, b covers fb..last
+    count_a, count_b = 0, 0
+    out_b = np.empty(capacity, np.int64)
+    ha = _window_hash(data, fa, table)
+    hb = _window_hash(data, fb, table)
+    if _is_candidate(ha, inverse, shift, limit):
+        out[0] = fa
+        count_a = 1
+    if k == _U(0):
+        return count_a
+    if _is_candidate(hb, inverse, shift, limit):
+        out_b[0] = fb
+        count_b = 1
+    done = _U(0)  # steps both chains have taken: a is at fa + done, b at fb + done
+    while done < k - _U(1):
+        steps, ha, hb = _hot(
+            data,
+            fa + done,
+            fb + done,
+            k - _U(1) - done,
+            ha,
+            hb,
+            table,
+            table16,
+            inverse,
+            shift,
+            limit,
+        )
+        done += steps
+        if _is_candidate(ha, inverse, shift, limit):
+            if count_a == capacity:
+                return -1
+            out[count_a] = fa + done
+            count_a += 1
+        if _is_candidate(hb, inverse, shift, limit):
+            if count_b == capacity:
+                return -1
+            out_b[count_b] = fb + done
+            count_b += 1
+    # b holds one more position than a when the range is odd
+    count_b = _one_chain(
+        data, fb + done, last, hb, table, table16, inverse, shift, limit, out_b, count_b, capacity
+    )
+    if count_b < 0 or count_a + count_b > capacity:
+        return -1
+    out[count_a : count_a + count_b] = out_b[:count_b]
+    return count_a + count_b
 
 
 def scan_block(data: np.ndarray, start: int, stop: int, d: int) -> np.ndarray:
@@ -126,7 +230,7 @@ def scan_block(data: np.ndarray, start: int, stop: int, d: int) -> np.ndarray:
     first = max(start + 1, WINDOW)
     if stop < first:
         return np.zeros(0, np.int64)
-    inverse, shift, low_mask, limit = divisibility_constants(d)
+    inverse, shift, limit = candidate_constants(d)
     span = stop - first + 1
     # 1 in d on random data; room for every position when the data is periodic.
     capacity = min(span, span // max(1, d // 4) + 256)
@@ -140,7 +244,6 @@ def scan_block(data: np.ndarray, start: int, stop: int, d: int) -> np.ndarray:
             TABLE_ROL16,
             np.uint64(inverse),
             np.uint64(shift),
-            np.uint64(low_mask),
             np.uint64(limit),
             out,
             capacity,

@@ -14,9 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cdcviewer.kernels.buzhash import (
+    TABLE,
     buzhash_offsets,
+    candidate_constants,
     cut_from_candidates,
     find_candidates,
+    is_candidate,
+    scan_block,
 )
 from cdcviewer.kernels.buzhash_sizes import (
     CHUNK_SIZE_LIMIT_MAX,
@@ -226,3 +230,45 @@ def test_casync_fails_when_max_is_below_its_window():
     chunker cannot cut before its window is full, and its index refuses the chunk."""
     with pytest.raises(subprocess.CalledProcessError):
         casync_chunk_ends(random_bytes(1000, 5), 1, 2, 40)
+
+
+@settings(deadline=None)  # the first example compiles the test
+@given(st.integers(1, CHUNK_SIZE_LIMIT_MAX), st.integers(0, 2**32 - 1))
+def test_the_scans_rotate_test_is_the_modulo_test(d: int, h: int):
+    inverse, shift, limit = candidate_constants(d)
+    assert is_candidate(h, inverse, shift, limit) == (h % d == d - 1)
+
+
+def test_the_scans_rotate_test_at_the_edges_of_32_bits():
+    """h + 1 == 2**32 is a multiple of every power of two up to 2**32, of nothing else."""
+    for d in (1, 2, 3, 4096, 4097, 1 << 27, 3 << 20, CHUNK_SIZE_LIMIT_MAX):
+        for h in {0, d - 1, max(0, d - 2), d, 2**32 - 1, 2**32 - 2}:
+            assert is_candidate(h, *candidate_constants(d)) == (h % d == d - 1), (d, h)
+
+
+def window_hashes(data: np.ndarray) -> np.ndarray:
+    """H at every window end 48..n, straight from the definition (no rolling)."""
+    table = TABLE.astype(np.uint64)
+    ends = np.arange(WINDOW, len(data) + 1)
+    h = np.zeros(len(ends), np.uint64)
+    for j in range(WINDOW):
+        t = table[data[ends - WINDOW + j]]
+        r = np.uint64((WINDOW - 1 - j) % 32)
+        h ^= ((t << r) | (t >> ((np.uint64(32) - r) % np.uint64(32)))) & np.uint64(0xFFFFFFFF)
+    return h
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7, 12318])
+def test_the_two_chain_scan_finds_every_candidate_wherever_the_halves_meet(d: int):
+    """The scan hashes a range as two halves from their own window hashes: every range
+    length from 1 up (so the halves meet at every position of the first few hundred,
+    with candidates on, before and after the seam) keeps exactly the candidates the
+    definition gives, in order, however the range starts."""
+    data = np.random.default_rng(d).integers(0, 256, 1200, dtype=np.uint8)
+    data[600:700] = 0  # a run: with d = 3943-like clamps every position may pass
+    hashes = window_hashes(data)
+    expected = np.arange(WINDOW, len(data) + 1)[hashes % np.uint64(d) == np.uint64(d - 1)]
+    for start in (0, 46, 47, 48, 49, 333):
+        for stop in range(start, min(len(data), start + 420)):
+            want = expected[(expected > start) & (expected <= stop)]
+            assert scan_block(data, start, stop, d).tolist() == want.tolist(), (start, stop)
