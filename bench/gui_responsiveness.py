@@ -143,7 +143,7 @@ def measure_launch(runs: int) -> list[Row]:
                     f"launch to first paint, numba cache {label}",
                     f"median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
                     f"({runs} runs)",
-                    f"< {LAUNCH_LIMIT_S:.0f} s",
+                    f"< {LAUNCH_LIMIT_S:g} s",
                 )
             )
     return rows
