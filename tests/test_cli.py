@@ -12,11 +12,11 @@ import pytest
 
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
-from cdcviewer.cli import main
 from cdcviewer.insight.sweep import sweep
 from cdcviewer.report import export as export_module
 from cdcviewer.report.export import export_report
 from tests.builders import docker_save, layer_tar, tree_versions
+from tests.cli_run import report_json, run
 
 ROOT = Path(__file__).resolve().parents[1]
 AVG = ["--avg", "8K"]  # small chunks: small inputs still have plenty of them
@@ -31,18 +31,6 @@ def versions(tmp_path_factory):
         str(layer_tar(folder / "release-1.tar", old)),
         str(layer_tar(folder / "release-2.tar.zst", new, "zstd")),
     ]
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def report_json(capsys, *argv):
-    code, out, err = run(capsys, "report", *argv, "--json", "-")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def test_report_prints_the_table_and_totals(capsys, versions):

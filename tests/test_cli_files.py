@@ -8,8 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from cdcviewer.cli import main
 from tests.builders import layer_tar, real_files
+from tests.cli_run import run
 
 AVG = ["--avg", "8K"]
 REQUIRED = {"path", "size", "unique_bytes", "duplicate_bytes", "shared_bytes"}
@@ -33,12 +33,6 @@ def layers(tmp_path_factory):
         str(layer_tar(folder / "one.tar", first, mtime=100)),
         str(layer_tar(folder / "two.tar.gz", second, "gzip", mtime=200)),
     ]
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def files_json(capsys, *argv):

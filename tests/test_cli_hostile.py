@@ -16,12 +16,7 @@ import pytest
 from cdcviewer.cli import main
 from cdcviewer.cli.progress import ctrl_c_cancels, terminal_progress
 from tests import hostile_cases as cases
-
-
-def run(capsys, *argv: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
+from tests.cli_run import run
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import pytest
 
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
-from cdcviewer.cli import main
 from cdcviewer.index.storage import StoreParams
 from tests.builders import layer_tar, real_files, tree_versions
+from tests.cli_run import report_json, run
 
 AVG = ["--avg", "8K"]
 
@@ -23,18 +23,6 @@ def layers(tmp_path_factory):
         str(layer_tar(folder / "v2.tar.gz", new, "gzip")),
         str(layer_tar(folder / "other.tar.zst", real_files(120_000, seed=2), "zstd")),
     ]
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def report_json(capsys, *argv):
-    code, out, err = run(capsys, "report", *argv, "--json", "-")
-    assert code == 0, err
-    return json.loads(out)
 
 
 def test_the_report_measures_the_store_exactly_by_default(capsys, layers):

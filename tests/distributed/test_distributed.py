@@ -24,7 +24,6 @@ from cdcviewer.analysis.workspace import Workspace, analyze
 from cdcviewer.base.errors import Cancelled
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
-from cdcviewer.cli import main
 from cdcviewer.distributed import files as distributed_files
 from cdcviewer.distributed import ranges as distributed_ranges
 from cdcviewer.distributed.chunk_csv import partition_chunk_csv
@@ -59,6 +58,7 @@ from cdcviewer.report.export import render_report
 from cdcviewer.report.html.map import MAP_WIDTH
 from cdcviewer.report.text import summary
 from tests.builders import docker_save, layer_tar, real_files, tree_versions
+from tests.cli_run import run
 
 PARAMS = ChunkerParams.for_avg(4096)  # small chunks: small inputs still have many
 # --dask does not measure the compressed store yet: its one-machine twin leaves it out too.
@@ -720,12 +720,6 @@ def test_a_worker_lost_mid_job_is_retried(cluster, good_inputs, tmp_path):
 
 
 # --------------------------------------------------------------------------- command line
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_dask_report_equals_the_threaded_one(capsys, cluster, good_inputs, tmp_path):

@@ -29,6 +29,7 @@ from cdcviewer.kernels.buzhash_sizes import (
     divisibility_constants,
 )
 from tests.casync_oracle import casync_chunk_ends
+from tests.strategies import layer_bytes
 
 
 def ours(data: bytes, min_size: int, avg_size: int, max_size: int) -> list[int]:
@@ -177,21 +178,8 @@ def casync_sizes(draw: st.DrawFn) -> tuple[int, int, int]:
     return min_size, avg, draw(st.integers(max(avg, WINDOW), min(4 * scale, 128 << 20)))
 
 
-@st.composite
-def layer_bytes(draw: st.DrawFn) -> bytes:
-    length = draw(st.integers(0, 200_000))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    kind = draw(st.sampled_from(["random", "lowentropy", "repeats"]))
-    if kind == "random":
-        return rng.integers(0, 256, length, dtype=np.uint8).tobytes()
-    if kind == "lowentropy":
-        return rng.integers(0, 3, length, dtype=np.uint8).tobytes()
-    unit = rng.integers(0, 256, max(1, length // 7), dtype=np.uint8).tobytes()
-    return (unit * 8)[:length]
-
-
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(casync_sizes(), layer_bytes())
+@given(casync_sizes(), layer_bytes(200_000))
 def test_hypothesis_drawn_sizes_cut_like_casync(sizes: tuple[int, int, int], data: bytes):
     data = few_chunks(data, sizes, 400)
     assert ours(data, *sizes) == casync_chunk_ends(data, *sizes)

@@ -15,6 +15,7 @@ from cdcviewer.base.params import ChunkerParams
 from cdcviewer.kernels.chunkers import cut_offsets, find_candidates
 from cdcviewer.kernels.gear import CandidateMasks
 from tests.oracle import oracle_offsets
+from tests.strategies import layer_bytes
 
 
 @st.composite
@@ -26,22 +27,8 @@ def chunker_params(draw: st.DrawFn) -> ChunkerParams:
     return ChunkerParams(min_size, avg, max_size, draw(st.integers(0, 3)))
 
 
-@st.composite
-def layer_bytes(draw: st.DrawFn) -> bytes:
-    """Random, low-entropy or repetitive data, as layers have."""
-    length = draw(st.integers(0, 300_000))
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    kind = draw(st.sampled_from(["random", "lowentropy", "repeats"]))
-    if kind == "random":
-        return rng.integers(0, 256, length, dtype=np.uint8).tobytes()
-    if kind == "lowentropy":
-        return rng.integers(0, 3, length, dtype=np.uint8).tobytes()
-    unit = rng.integers(0, 256, max(1, length // 7), dtype=np.uint8).tobytes()
-    return (unit * 8)[:length]
-
-
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(chunker_params(), chunker_params(), layer_bytes(), st.integers(257, 100_000))
+@given(chunker_params(), chunker_params(), layer_bytes(300_000), st.integers(257, 100_000))
 def test_a_recut_from_candidates_of_other_params_equals_the_oracle(
     scanned_for: ChunkerParams, wanted: ChunkerParams, data: bytes, block_size: int
 ):
