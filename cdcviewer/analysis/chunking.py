@@ -12,7 +12,7 @@ from cdcviewer.analysis.pipeline import (
     CandidateStore,
     LayerChunks,
     TableLookup,
-    _no_table,
+    no_table,
 )
 from cdcviewer.analysis.pipeline import chunk_layers as chunk_layers_gear
 from cdcviewer.base.params import ChunkerParams
@@ -32,7 +32,7 @@ def chunk_layers(
     store_candidates: CandidateStore,
     workers: int,
     state: TaskState = NULL_STATE,
-    previous_table: TableLookup = _no_table,
+    previous_table: TableLookup = no_table,
     **gear_options: object,
 ) -> list[LayerChunks]:
     """Cut and fingerprint every layer with ``params``'s chunker (``pipeline.chunk_layers``

@@ -70,7 +70,8 @@ CandidateStore = Callable[[Layer, Candidates], None]
 TableLookup = Callable[[Layer], LayerChunks | None]
 
 
-def _no_table(layer: Layer) -> None:
+def no_table(layer: Layer) -> None:
+    """The previous-table lookup when there is none: no fingerprints to reuse."""
     return None
 
 
@@ -81,7 +82,7 @@ def chunk_layers(
     store_candidates: CandidateStore,
     workers: int,
     state: TaskState = NULL_STATE,
-    previous_table: TableLookup = _no_table,
+    previous_table: TableLookup = no_table,
     keep_candidates: bool = False,
     small_limit: int = SMALL_INPUT,
 ) -> list[LayerChunks]:
