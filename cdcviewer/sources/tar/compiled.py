@@ -1,26 +1,11 @@
-"""The compiled scan as the walker (``members``) sees it: the rows and flags of its
-table, whether it pays for a stream, and the scan itself, imported on first use. Loading
+"""The compiled scan as the walker (``members``) sees it: whether it pays for a stream,
+and the scan itself, imported on first use (the table's rows are in ``format``). Loading
 numba and setting up its compiled code costs half a second, more than walking a small
 tar in Python, so a short command never loads it (start-up time)."""
 
 from __future__ import annotations
 
 import sys
-
-from cdcviewer.sources.tar.format import (  # noqa: F401 - the table's rows, for the walker
-    DATA,
-    FLAGS,
-    HAS_NUL,
-    HEADER,
-    LINK_END,
-    LINK_NOT_ASCII,
-    LINK_START,
-    NAME_END,
-    NAME_NOT_ASCII,
-    NAME_START,
-    SIZE,
-    TYPE,
-)
 
 SMALL_TAR = 8 << 20  # bytes up to which a tar is walked in Python while numba is not loaded
 

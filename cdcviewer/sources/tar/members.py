@@ -29,6 +29,7 @@ import numpy as np
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.progress import TaskState
 from cdcviewer.sources.tar import compiled as tarscan
+from cdcviewer.sources.tar import format as tarformat
 from cdcviewer.sources.tar.format import (
     AREGTYPE,
     BLOCK,
@@ -113,12 +114,12 @@ def _padded(size: int) -> int:
 
 def _run_strings(table: np.ndarray, names: np.ndarray, links: np.ndarray) -> list[list[str]]:
     """Names and links of a scanned run, from its blobs of NUL-terminated strings."""
-    flags = table[tarscan.FLAGS]
-    has_nul = bool((flags & tarscan.HAS_NUL).any())
+    flags = table[tarformat.FLAGS]
+    has_nul = bool((flags & tarformat.HAS_NUL).any())
     columns = []
     for blob, start_row, end_row, flag in (
-        (names, tarscan.NAME_START, tarscan.NAME_END, tarscan.NAME_NOT_ASCII),
-        (links, tarscan.LINK_START, tarscan.LINK_END, tarscan.LINK_NOT_ASCII),
+        (names, tarformat.NAME_START, tarformat.NAME_END, tarformat.NAME_NOT_ASCII),
+        (links, tarformat.LINK_START, tarformat.LINK_END, tarformat.LINK_NOT_ASCII),
     ):
         if len(blob) == len(flags):  # all empty (links, mostly)
             columns.append([""] * len(flags))
@@ -373,10 +374,10 @@ class _TarWalker:
         length = self.length
         if runs:
             return MemberTable(
-                header_offset=_merged(header_offsets, runs, tarscan.HEADER, np.int64),
-                data_offset=_merged(data_offsets, runs, tarscan.DATA, np.int64),
-                size=_merged(sizes, runs, tarscan.SIZE, np.int64),
-                type=_merged(types, runs, tarscan.TYPE, np.uint8),
+                header_offset=_merged(header_offsets, runs, tarformat.HEADER, np.int64),
+                data_offset=_merged(data_offsets, runs, tarformat.DATA, np.int64),
+                size=_merged(sizes, runs, tarformat.SIZE, np.int64),
+                type=_merged(types, runs, tarformat.TYPE, np.uint8),
                 paths=paths,
                 links=links,
                 stream_bytes=length,
@@ -409,7 +410,7 @@ class _TarWalker:
             return 0, pos
         self.scan_misses = 0
         table = table[:, :count]
-        runs.append((read_in_python, table[: tarscan.TYPE + 1].copy()))  # the offset rows
+        runs.append((read_in_python, table[: tarformat.TYPE + 1].copy()))  # the offset rows
         run_paths, run_links = _run_strings(table, names, links_blob)
         paths += run_paths
         links += run_links
