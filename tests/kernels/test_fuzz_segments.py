@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.kernels import direct
 from cdcviewer.kernels.direct import cut_direct, cut_segment, join_segment
-from tests.kernels.test_fuzz_chunkers import chunker_params, layer_bytes
+from tests.kernels.test_fuzz_chunkers import chunker_params
 from tests.oracle import oracle_offsets
+from tests.strategies import layer_bytes
 
 
 def joined(array: np.ndarray, params: ChunkerParams, size: int) -> list[int]:
@@ -36,7 +37,7 @@ def joined(array: np.ndarray, params: ChunkerParams, size: int) -> list[int]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(chunker_params(), layer_bytes(), st.integers(1, 120_000), st.sampled_from([1, 2, 8]))
+@given(chunker_params(), layer_bytes(300_000), st.integers(1, 120_000), st.sampled_from([1, 2, 8]))
 def test_segments_joined_equal_the_oracle(
     monkeypatch, params: ChunkerParams, data: bytes, size: int, two_chains_from: int
 ):

@@ -10,12 +10,13 @@ from cdcviewer.base.params import ChunkerParams
 from cdcviewer.kernels import small
 from cdcviewer.kernels.gear import MASKS, CandidateMasks
 from cdcviewer.kernels.scan import scan_block
-from tests.kernels.test_fuzz_chunkers import chunker_params, layer_bytes
+from tests.kernels.test_fuzz_chunkers import chunker_params
 from tests.oracle import oracle_offsets
+from tests.strategies import layer_bytes
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-@given(chunker_params(), layer_bytes())
+@given(chunker_params(), layer_bytes(300_000))
 def test_the_numpy_cut_equals_the_oracle(params: ChunkerParams, data: bytes):
     array = np.frombuffer(data, dtype=np.uint8)
     assert small.cut_small(array, params).tolist() == oracle_offsets(data, params)
