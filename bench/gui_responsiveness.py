@@ -224,7 +224,7 @@ def measure_stalls(count: int, total_mib: float, with_whatif: bool) -> list[Row]
 
     from cdcviewer.analysis.workspace import Workspace
     from cdcviewer.base.params import ChunkerParams
-    from cdcviewer.gui.app import make_application, warm_up_kernels
+    from cdcviewer.gui.app import keep_start_up_objects, make_application, warm_up_kernels
     from cdcviewer.sources.cache import CacheDir
 
     paths = many_layers(count, total_mib)
@@ -240,6 +240,7 @@ def measure_stalls(count: int, total_mib: float, with_whatif: bool) -> list[Row]
         window = MainWindow(settings=settings, workspace=Workspace(CacheDir(Path(tmp) / "c")))
         window.resize(1560, 960)
         window.show()
+        keep_start_up_objects()  # as the app does once its window is built
         probe = TickProbe()
         sampler = StallSampler(probe)
 

@@ -42,11 +42,11 @@ CHANGE_COLORS = {ADDED: QColor(30, 130, 60), MODIFIED: QColor(190, 120, 0),
 
 
 class FileTreeModel(QAbstractItemModel):
-    """A ``FileTree`` for a QTreeView; nodes are the internal pointers."""
+    """A ``FileTree`` for a QTreeView; an index's internal id is its node number."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.tree: FileTree | None = None  # holds every node the indexes point at
+        self.tree: FileTree | None = None
         self.attributions: list = []  # the analysis whose byte classes are shown
         self._figures: dict[int, tuple[int, int, int]] = {}  # per node, for that analysis
 
@@ -57,36 +57,39 @@ class FileTreeModel(QAbstractItemModel):
 
     def figures(self, node: TreeNode) -> tuple[int, int, int]:
         """(unique, duplicate, shared) of ``node``, summed when first shown."""
-        key = id(node)
-        if key not in self._figures:
-            self._figures[key] = node_figures(node, self.attributions)
-        return self._figures[key]
+        if node.id not in self._figures:
+            self._figures[node.id] = node_figures(node, self.attributions)
+        return self._figures[node.id]
 
     def node(self, index: Index) -> TreeNode | None:
-        return index.internalPointer() if index.isValid() else None
+        if not index.isValid() or self.tree is None:
+            return None
+        return self.tree.node(index.internalId())
 
-    def _children(self, node: TreeNode | None) -> list[TreeNode]:
-        if node is None:
-            return self.tree.roots if self.tree is not None else []
-        return node.children
+    def index_of(self, node: TreeNode, column: int = 0) -> QModelIndex:
+        return self.createIndex(node.row, column, node.id)
 
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        children = self._children(self.node(parent))
+        tree = self.tree
+        if tree is None:
+            return QModelIndex()
+        children = tree.children_of(parent.internalId()) if parent.isValid() else tree.root_ids
         if not 0 <= row < len(children):
             return QModelIndex()
-        return self.createIndex(row, column, children[row])
+        return self.createIndex(row, column, int(children[row]))
 
     def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
         node = self.node(index)
         up = node.parent if node is not None else None
-        if up is None:
-            return QModelIndex()
-        return self.createIndex(up.row, 0, up)
+        return QModelIndex() if up is None else self.index_of(up)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        if parent.isValid() and parent.column() != 0:
+        tree = self.tree
+        if tree is None or (parent.isValid() and parent.column() != 0):
             return 0
-        return len(self._children(self.node(parent)))
+        if not parent.isValid():
+            return len(tree.root_ids)
+        return int(tree.child_count[parent.internalId()])
 
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return len(COLUMNS)
@@ -196,17 +199,13 @@ class FileTreePanel(QWidget):
     def select_path(self, layer: int, path: str) -> bool:
         """Select the node of ``path`` in ``layer`` (tests, links); False if absent."""
         tree = self.model.tree
-        node = tree.layers.get(layer) if tree is not None else None
-        found = next((n for n in node.walk() if n.path == path), None) if node else None
-        if found is None:
+        found = tree.find(layer, path) if tree is not None else -1
+        if found < 0:
             return False
-        index = self._index_of(found)
+        index = self.model.index_of(tree.node(found))
         self.view.setCurrentIndex(index)
         self.view.scrollTo(index)
         return True
-
-    def _index_of(self, node: TreeNode) -> QModelIndex:
-        return self.model.createIndex(node.row, 0, node)
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         node = self.model.node(current)
