@@ -26,6 +26,7 @@ from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.params import ChunkerParams, format_size
 from cdcviewer.base.progress import TaskState
+from cdcviewer.gui.file_rows import DEFAULT_SORT, FileRows
 from cdcviewer.gui.file_tree import FileTree, build_file_tree
 from cdcviewer.gui.map.model import MapModel, prepare_lanes
 from cdcviewer.index.storage import StorageFigures, StoreParams
@@ -119,6 +120,8 @@ class FileInsight:
     copies: list[np.ndarray]  # per layer, per member: files with its content (0: none)
     problems: dict[int, str] = field(default_factory=dict)  # layer index -> why no members
     tree: FileTree | None = None  # per image and layer: files, folders, what changed
+    # Every layer's members as the Files table's rows, sorted as it shows them first.
+    all_rows: FileRows | None = None
 
 
 @dataclass
@@ -299,7 +302,10 @@ class Session:
         copies = [identical_copies(whole, i, len(table)) for i, table in enumerate(members)]
         state.check()
         tree = self._tree_of(analysis, attributions, whole)
-        return FileInsight(analysis, attributions, whole, copies, problems, tree)
+        rows = FileRows.of(attributions, copies) if attributions else None
+        if rows is not None:
+            rows.order(*DEFAULT_SORT)  # here, not on the GUI thread
+        return FileInsight(analysis, attributions, whole, copies, problems, tree, rows)
 
     def _tree_of(self, analysis: Analysis, attributions: list, whole: WholeFiles) -> FileTree:
         """The File tree's structure, built once per layer list (its byte classes are

@@ -18,8 +18,9 @@ from PySide6.QtCore import Qt
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import NULL_STATE
+from cdcviewer.gui.file_rows import FileRows
 from cdcviewer.gui.panels.files import FilesPanel
-from cdcviewer.gui.panels.files_model import COL, FileRows
+from cdcviewer.gui.panels.files_model import COL
 from cdcviewer.gui.session import FileInsight, Session
 from cdcviewer.insight.attribution import (
     FileAttribution,
@@ -208,6 +209,34 @@ def test_files_are_read_once_shown_then_follow_each_analysis(
     expected = attribute_analysis(window.jobs.analysis)
     for shown, fresh in zip(window.views.files_panel.insight.attributions, expected, strict=True):
         assert np.array_equal(shown.class_bytes, fresh.class_bytes)
+
+
+def test_all_layers_rows_come_sorted_from_the_worker(qtbot, window, two_layers, monkeypatch):
+    """Concatenating and sorting every layer's members is the files job's work: the GUI
+    thread shows the rows it made, in the order it computed, and sorts nothing."""
+    import threading
+
+    from cdcviewer.gui import file_rows
+
+    sorted_on: list[str] = []
+    real_sorted = file_rows.FileRows._sorted
+
+    def recording(rows, key, descending):
+        sorted_on.append(threading.current_thread().name)
+        return real_sorted(rows, key, descending)
+
+    monkeypatch.setattr(file_rows.FileRows, "_sorted", recording)
+    window.views.controls.set_params(PARAMS)
+    window.jobs.load_paths(two_layers)
+    wait_idle(qtbot, window)
+    show_files(qtbot, window)
+    panel = window.views.files_panel
+    assert panel.rows is panel.insight.all_rows
+    assert sorted_on and threading.main_thread().name not in sorted_on
+    unique = np.concatenate([a.unique_bytes for a in panel.insight.attributions])
+    shown = unique[panel.model.visible]
+    assert np.all(shown[:-1] >= shown[1:])  # most unique bytes first
+    assert panel.model.rowCount() == sum(len(a) for a in panel.insight.attributions)
 
 
 def test_selecting_a_file_highlights_its_span_on_the_map(qtbot, window, two_layers, monkeypatch):

@@ -226,7 +226,7 @@ class FilesPanel(QWidget):
         self.layer_combo.addItem(f"All layers ({len(names)})", ALL_LAYERS)
         for i, attribution in enumerate(insight.attributions):
             suffix = "" if attribution.is_tar else "  (not a tar)"
-            self.layer_combo.addItem(f"{i}  {attribution.layer}{suffix}", i)
+            self.layer_combo.addItem(f"{i + 1}  {attribution.layer}{suffix}", i)
         if chosen_name in names:
             self.layer_combo.setCurrentIndex(names.index(chosen_name) + 1)
         self.layer_combo.blockSignals(False)
@@ -246,7 +246,12 @@ class FilesPanel(QWidget):
         assert insight is not None
         layer = self.layer_combo.currentData()
         layer = ALL_LAYERS if layer is None else int(layer)
-        self.rows = FileRows.of(insight, layer) if insight.attributions else None
+        if layer == ALL_LAYERS and insight.all_rows is not None:
+            self.rows = insight.all_rows  # built and sorted by the files job
+        elif insight.attributions:
+            self.rows = FileRows.of(insight.attributions, insight.copies, layer)
+        else:
+            self.rows = None
         self.model.set_rows(self.rows)
         self.table.setColumnHidden(COL["layer"], layer != ALL_LAYERS)
         self.stack.setCurrentIndex(1)

@@ -1,16 +1,14 @@
 """The Files table's model: the members of the tar layers as rows over numpy columns.
 
-The model is a ``QAbstractTableModel`` over the columns of the engine's
-``FileAttribution`` (one layer, or every layer concatenated): a row is an index into
-those arrays, so a layer of 100,000 members costs no Python object per row, and sorting
-and filtering are ``sort_order`` and ``match_paths`` over whole columns.
+The model is a ``QAbstractTableModel`` over ``FileRows`` (``gui.file_rows``: one
+layer, or every layer concatenated): a row is an index into those arrays, so a layer of
+100,000 members costs no Python object per row, and sorting and filtering are
+``FileRows.order`` and ``match_paths`` over whole columns.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
@@ -18,15 +16,12 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from cdcviewer.base.params import format_size
+from cdcviewer.gui.file_rows import ALL_LAYERS, DEFAULT_SORT, FileRows
 from cdcviewer.gui.panels.common import percent
 from cdcviewer.gui.panels.layer_table import PARTS_ROLE
-from cdcviewer.insight.attribution import SORT_KEYS, FileAttribution, match_paths, sort_order
-from cdcviewer.sources.tar.members import MemberTable
+from cdcviewer.insight.attribution import match_paths
 
-if TYPE_CHECKING:
-    from cdcviewer.gui.session import FileInsight
-
-ALL_LAYERS = -1  # the layer chooser's "all layers" entry
+__all__ = ["ALL_LAYERS", "COL", "COLUMNS", "FileRows", "FileTableModel"]
 GREY = QColor(130, 130, 130)
 Index = QModelIndex | QPersistentModelIndex
 
@@ -51,93 +46,6 @@ COL = {key: i for i, (key, _, _) in enumerate(COLUMNS)}
 SIZE_KEYS = ("size", "unique", "duplicate", "shared")
 
 
-@dataclass(frozen=True)
-class FileRows:
-    """The rows the table can show: the members of one layer, or of all layers one after
-    another, as one ``FileAttribution`` plus where each row came from."""
-
-    attribution: FileAttribution
-    layer: np.ndarray  # per row: the layer index in the analysis
-    member: np.ndarray  # per row: the member index in that layer's table
-    copies: np.ndarray  # per row: identical files (all layers), 0 when not a regular file
-    layer_names: list[str]
-    spans: list[FileAttribution]  # per layer, to find a row's bytes in its own stream
-    # The shown columns, computed once: a cell must never cost a pass over the rows.
-    columns: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        attribution = self.attribution
-        self.columns.update(
-            size=attribution.size,
-            unique=attribution.unique_bytes,
-            duplicate=attribution.duplicate_bytes,
-            shared=attribution.shared_bytes,
-            share=attribution.share,
-        )
-
-    def __len__(self) -> int:
-        return len(self.layer)
-
-    @classmethod
-    def of(cls, insight: FileInsight, layer: int = ALL_LAYERS) -> FileRows:
-        """The members of ``layer`` (an index into the analysis) or of every layer."""
-        chosen = range(len(insight.attributions)) if layer == ALL_LAYERS else [layer]
-        parts = [insight.attributions[i] for i in chosen]
-        combined = parts[0] if len(parts) == 1 else _concatenate(parts)
-        return cls(
-            attribution=combined,
-            layer=np.concatenate(
-                [np.full(len(insight.attributions[i]), i, dtype=np.int64) for i in chosen]
-                or [np.zeros(0, np.int64)]
-            ),
-            member=np.concatenate(
-                [np.arange(len(insight.attributions[i]), dtype=np.int64) for i in chosen]
-                or [np.zeros(0, np.int64)]
-            ),
-            copies=np.concatenate([insight.copies[i] for i in chosen] or [np.zeros(0, np.int64)]),
-            layer_names=[a.layer for a in insight.attributions],
-            spans=list(insight.attributions),
-        )
-
-    def span(self, row: int) -> tuple[int, int]:
-        """``[start, end)`` of everything the row's member owns in its layer's stream."""
-        return self.spans[int(self.layer[row])].span(int(self.member[row]))
-
-    def order(self, key: str, descending: bool) -> np.ndarray:
-        """Rows sorted by ``key``: ties keep load order, then stream order."""
-        if key in SORT_KEYS:
-            return sort_order(self.attribution, key, descending)
-        values = self.layer if key == "layer" else self.copies
-        ties = np.arange(len(values))
-        return np.lexsort((ties, -values if descending else values)).astype(np.int64)
-
-
-def _concatenate(parts: list[FileAttribution]) -> FileAttribution:
-    """Several layers' attributions as one (offsets stay relative to each own stream:
-    only sorting and filtering use the result, spans come from the parts)."""
-
-    def joined(column: str) -> np.ndarray:
-        return np.concatenate([getattr(part.members, column) for part in parts])
-
-    members = MemberTable(
-        header_offset=joined("header_offset"),
-        data_offset=joined("data_offset"),
-        size=joined("size"),
-        type=joined("type"),
-        paths=[path for part in parts for path in part.paths],
-        links=[link for part in parts for link in part.members.links],
-        stream_bytes=sum(part.stream_bytes for part in parts),
-    )
-    return FileAttribution(
-        layer="all layers",
-        is_tar=any(part.is_tar for part in parts),
-        stream_bytes=members.stream_bytes,
-        members=members,
-        class_bytes=np.concatenate([part.class_bytes for part in parts]).reshape(-1, 3),
-        outside=np.sum([part.outside for part in parts], axis=0),
-    )
-
-
 class FileTableModel(QAbstractTableModel):
     """``FileRows`` sorted and filtered; ``visible[r]`` is the row shown at position r."""
 
@@ -145,8 +53,7 @@ class FileTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.rows: FileRows | None = None
         self.visible = np.zeros(0, dtype=np.int64)
-        self.sort_key = "unique"
-        self.descending = True
+        self.sort_key, self.descending = DEFAULT_SORT
         self.pattern = ""
         self._matches: np.ndarray | None = None  # the pattern's mask over all rows
 
@@ -251,7 +158,7 @@ class FileTableModel(QAbstractTableModel):
         attribution = rows.attribution
         if key == "layer":
             layer = int(rows.layer[row])
-            return f"{layer}  {rows.layer_names[layer]}"
+            return f"{layer + 1}  {rows.layer_names[layer]}"  # numbered from 1, as the table
         if key == "path":
             return attribution.paths[row]
         if key in SIZE_KEYS:

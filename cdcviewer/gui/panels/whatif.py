@@ -354,9 +354,6 @@ class WhatIfPanel(QWidget):
                 _fraction(row.against_registry),
             ]
             for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if column:
-                    item.setTextAlignment(RIGHT)
                 tip = row.tip
                 if row.stored is not None:
                     tip += f"\n{row.stored:,} of {row.total:,} bytes"
@@ -364,10 +361,7 @@ class WhatIfPanel(QWidget):
                     tip += "\nOpen the Files panel (or compare) to hash the files"
                 else:
                     tip += "\nPress Compare layouts"
-                item.setToolTip(tip)
-                if column == 0:
-                    item.setData(Qt.ItemDataRole.DecorationRole, qcolor(row.color))
-                self.table.setItem(r, column, item)
+                self._set_cell(r, column, text, tip, row.color)
         shown = [row for row in rows if row.stored is not None]
         self.chart_stack.setCurrentIndex(1 if shown else 0)
         self.chart.set_bars(
@@ -379,6 +373,24 @@ class WhatIfPanel(QWidget):
         )  # fmt: skip
         self.compare_button.setEnabled(self.analysis is not None)
         self.status.setText(self._status_text(compared))
+
+    def _set_cell(self, r: int, column: int, text: str, tip: str, color) -> None:
+        """Change a cell only if its text or tip changed: each change of a column sized
+        to its contents measures the column again, on the GUI thread."""
+        item = self.table.item(r, column)
+        if item is None:
+            item = QTableWidgetItem(text)
+            if column:
+                item.setTextAlignment(RIGHT)
+            else:
+                item.setData(Qt.ItemDataRole.DecorationRole, qcolor(color))
+            item.setToolTip(tip)
+            self.table.setItem(r, column, item)
+            return
+        if item.text() != text:
+            item.setText(text)
+        if item.toolTip() != tip:
+            item.setToolTip(tip)
 
     def _status_text(self, compared: Compared | None) -> str:
         if self.analysis is None:
