@@ -20,7 +20,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
@@ -41,14 +41,23 @@ SHOWN_PROBE_MARK = "cdcviewer-analysis-shown"
 EXIT_PROBE_MARK = "cdcviewer-event-loop-ended"
 
 
-class FirstPaintProbe(QObject):
-    """Prints the time of the window's first paint, then removes itself (benchmarks)."""
+class FirstPaint(QObject):
+    """Calls ``then`` once the watched window has first painted, then removes itself."""
+
+    def __init__(self, then: Callable[[], None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.then = then
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint:
-            print(f"{STARTUP_PROBE_MARK} {time.time():.6f}", flush=True)
             watched.removeEventFilter(self)
+            self.then()
         return False
+
+
+def print_painted() -> None:
+    """Probe line of the window's first paint (benchmarks)."""
+    print(f"{STARTUP_PROBE_MARK} {time.time():.6f}", flush=True)
 
 
 def print_shown(window) -> None:
@@ -125,16 +134,26 @@ def _styles() -> list[str]:
 
 def run(paths: list[str]) -> int:
     """Open the window with ``paths`` loaded; returns the exit status."""
-    warm_up_kernels()
     app = make_application()
     from cdcviewer.gui.main_window import MainWindow  # after the QApplication: pyqtgraph needs one
 
     window = MainWindow()
-    if os.environ.get(STARTUP_PROBE_ENV):
-        window.installEventFilter(FirstPaintProbe(window))
+    probe = bool(os.environ.get(STARTUP_PROBE_ENV))
+    if probe:
         window.jobs.analysisShown.connect(lambda _a: print_shown(window))
+
+    def painted() -> None:
+        if probe:
+            print_painted()
+        # Only now: importing numba and loading the kernels holds the GIL for most of a
+        # second, and while the window was still being built the two took turns on it
+        # (launch to first paint 1.85 s; bench/gui_responsiveness.py). The first
+        # analysis waits for the kernels either way.
+        warm_up_kernels()
+        keep_start_up_objects()  # the window's own objects, now that it is built
+
+    window.installEventFilter(FirstPaint(painted, window))
     window.show()
-    QTimer.singleShot(0, keep_start_up_objects)  # the window's own, once it is built
     if paths:
         # After the first paint, so the window is on screen before any work starts.
         QTimer.singleShot(0, lambda: window.jobs.load_paths(paths))
