@@ -244,9 +244,9 @@ def test_lane_labels_keep_names_with_a_long_common_prefix_apart(qtbot):
 
 def test_lane_labels_drop_digest_then_registry_path_before_eliding(qtbot):
     metrics = QFontMetrics(map_font())
-    names = ["demo/app:1.0 #0 (00652d01)", "demo/app:1.1 #0 (00652d01)", "app.tar.gz"]
-    room = metrics.horizontalAdvance("app:1.0 #0") + 2
-    assert lane_labels(names, room, metrics) == ["app:1.0 #0", "app:1.1 #0", "app.tar.gz"]
+    names = ["demo/app:1.0 #1 (00652d01)", "demo/app:1.1 #1 (00652d01)", "app.tar.gz"]
+    room = metrics.horizontalAdvance("app:1.0 #1") + 2
+    assert lane_labels(names, room, metrics) == ["app:1.0 #1", "app:1.1 #1", "app.tar.gz"]
     wide = metrics.horizontalAdvance(names[0]) + 2
     assert lane_labels(names, wide, metrics) == names
 
@@ -276,7 +276,7 @@ def test_lane_names_get_the_room_they_need_within_a_third_of_the_map(view, tmp_p
     show(view, prepare_lanes(analysis))  # "lane 0", "lane 1": short names, narrow axis
     axis = view._lane_axis
     assert axis.label_width == LaneAxis.MIN_WIDTH
-    names = ["version-128-0.tar", "registry.example.com/team/app:1.0 #3 (00652d01)"]
+    names = ["version-128-0.tar", "registry.example.com/team/app:1.0 #4 (00652d01)"]
     axis.fit_to(450)
     axis.set_lanes(names)
     assert axis.label_width == 150  # a third of the map

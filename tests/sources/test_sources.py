@@ -307,6 +307,20 @@ def test_image_names_unique_across_inputs(tmp_path, cache, files_a):
     assert len({layer.name for layer in result.layers}) == 3
 
 
+@pytest.mark.parametrize("form", ["docker-save", "oci-folder", "oci-tar"])
+def test_an_images_layers_are_named_from_1(tmp_path, cache, files_a, files_b, form):
+    images = [("app:1", [files_a, files_b])]
+    if form == "docker-save":
+        path = docker_save(tmp_path / "app.tar", images)
+    else:
+        path = oci_layout(tmp_path / "app-oci", images, as_tar=form == "oci-tar")
+    result = load_inputs([path], cache)
+    assert result.ok, [str(f) for f in result.failures]
+    names = [layer.name.split(" (")[0] for layer in result.layers]
+    assert names == ["app:1 #1", "app:1 #2"]  # as the table, heatmap and HTML count them
+    assert [layer.index for layer in result.layers] == [0, 1]  # the manifest position
+
+
 # --------------------------------------------------------------------------- docker save
 
 
@@ -317,14 +331,14 @@ def test_docker_save_legacy(tmp_path, cache, files_a, files_b):
     assert result.ok, [str(f) for f in result.failures]
     first, second, untagged = result.layers
     base_digest, app_digest = sha256_digest(tar_bytes(base)), sha256_digest(tar_bytes(app))
-    assert first.name == f"alpine:3.19 #0 ({base_digest[7:15]})"
+    assert first.name == f"alpine:3.19 #1 ({base_digest[7:15]})"
     assert (first.image, first.index, first.digest) == ("alpine:3.19", 0, base_digest)
     assert (second.index, second.digest) == (1, app_digest)
     with tarfile.open(path) as tar:
         manifest = json.load(tar.extractfile("manifest.json"))
     config_hex = manifest[1]["Config"].removesuffix(".json")
     assert untagged.image == config_hex[:12]
-    assert untagged.name == f"{config_hex[:12]} #0 ({base_digest[7:15]})"
+    assert untagged.name == f"{config_hex[:12]} #1 ({base_digest[7:15]})"
     for layer, member in zip(
         result.layers, [*manifest[0]["Layers"], manifest[1]["Layers"][0]], strict=True
     ):
@@ -541,7 +555,7 @@ def test_oci_folder(tmp_path, cache, files_a, files_b):
     manifest = edit_manifest(layout, lambda m: None)
     for layer, descriptor in zip(result.layers, manifest["layers"], strict=True):
         digest = descriptor["digest"]
-        assert layer.name == f"alpine:3.19 #{layer.index} ({digest[7:15]})"
+        assert layer.name == f"alpine:3.19 #{layer.index + 1} ({digest[7:15]})"
         assert (layer.digest, layer.compressed_bytes) == (digest, descriptor["size"])
         assert layer.media_type == "application/vnd.oci.image.layer.v1.tar+gzip"
         assert layer.source == str(layout) and layer.kind == "tar"
@@ -577,7 +591,7 @@ def test_oci_tar_matches_the_folder(tmp_path, cache, files_a, files_b, outer):
     assert from_folder.ok and from_tar.ok
     summary = [(x.name, x.digest, x.bytes, x.compressed_bytes) for x in from_folder.layers]
     assert [(x.name, x.digest, x.bytes, x.compressed_bytes) for x in from_tar.layers] == summary
-    assert from_tar.layers[0].name.startswith("alpine:3.19 #0 (")
+    assert from_tar.layers[0].name.startswith("alpine:3.19 #1 (")
 
 
 def test_oci_multi_platform_nested_index(tmp_path, cache, files_a, files_b):

@@ -145,8 +145,9 @@ def image_layer(
     stream: Stream,
     extra: dict[str, object],
 ) -> Layer:
-    """The ``Layer`` of an image's ``index``-th blob."""
-    name = f"{image} #{index}" + (f" ({digest.hex[:8]})" if digest else "")
+    """The ``Layer`` of an image's ``index``-th blob (from 0), named ``image #n`` counting
+    from 1, as the layer table, heatmap and HTML report number layers."""
+    name = f"{image} #{index + 1}" + (f" ({digest.hex[:8]})" if digest else "")
     return stream_layer(
         inp,
         name,
