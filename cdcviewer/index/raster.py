@@ -1,4 +1,5 @@
-"""Byte-range map pixels without Qt: one row of colours per layer lane.
+"""Byte-range map pixels without Qt: one row of colours per layer lane, coloured by
+byte class and, for shared chunks, by a binned "shared by how many layers" scale.
 
 A pixel column covers a byte range of a lane; its colour is the byte-weighted mean of
 the colours of the chunks inside it, so a column half shared and half unique shows
@@ -26,19 +27,105 @@ SHARED_LIGHT = (120, 190, 235)
 SHARED_DARK = (10, 55, 120)
 
 
+# -- the "shared by how many layers" scale -------------------------------------------------
+# A continuous ramp from "shared by 2" to "shared by all" gives every count its own shade,
+# and at 68 layers neighbouring shades cannot be told apart. Instead the counts fall into
+# bins doubling in width (2, 3-4, 5-8, 9-16, 17-32, 33-64, 65-128, ..., 513 and more),
+# and the bins the loaded layers can reach share the light-to-dark palette between them:
+# two layers use one colour, 68 layers seven, 300 layers nine. The window's map and the
+# HTML report's both colour by these bins and show one legend swatch per bin.
+MAX_BINS = 10  # 513 layers and more share the darkest colour
+# Light blue to deep indigo: dark enough at the end, and far from the amber and grey of
+# the other classes all along.
+PALETTE_STOPS = np.array(
+    [SHARED_LIGHT, (60, 150, 215), (25, 100, 175), (15, 60, 130), (45, 25, 95)], dtype=float
+)
+
+
+def share_bin(count: np.ndarray | int) -> np.ndarray:
+    """The bin of "shared by ``count`` layers" (count >= 2): floor(log2(count - 1))."""
+    counts = np.maximum(np.asarray(count, dtype=np.int64) - 1, 1)
+    return np.minimum(np.floor(np.log2(counts)).astype(np.int64), MAX_BINS - 1)
+
+
+def bins_for(n_layers: int) -> int:
+    """How many bins the counts 2..``n_layers`` reach (0 for fewer than two layers)."""
+    return 0 if n_layers < 2 else int(share_bin(n_layers)) + 1
+
+
+def bin_range(k: int, n_layers: int) -> tuple[int, int]:
+    """The share counts of bin ``k``, capped at ``n_layers``."""
+    low = 2 if k == 0 else 2**k + 1
+    high = 2 if k == 0 else 2 ** (k + 1)
+    if k == MAX_BINS - 1:
+        high = n_layers
+    return low, min(high, n_layers)
+
+
+def bin_label(k: int, n_layers: int) -> str:
+    low, high = bin_range(k, n_layers)
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def bin_colors(n_layers: int) -> np.ndarray:
+    """(bins, 3) RGB of the bins reachable with ``n_layers``, light to dark."""
+    count = max(1, bins_for(n_layers))
+    if count == 1:
+        return PALETTE_STOPS[:1].copy()
+    positions = np.linspace(0.0, 1.0, count) * (len(PALETTE_STOPS) - 1)
+    low = np.floor(positions).astype(int).clip(0, len(PALETTE_STOPS) - 2)
+    t = (positions - low)[:, None]
+    return np.rint((1 - t) * PALETTE_STOPS[low] + t * PALETTE_STOPS[low + 1])
+
+
 def chunk_colors(classes: np.ndarray, share_counts: np.ndarray, n_layers: int) -> np.ndarray:
-    """RGB (float, 0..255) per chunk; shared chunks shade from light (2 layers) to dark (all)."""
+    """RGB (float, 0..255) per chunk: grey, amber, or the bin colour of its share count."""
     colors = np.empty((len(classes), 3), dtype=np.float64)
     colors[classes == UNIQUE] = CLASS_COLORS[UNIQUE]
     colors[classes == DUPLICATE] = CLASS_COLORS[DUPLICATE]
     shared = classes == SHARED
     if shared.any():
-        span = max(1, n_layers - 2)
-        t = np.clip((share_counts[shared] - 2) / span, 0.0, 1.0)[:, None]
-        colors[shared] = (1 - t) * np.array(SHARED_LIGHT) + t * np.array(SHARED_DARK)
+        palette = bin_colors(n_layers)
+        bins = np.minimum(share_bin(share_counts[shared]), len(palette) - 1)
+        colors[shared] = palette[bins]
     return colors
 
 
+def describe_bins(n_layers: int) -> list[tuple[str, tuple[int, int, int]]]:
+    """(label, colour) per bin reachable with ``n_layers``."""
+    palette = bin_colors(n_layers)
+    return [(bin_label(k, n_layers), rgb_tuple(palette[k])) for k in range(bins_for(n_layers))]
+
+
+def rgb_tuple(color: np.ndarray | Sequence[float]) -> tuple[int, int, int]:
+    r, g, b = (round(float(c)) for c in color)
+    return r, g, b
+
+
+# A legend part: ("swatch", rgb) or ("text", label, short label for a narrow legend).
+LegendPart = tuple[str, tuple[int, int, int]] | tuple[str, str, str]
+
+
+def legend_entries(n_layers: int) -> list[list[LegendPart]]:
+    """The map's colour key, drawn alike by the window and the HTML report: unique,
+    duplicate, then one swatch per "shared by" bin labelled with its counts."""
+    entries: list[list[LegendPart]] = [
+        [("swatch", CLASS_COLORS[UNIQUE]), ("text", "unique", "unique")],
+        [("swatch", CLASS_COLORS[DUPLICATE]), ("text", "duplicate within layer", "duplicate")],
+    ]
+    bins = describe_bins(n_layers)
+    if n_layers == 2:
+        entries.append([("swatch", bins[0][1]), ("text", "shared by both layers", "shared")])
+    elif n_layers > 2:
+        shared: list[LegendPart] = [("text", "shared by", "shared")]
+        for label, rgb in bins:
+            shared += [("swatch", rgb), ("text", label, label)]
+        shared.append(("text", "layers", ""))
+        entries.append(shared)
+    return entries
+
+
+# -- pixels ------------------------------------------------------------------------------
 class LanePixels:
     """A lane ready to rasterise at any zoom: colour mass prefix sums over its chunks.
 

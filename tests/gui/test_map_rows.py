@@ -4,16 +4,15 @@ binned "shared by" colours."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from PySide6.QtGui import QFontMetrics
 
-from cdcviewer.gui.map.colors import bin_colors, bin_range, bins_for, describe_bins, share_bin
 from cdcviewer.gui.map.items import map_font
 from cdcviewer.gui.map.model import prepare_lanes
 from cdcviewer.gui.map.overlays import lane_span
 from cdcviewer.gui.map.rows import MAX_LANE_PX, MIN_LANE_PX
 from cdcviewer.gui.map.view import LayerMapView
+from cdcviewer.index.raster import bin_colors, describe_bins, share_bin
 from tests.gui.test_layer_map import column_of, show, synthetic
 
 
@@ -25,26 +24,6 @@ def view(qtbot) -> LayerMapView:
     widget.show()
     qtbot.waitExposed(widget)
     return widget
-
-
-def test_share_bins_double_in_width_and_cover_every_count():
-    for n_layers in (2, 3, 5, 17, 68, 300, 2000):
-        bins = bins_for(n_layers)
-        seen = []
-        for k in range(bins):
-            low, high = bin_range(k, n_layers)
-            seen.extend(range(low, high + 1))
-            assert (share_bin(np.arange(low, high + 1)) == k).all()
-        assert seen == list(range(2, n_layers + 1))  # every count, each in one bin
-        assert len(bin_colors(n_layers)) == bins
-    assert bins_for(68) == 7 and bins_for(2) == 1 and bins_for(300) == 9
-
-
-def test_bin_colours_are_far_apart_for_68_layers():
-    colours = bin_colors(68)
-    gaps = np.linalg.norm(np.diff(colours, axis=0), axis=1)
-    assert gaps.min() > 20  # neighbouring bins can be told apart
-    assert len({tuple(c) for c in colours}) == len(colours)
 
 
 def lanes(n: int, shared_by: int = 1):

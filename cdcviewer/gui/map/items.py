@@ -12,9 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from cdcviewer.gui.map.colors import describe_bins
-from cdcviewer.index.dedup import DUPLICATE, UNIQUE
-from cdcviewer.index.raster import CLASS_COLORS, SHARED_LIGHT
+from cdcviewer.index.raster import LegendPart, legend_entries
 
 TEXT_COLOR = QColor(50, 54, 60)
 AXIS_COLOR = QColor(120, 124, 130)
@@ -275,25 +273,13 @@ class ClassLegend(pg.GraphicsWidget):
         self.update()
 
     def entries(self) -> list[list[Part]]:
+        # The class and "shared by" bins come from index.raster, as the HTML report's.
         edge = QPen(QColor(0, 0, 0, 60), 0)
-        entries = [
-            [("swatch", QBrush(QColor(*CLASS_COLORS[UNIQUE])), edge), ("text", "unique", "unique")],
-            [
-                ("swatch", QBrush(QColor(*CLASS_COLORS[DUPLICATE])), edge),
-                ("text", "duplicate within layer", "duplicate"),
-            ],
-        ]
-        n = self._n_layers
-        if n == 2:
-            light = QBrush(QColor(*SHARED_LIGHT))
-            entries.append([("swatch", light, edge), ("text", "shared by both layers", "shared")])
-        elif n > 2:
-            # One swatch per bin of share counts (gui.map.colors), labelled with its counts.
-            shared: list[Part] = [("text", "shared by", "shared")]
-            for label, rgb in describe_bins(n):
-                shared += [("swatch", QBrush(QColor(*rgb)), edge), ("text", label, label)]
-            shared.append(("text", "layers", ""))
-            entries.append(shared)
+
+        def drawn(part: LegendPart) -> Part:
+            return ("swatch", QBrush(QColor(*part[1])), edge) if part[0] == "swatch" else part
+
+        entries = [[drawn(part) for part in entry] for entry in legend_entries(self._n_layers)]
         fill = QColor(SELECTION_COLOR)
         fill.setAlpha(60)
         entries.append(

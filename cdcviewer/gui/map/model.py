@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cdcviewer.gui.map.colors import lane_colors
 from cdcviewer.index.dedup import CLASS_NAMES, DUPLICATE, SHARED, DedupIndex
-from cdcviewer.index.raster import LanePixels
+from cdcviewer.index.raster import LanePixels, chunk_colors
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.pipeline import LayerChunks
@@ -127,7 +126,7 @@ def prepare_lanes(analysis: Any, state: TaskState | None = None) -> MapModel:
         classes = np.asarray(index.chunk_classes[i])
         offsets = np.asarray(chunks.offsets, dtype=np.int64)
         lengths = np.asarray(chunks.lengths, dtype=np.int64)
-        colors = lane_colors(classes, index.layer_count[ids], n_layers)
+        colors = chunk_colors(classes, index.layer_count[ids], n_layers)
         by_id = np.argsort(ids, kind="stable")
         members, problem = _member_table(layer)
         lanes.append(

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cdcviewer.base.params import format_size
-from cdcviewer.index.dedup import SHARED
-from cdcviewer.index.raster import SHARED_DARK, SHARED_LIGHT, chunk_colors, png_bytes
-from cdcviewer.report.html.parts import legend, png_data_uri, section, size_text
-from cdcviewer.report.html.style import DUPLICATE_COLOR, UNIQUE_COLOR, rgb_hex
+from cdcviewer.index.raster import legend_entries, png_bytes
+from cdcviewer.report.html.parts import png_data_uri, section, size_text
+from cdcviewer.report.html.style import rgb_hex
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.result import AnalysisResult
@@ -22,7 +21,8 @@ LANE_HEIGHT = 14
 
 def lane_images(analysis: AnalysisResult, width: int = MAP_WIDTH) -> list[bytes]:
     """One PNG per layer, all at the same bytes per pixel (the largest layer fills
-    ``width``), coloured by byte class; shared chunks darken with the number of layers."""
+    ``width``), coloured by byte class; shared chunks by the bin of the number of layers
+    holding them, as in the window (``index.raster.chunk_colors``)."""
     return [
         png_bytes(np.repeat(row[None, :, :], LANE_HEIGHT, axis=0))
         for row in analysis.lane_rows(width)
@@ -53,21 +53,21 @@ def map_section(analysis: AnalysisResult) -> str:
         '<p class="note">Each lane is a layer\'s uncompressed stream from its first byte '
         "(left) to its last; every lane has the same scale, the widest is "
         f"{size_text(largest)}. A pixel's colour is the byte-weighted mix of the chunks under "
-        f"it.</p><p class=note>{legend(_shades(len(analysis.layers)))}</p>"
+        f"it.</p><p class=note>{map_legend(len(analysis.layers))}</p>"
         f'<div class="scroll"><table>{"".join(rows)}</table></div>',
     )
 
 
-def _shades(n_layers: int) -> list[tuple[str, str]]:
-    """The map's colour key: shared chunks darken with the number of layers holding them,
-    so the key shows as many steps as the layers allow."""
-    shades = [(UNIQUE_COLOR, "unique"), (DUPLICATE_COLOR, "duplicate in the layer")]
-    if n_layers >= 2:
-        shades.append((rgb_hex(SHARED_LIGHT), "shared by 2 layers"))
-    if n_layers >= 4:
-        half = (n_layers + 2) // 2
-        middle = chunk_colors(np.array([SHARED]), np.array([half]), n_layers)[0]
-        shades.append((rgb_hex(middle), f"by {half}"))
-    if n_layers >= 3:
-        shades.append((rgb_hex(SHARED_DARK), f"by all {n_layers}"))
-    return shades
+def map_legend(n_layers: int) -> str:
+    """The map's colour key as the window draws it (``index.raster.legend_entries``):
+    unique, duplicate, and one swatch per "shared by" bin labelled with its counts."""
+    entries = []
+    for entry in legend_entries(n_layers):
+        parts = [
+            f'<span class="swatch" style="background:{rgb_hex(part[1])}"></span>'
+            if part[0] == "swatch"
+            else f"<span>{escape(str(part[1]))}</span>"
+            for part in entry
+        ]
+        entries.append(f'<span class="key">{"".join(parts)}</span>')
+    return "".join(entries)

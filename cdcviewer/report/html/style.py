@@ -35,6 +35,9 @@ table.kv td:first-child{color:#555;text-align:left}
 .scroll{overflow-x:auto}
 .swatch{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:-1px}
 .swatch:first-child{margin-left:0}
+.key{margin-right:16px}
+.key .swatch{margin-left:6px}
+.key .swatch:first-child{margin-left:0}
 img.lane{display:block;image-rendering:pixelated}
 td.heat{min-width:34px;font-size:12px}
 footer{margin-top:32px;color:#666;font-size:12px}
