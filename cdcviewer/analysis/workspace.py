@@ -111,14 +111,18 @@ class Workspace:
         state: TaskState = NULL_STATE,
         registry: RegistrySettings | None = None,
         cut_with: ChunkerParams | None = None,
+        again: bool = False,
     ) -> list[Layer]:
         """Load inputs; returns the new layers. Failures are appended to ``failures``.
 
         ``registry`` overrides the workspace's registry settings for this load (the
         window's Open Image chooses a platform per image). ``cut_with``: the analysis
         that follows uses these parameters, so cut each input's layers with them while
-        the next inputs still load (``overlap``); ``analyze`` then finds them cut."""
-        fresh, repeated = split_repeated(paths, [layer.source for layer in self.layers])
+        the next inputs still load (``overlap``); ``analyze`` then finds them cut.
+        ``again``: read inputs even if loaded already (Undo puts back some layers of an
+        input whose other layers stayed; it removes the copies of those it reads)."""
+        loaded = [] if again else [layer.source for layer in self.layers]
+        fresh, repeated = split_repeated(paths, loaded)
         registry = registry or self.registry
         before = self._cache_files()
         try:

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
+from cdcviewer.gui.removals import Removal
 from cdcviewer.gui.session import (
     ChunkersCompared,
     Cleared,
@@ -77,7 +78,7 @@ class WindowJobs(QObject):
         self.layer_count = 0
         self.cancelled_params: ChunkerParams | None = None
         self.files_wanted = False  # set once the Files panel is shown: then kept up to date
-        self.undo_sources: list[str] = []  # what Remove All removed: reloaded by Undo
+        self.removal: Removal | None = None  # the last removal, put back by Undo
         self.demo_inputs: set[str] = set()  # the demo's generated files: no session of theirs
         self.runner = TaskRunner(self)
         self._result_handlers: dict[type, Callable[[Any], None]] = {
@@ -141,27 +142,24 @@ class WindowJobs(QObject):
         self.update_shown_label()
 
     def remove_layers(self, layers: Sequence[Layer]) -> None:
-        if layers:
-            self._submit("edit", self.session.remove(layers))
-            self.request_analysis()
-
-    def remove_all(self) -> None:
-        """Remove every layer; Undo (the message's button, Ctrl+Z) loads their inputs again."""
-        layers = list(self.analysis.layers) if self.analysis is not None else []
+        """Remove ``layers``; Undo (the message's button, Ctrl+Z) puts them back, until
+        the next removal replaces what it puts back."""
         if not layers:
             return
-        self.undo_sources = list(dict.fromkeys(layer.source for layer in layers))
-        self.remove_layers(layers)
-        count = len(layers)
+        shown = self.analysis.layers if self.analysis is not None else layers
+        self.removal = Removal.of(shown, layers, self.views.controls.params())
+        self._submit("edit", self.session.remove(layers))
+        self.request_analysis()
         self.views.messages.show_message(
-            f"Removed {count} layer{'s' * (count != 1)} and their decompressed copies.",
-            "info",
-            action=("Undo", self.undo_remove_all),
+            self.removal.message, "info", action=("Undo", self.undo_removal)
         )
+
+    def remove_all(self) -> None:
+        self.remove_layers(list(self.analysis.layers) if self.analysis is not None else [])
 
     def replace_with(self, inputs: Sequence[str]) -> None:
         """Drop what is loaded and load ``inputs`` (opening a session)."""
-        self.undo_sources = []
+        self.removal = None
         self._submit("edit", self.session.clear())
         self.load_paths(inputs)
 
@@ -170,10 +168,18 @@ class WindowJobs(QObject):
         layers = self.analysis.layers if self.analysis is not None else []
         return list(dict.fromkeys(layer.source for layer in layers))
 
-    def undo_remove_all(self) -> None:
-        """Load again what Remove All removed, in the same order."""
-        sources, self.undo_sources = self.undo_sources, []
-        self.load_paths(sources)
+    def undo_removal(self) -> None:
+        """Put back the layers the last removal removed, where they were, and analyse
+        with the parameters they were shown with."""
+        removal, self.removal = self.removal, None
+        if removal is None:
+            return
+        if self.views.messages.text() == removal.message:  # its offer is taken
+            self.views.messages.dismiss()
+        if removal.params is not None and removal.params != self.views.controls.params():
+            self.views.controls.set_params(removal.params, emit=True)
+        self._submit("load", self.session.restore(removal))
+        self.request_analysis()
 
     def move_layers(self, layers: Sequence[Layer], delta: int) -> None:
         """Move ``layers`` one place earlier (``delta`` -1) or later (+1) in the load order."""

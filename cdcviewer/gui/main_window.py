@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
             "quit": self.close,
             "remove": lambda: jobs.remove_layers(views.layer_table.selected_layers()),
             "clear": jobs.remove_all,
-            "undo": jobs.undo_remove_all,
+            "undo": jobs.undo_removal,
             "per_lane": lambda: views.map_view.set_per_lane_scale(
                 self.menu_actions["per_lane"].isChecked()
             ),
@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
         selected = has and bool(self.views.layer_table.selectionModel().selectedRows())
         busy = self.jobs.runner.busy
         self.menu_actions.set_enabled(has_layers=has, has_selection=selected, busy=busy)
-        self.menu_actions["undo"].setEnabled(bool(self.jobs.undo_sources))
+        self.menu_actions["undo"].setEnabled(self.jobs.removal is not None)
 
     # -- drag and drop ------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:

@@ -29,6 +29,7 @@ from cdcviewer.base.progress import TaskState
 from cdcviewer.gui.file_rows import DEFAULT_SORT, FileRows
 from cdcviewer.gui.file_tree import FileTree, build_file_tree
 from cdcviewer.gui.map.model import MapModel, prepare_lanes
+from cdcviewer.gui.removals import Removal, restore
 from cdcviewer.index.storage import StorageFigures, StoreParams
 from cdcviewer.insight.attribution import (
     FileAttribution,
@@ -355,6 +356,16 @@ class Session:
             self.workspace.remove(doomed)
             self.close()  # the what-if streams of the removed layers go too (rewritten if asked)
             return Edited(len(self.workspace.layers))
+
+        return run
+
+    def restore(self, removal: Removal) -> Callable[[TaskState], Loaded]:
+        """Undo ``removal``: its layers back in their places, cut with its parameters
+        while their inputs load (``removals.restore``)."""
+
+        def run(state: TaskState) -> Loaded:
+            layers, failures = restore(self.workspace, removal, state, removal.params)
+            return Loaded(removal.sources, layers, failures, len(self.workspace.layers))
 
         return run
 
