@@ -63,11 +63,13 @@ def map_legend(n_layers: int) -> str:
     unique, duplicate, and one swatch per "shared by" bin labelled with its counts."""
     entries = []
     for entry in legend_entries(n_layers):
+        # The spaces and the swatches' &nbsp; keep the key readable where CSS is not
+        # applied (a text view, Qt's rich text); CSS gives the gaps in a browser.
         parts = [
-            f'<span class="swatch" style="background:{rgb_hex(part[1])}"></span>'
+            f'<span class="swatch" style="background:{rgb_hex(part[1])}">&nbsp;</span>'
             if part[0] == "swatch"
             else f"<span>{escape(str(part[1]))}</span>"
             for part in entry
         ]
-        entries.append(f'<span class="key">{"".join(parts)}</span>')
-    return "".join(entries)
+        entries.append(f'<span class="key">{" ".join(parts)}</span>')
+    return " ".join(entries)
