@@ -270,18 +270,23 @@ def _finish(built: _Builder, roots: list[int]) -> FileTree:
     change = np.asarray(built.change, dtype=np.uint8)[order]
     member = np.asarray(built.member, dtype=np.int64)[order]
     leaf = np.isin(kind, (FILE, GONE))
+    depth = _depths(parent)
+    # A file or removed path stands for itself: what lies under it (a path whited out
+    # and written into in one layer, or ``a`` a file and then ``a/b``) is listed with
+    # its own sizes but counts for nothing above it: no sizes, changes or bytes.
+    hidden = np.zeros(len(order), dtype=bool)
+    for level in range(1, int(depth.max(initial=0)) + 1):
+        at = np.flatnonzero(depth == level)
+        hidden[at] = hidden[parent[at]] | leaf[parent[at]]
     size = np.where(leaf, np.asarray(built.size, dtype=np.int64)[order], 0)
     counts = np.zeros((len(order), 3), dtype=np.int64)
     for column, what in enumerate(COUNTED):
         counts[:, column] = leaf & (change == CHANGES.index(what))
     extent = np.ones(len(order), dtype=np.int64)
-    depth = _depths(parent)
     for level in range(int(depth.max(initial=0)), 0, -1):  # deepest first
         at = np.flatnonzero(depth == level)
         np.add.at(extent, parent[at], extent[at])
-        # A file or removed path stands for itself: what a hostile tar puts under it
-        # (``a`` a file, then ``a/b``) is listed but not summed into it.
-        at = at[~leaf[parent[at]]]
+        at = at[~hidden[at]]
         np.add.at(size, parent[at], size[at])
         np.add.at(counts, parent[at], counts[at])
     # Children, in the order they were met: a stable sort by parent keeps it.
@@ -295,7 +300,7 @@ def _finish(built: _Builder, roots: list[int]) -> FileTree:
     row[root_ids] = np.arange(len(root_ids))
     # Files with a member, in depth-first order: a subtree's are one slice. An image's
     # layers each number their own members, so an image node holds none.
-    has_member = (member >= 0) & leaf  # a folder's own header entry holds no data
+    has_member = (member >= 0) & leaf & ~hidden  # a folder's own header holds no data
     before = np.concatenate([[0], np.cumsum(has_member)])
     ends = np.arange(len(order)) + extent
     member_start, member_end = before[:-1], before[ends]
