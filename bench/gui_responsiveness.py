@@ -247,7 +247,7 @@ def measure_stalls(count: int, total_mib: float, with_whatif: bool) -> list[Row]
         def idle() -> bool:
             # Done when nothing is queued and the panel's parameters are the ones shown.
             shown = window.jobs.analysis is not None and window.jobs.analysis.params
-            return not window.jobs.runner.busy and shown == window.views.controls.params()
+            return window.jobs.idle and shown == window.views.controls.params()
 
         def phase(name: str, start: Callable[[], None]) -> None:
             pump(app, 0.3)  # let the window settle between phases

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.params import ChunkerParams
@@ -75,6 +75,7 @@ class WindowJobs(QObject):
         self.demo_source: Path | None = None  # None: the standard library
         self.analysis: Analysis | None = None
         self.computed: Computed | None = None
+        self.showing = False  # an analysis is half shown: its figures follow (_show_figures)
         self.layer_count = 0
         self.cancelled_params: ChunkerParams | None = None
         self.files_wanted = False  # set once the Files panel is shown: then kept up to date
@@ -101,6 +102,11 @@ class WindowJobs(QObject):
         runner.finished.connect(lambda _kind, result: self._result_handlers[type(result)](result))
         runner.cancelled.connect(self._job_cancelled)
         runner.busyChanged.connect(self._busy_changed)
+
+    @property
+    def idle(self) -> bool:
+        """No job queued or running, and the last analysis fully shown."""
+        return not self.runner.busy and not self.showing
 
     def _submit(
         self,
@@ -285,7 +291,12 @@ class WindowJobs(QObject):
     def _show_computed(self, computed: Computed | None) -> None:
         self.computed = computed
         self.analysis = computed.analysis if computed is not None else None
-        self.views.show_computed(computed)
+        # In two turns of the event loop: at 68 layers the map, the layer table and the
+        # figures took 140 ms together on the GUI thread (more under Xvfb); the map is
+        # painted, and input handled, before the rest follows.
+        self.views.show_map(computed)
+        self.showing = True
+        QTimer.singleShot(0, lambda: self._show_figures(computed))
         if self.files_wanted:
             self.request_files()
         elif not self.views.files_panel.matches(self.analysis):
@@ -294,6 +305,16 @@ class WindowJobs(QObject):
         storage = self.analysis.storage if self.analysis is not None else None
         if storage is not None and not storage.exact:
             self._submit("storage", self.session.exact_storage(self.analysis), supersede=True)
+
+    def _show_figures(self, computed: Computed | None) -> None:
+        if computed is not self.computed:
+            return  # a newer analysis arrived meanwhile: its own turn shows it
+        self.showing = False
+        if "analyze" in self.runner.pending_kinds():
+            # The controls moved on since the map showed it: this result is stale now,
+            # and stale results never reach the screen. The newer one shows both halves.
+            return
+        self.views.show_figures(computed)
         self.analysisShown.emit(self.analysis)
 
     def _storage_measured(self, measured: StorageMeasured) -> None:

@@ -82,11 +82,20 @@ class WindowViews:
 
     def show_computed(self, computed: Computed | None) -> None:
         """One analysis (None: nothing loaded) on the map, the tables and the figures."""
+        self.show_map(computed)
+        self.show_figures(computed)
+
+    def show_map(self, computed: Computed | None) -> None:
+        """The first half of ``show_computed``: the map and the totals."""
         analysis = computed.analysis if computed is not None else None
         self.map_view.set_model(computed.model if computed is not None else None)
         self.details.clear_all()
-        self.layer_table.set_analysis(analysis)
         self.totals.set_analysis(analysis)
+
+    def show_figures(self, computed: Computed | None) -> None:
+        """The second half: the layer table and the figures around the map."""
+        analysis = computed.analysis if computed is not None else None
+        self.layer_table.set_analysis(analysis)
         self.heatmap.set_analysis(analysis)
         if computed is not None:
             self.histogram.set_histogram(

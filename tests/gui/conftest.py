@@ -100,4 +100,4 @@ def drag_enter(target, paths: list[Path], kind=QDragEnterEvent) -> QDragEnterEve
 
 def wait_idle(qtbot, window) -> None:
     """Until every queued job (loads, analyses, edits) has finished and been shown."""
-    qtbot.waitUntil(lambda: not window.jobs.runner.busy, timeout=ANALYSIS_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.jobs.idle, timeout=ANALYSIS_TIMEOUT_MS)

@@ -80,7 +80,7 @@ def test_new_figures_reuse_the_tree_and_show_their_own_bytes(qtbot, window, imag
     window.views.controls.flush()
     panel = window.views.tree_panel
     qtbot.waitUntil(lambda: panel.insight.analysis is window.jobs.analysis
-                    and not window.jobs.runner.busy, timeout=ANALYSIS_TIMEOUT_MS)  # fmt: skip
+                    and window.jobs.idle, timeout=ANALYSIS_TIMEOUT_MS)  # fmt: skip
     assert panel.model.tree is tree  # built once per layer list
     attribution = panel.insight.attributions[1]
     node = tree.layers[1]
