@@ -94,6 +94,9 @@ def warm_up_kernels() -> threading.Thread:
     """Compile or load the chunking kernels on a daemon thread; returns the thread."""
 
     def run() -> None:
+        from cdcviewer.gui.worker import lower_this_threads_priority
+
+        lower_this_threads_priority()  # the window comes first
         try:
             # Imported here, not at the top: numba and the kernels take a quarter of a
             # second to import, and the window must not wait for them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -141,3 +142,27 @@ def test_shutdown_cancels_and_stops(qtbot):
     assert job.state.cancelled
     with pytest.raises(RuntimeError):
         runner.submit("analyze", lambda state: None)
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="thread priorities: Linux")
+def test_background_work_runs_below_the_gui_threads_priority(qtbot, runner):
+    """The runner's thread, and the pool threads its jobs start, yield the CPU to the
+    GUI thread: a lower priority (a higher nice value) than the GUI thread's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cdcviewer.gui.worker import BACKGROUND_NICE
+
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    def job(_state: TaskState) -> tuple[int, int]:
+        with ThreadPoolExecutor(1) as pool:
+            return priority(), pool.submit(priority).result()
+
+    results = []
+    runner.finished.connect(lambda kind, value: results.append(value))
+    runner.submit("job", job)
+    qtbot.waitUntil(lambda: bool(results), timeout=5000)
+    gui = priority()
+    assert results == [(max(gui, BACKGROUND_NICE), max(gui, BACKGROUND_NICE))]
+    assert results[0][0] > gui
