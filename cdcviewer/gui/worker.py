@@ -304,4 +304,3 @@ def lower_this_threads_priority() -> bool:
     except (AttributeError, OSError):  # not Linux, or not allowed: work as before
         return False
     return True
-

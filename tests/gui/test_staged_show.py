@@ -50,3 +50,20 @@ def test_figures_of_a_result_overtaken_by_new_controls_are_not_shown(
     assert computed.analysis not in given
     wait_idle(qtbot, window)
     assert [a.params.avg_size for a in given] == [16384]
+
+
+def test_bars_behind_another_tab_are_drawn_when_shown(qtbot):
+    from PySide6.QtGui import QColor
+
+    from cdcviewer.gui.panels.whatif import HorizontalBars
+
+    chart = HorizontalBars()
+    qtbot.addWidget(chart)
+    chart.set_bars(["a", "b"], [3.0, 1.0], [QColor("red"), QColor("blue")], ["3", "1"], "MiB")
+    assert chart.labels == []  # hidden: nothing drawn yet
+    chart.show()
+    qtbot.waitUntil(lambda: len(chart.labels) == 2, timeout=5_000)
+    assert [label.toPlainText() for label in chart.labels] == ["3", "1"]
+    labels = list(chart.labels)
+    chart.set_bars(["a", "b"], [3.0, 1.0], [QColor("red"), QColor("blue")], ["3", "1"], "MiB")
+    assert chart.labels == labels  # the same bars: not drawn again

@@ -179,6 +179,8 @@ class HorizontalBars(pg.PlotWidget):
         self.bars = pg.BarGraphItem(x0=[], y=[], width=[], height=0.62)
         self.addItem(self.bars)
         self.labels: list[pg.TextItem] = []
+        self._wanted: tuple | None = None  # the bars to draw once shown
+        self._drawn: tuple | None = None
 
     def set_bars(
         self,
@@ -188,6 +190,23 @@ class HorizontalBars(pg.PlotWidget):
         texts: list[str],
         unit: str,
     ) -> None:
+        """Draw these bars now if the chart is on screen, else when it is shown: behind
+        another tab, redrawing them cost every analysis 20-40 ms of the GUI thread."""
+        self._wanted = (list(names), list(values), [c.rgba() for c in colors], list(texts),
+                        unit, list(colors))  # fmt: skip
+        if self.isVisible():
+            self._draw()
+
+    def showEvent(self, event) -> None:
+        self._draw()
+        super().showEvent(event)
+
+    def _draw(self) -> None:
+        wanted = self._wanted
+        if wanted is None or wanted[:5] == (self._drawn or ())[:5]:
+            return
+        self._drawn = wanted
+        names, values, _rgba, texts, unit, colors = wanted
         for label in self.labels:
             self.removeItem(label)
         self.labels = []
