@@ -89,6 +89,8 @@ class WindowViews:
         """The first half of ``show_computed``: the map and the totals."""
         analysis = computed.analysis if computed is not None else None
         self.map_view.set_model(computed.model if computed is not None else None)
+        if analysis is not None and analysis.layers:
+            self.show_page(True)  # the first analysis: the map's first paint, on its own
         self.details.clear_all()
         self.totals.set_analysis(analysis)
 
