@@ -256,8 +256,13 @@ def measure_stalls(count: int, total_mib: float, with_whatif: bool) -> list[Row]
             start()
             pump(app, 1800, idle)
             seconds = time.perf_counter() - began
+            ticks = list(probe.ticks)
             stalls = probe.stop()
             worst = max(stalls, default=0.0)
+            for k, stall in enumerate(stalls):  # when, to tell what the window was doing
+                if stall > STALL_LIMIT_MS:
+                    at = ticks[k] - began
+                    print(f"  {name}: {stall:.0f} ms at {at:.2f} s of {seconds:.1f} s")
             rows.append(
                 (
                     f"GUI stall: {name} ({seconds:.1f} s)",
