@@ -34,12 +34,15 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from cdcviewer.base.numba_ready import numba_ready
 from cdcviewer.kernels.buzhash_sizes import (
     WINDOW,
     discriminator,
     divisibility_constants,
     is_fixed_size,
 )
+
+numba_ready()  # before the first decorator asks numba for its target (base/numba_ready.py)
 
 # fmt: off
 TABLE = np.array([

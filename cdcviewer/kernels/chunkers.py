@@ -16,6 +16,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from cdcviewer.base.numba_ready import numba_ready
 from cdcviewer.base.params import (
     DEFAULT_AVG,
     DEFAULT_MAX,
@@ -33,6 +34,8 @@ from cdcviewer.kernels.gear import (
     strict_loose_masks,
 )
 from cdcviewer.kernels.scan import scan_block
+
+numba_ready()  # before the first decorator asks numba for its target (base/numba_ready.py)
 
 
 @numba.njit(nogil=True, cache=True, boundscheck=False)

@@ -28,8 +28,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from cdcviewer.base.numba_ready import numba_ready
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.kernels.gear import GEAR, strict_loose_masks
+
+numba_ready()  # before the first decorator asks numba for its target (base/numba_ready.py)
 
 GEAR_LS = GEAR << np.uint64(1)
 TWO_CHAINS_FROM = 8  # a segment this many max long or longer is cut as two halves at once

@@ -6,7 +6,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from cdcviewer.base.numba_ready import numba_ready
 from cdcviewer.kernels.gear import GEAR, LANES, WARMUP, CandidateMasks
+
+numba_ready()  # before the first decorator asks numba for its target (base/numba_ready.py)
 
 
 @numba.njit(inline="always")

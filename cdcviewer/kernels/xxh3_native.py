@@ -13,6 +13,10 @@ from llvmlite import binding, ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from cdcviewer.base.numba_ready import numba_ready
+
+numba_ready()  # before the first decorator asks numba for its target (base/numba_ready.py)
+
 _SYMBOL = "XXH3_128bits"
 
 

@@ -30,6 +30,7 @@ import threading
 import numpy as np
 
 from cdcviewer.base.errors import InputError
+from cdcviewer.base.numba_ready import numba_ready
 
 # Ranges up to this size are read into memory instead of mapped: a copy cannot fault, and
 # a short command then never loads numba for the handler (start-up time).
@@ -84,6 +85,8 @@ def _compile_handler():  # pragma: no cover - the handler runs in a signal handl
 
     import numba  # here: loading numba costs start-up, and small inputs never need it
     from numba import types
+
+    numba_ready()  # before the compiler lock is taken: see base/numba_ready.py
 
     @numba.cfunc(types.void(types.int32, types.voidptr, types.voidptr))
     def on_sigbus(signum, info, context):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from cdcviewer.base.numba_ready import numba_ready
 from cdcviewer.sources.tar.format import (
     AREGTYPE,
     BLOCK,
@@ -53,6 +54,8 @@ from cdcviewer.sources.tar.format import (
     SPARSE,
     TYPE,
 )
+
+numba_ready()  # before the first decorator asks numba for its target (base/numba_ready.py)
 
 _NUL, _SLASH, _ZERO, _SEVEN, _NINE, _SPACE, _EQUALS = 0, 47, 48, 55, 57, 32, 61
 _FIRST_NO_DATA, _LAST_NO_DATA = ord("1"), ord("6")  # links, devices, dirs, fifos
