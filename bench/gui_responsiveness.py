@@ -187,11 +187,13 @@ class StallSampler:
         self.probe = probe
         self.gui = threading.get_ident()
         self.stacks: Counter[str] = Counter()
+        self.others: Counter[str] = Counter()  # other threads, during stalls over the limit
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        import threading
         import traceback
 
         while not self._stop.wait(0.01):
@@ -201,16 +203,30 @@ class StallSampler:
             late = 1000 * (time.perf_counter() - ticks[-1]) - TICK_MS
             if late < SAMPLE_LATE_MS:
                 continue
-            frame = sys._current_frames().get(self.gui)
+            current = sys._current_frames()
+            frame = current.get(self.gui)
             if frame is None:
                 continue
             frames = traceback.extract_stack(frame)[-6:]
             self.stacks[" < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
                                    for f in reversed(frames))] += 1  # fmt: skip
+            if late >= STALL_LIMIT_MS:  # what the other threads run then: who has the GIL
+                names = {t.ident: t.name for t in threading.enumerate()}
+                for ident, other in current.items():
+                    if ident in (self.gui, threading.get_ident()):
+                        continue
+                    top = traceback.extract_stack(other)[-2:]
+                    where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                       for f in reversed(top))  # fmt: skip
+                    self.others[f"{names.get(ident, '?')}: {where}"] += 1
 
     def report(self, top: int = 5) -> list[str]:
         self._stop.set()
-        return [f"{count:4d} x {stack}" for stack, count in self.stacks.most_common(top)]
+        lines = [f"{count:4d} x {stack}" for stack, count in self.stacks.most_common(top)]
+        if self.others:
+            lines.append(f"other threads during stalls over {STALL_LIMIT_MS:.0f} ms:")
+            lines += [f"{count:4d} x {where}" for where, count in self.others.most_common(top)]
+        return lines
 
 
 def percentile(values: list[float], fraction: float) -> float:
