@@ -51,8 +51,8 @@ def test_every_module_using_numba_makes_it_ready_first():
             continue
         ready = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call)
                  and getattr(n.func, "id", "") == "numba_ready"]  # fmt: skip
-        uses = [d.lineno for n in ast.walk(tree)
-                if isinstance(n, ast.FunctionDef) for d in n.decorator_list if _uses(d)]  # fmt: skip
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+        uses = [d.lineno for n in functions for d in n.decorator_list if _uses(d)]
         if not uses:
             continue
         assert ready and min(ready) < min(uses), f"{path}: numba_ready() before line {min(uses)}"

@@ -8,6 +8,7 @@ its decompressed caches.
 
 from __future__ import annotations
 
+import importlib
 import random
 import threading
 from collections.abc import Iterator
@@ -122,6 +123,10 @@ class PausingWorkspace(Workspace):
 
 @pytest.fixture
 def paused_window(request, qtbot, settings, tmp_path: Path) -> Iterator[MainWindow]:
+    # The kernels loaded, as the window's warm-up leaves them: while numba is not loaded
+    # small inputs are cut in numpy alone, which has no "hash" phase to pause in (the
+    # test passed only after another test had loaded them).
+    importlib.import_module("cdcviewer.kernels.direct")
     workspace = PausingWorkspace(CacheDir(tmp_path / "cache"), request.param)
     window = MainWindow(settings=settings, workspace=workspace, demo_dir=tmp_path / "demo")
     qtbot.addWidget(window)
