@@ -291,12 +291,13 @@ class WindowJobs(QObject):
     def _show_computed(self, computed: Computed | None) -> None:
         self.computed = computed
         self.analysis = computed.analysis if computed is not None else None
-        # In two turns of the event loop: at 68 layers the map, the layer table and the
+        # In turns of the event loop: at 68 layers the map, the layer table and the
         # figures took 140 ms together on the GUI thread (more under Xvfb); the map is
-        # painted, and input handled, before the rest follows.
+        # painted, and input handled, before the rest follows, a step per turn.
         self.views.show_map(computed)
         self.showing = True
-        QTimer.singleShot(0, lambda: self._show_figures(computed))
+        steps = self.views.figure_steps(computed)
+        QTimer.singleShot(0, lambda: self._show_figures(computed, steps))
         if self.files_wanted:
             self.request_files()
         elif not self.views.files_panel.matches(self.analysis):
@@ -306,15 +307,19 @@ class WindowJobs(QObject):
         if storage is not None and not storage.exact:
             self._submit("storage", self.session.exact_storage(self.analysis), supersede=True)
 
-    def _show_figures(self, computed: Computed | None) -> None:
+    def _show_figures(self, computed: Computed | None, steps: list[Callable[[], None]]) -> None:
         if computed is not self.computed:
-            return  # a newer analysis arrived meanwhile: its own turn shows it
-        self.showing = False
+            return  # a newer analysis arrived meanwhile: its own turns show it
         if "analyze" in self.runner.pending_kinds():
             # The controls moved on since the map showed it: this result is stale now,
-            # and stale results never reach the screen. The newer one shows both halves.
+            # and stale results never reach the screen. The newer one shows it all.
+            self.showing = False
             return
-        self.views.show_figures(computed)
+        steps[0]()
+        if len(steps) > 1:
+            QTimer.singleShot(0, lambda: self._show_figures(computed, steps[1:]))
+            return
+        self.showing = False
         self.analysisShown.emit(self.analysis)
 
     def _storage_measured(self, measured: StorageMeasured) -> None:

@@ -20,6 +20,7 @@ analysis on every view that shows it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -96,20 +97,34 @@ class WindowViews:
 
     def show_figures(self, computed: Computed | None) -> None:
         """The second half: the layer table and the figures around the map."""
+        for step in self.figure_steps(computed):
+            step()
+
+    def figure_steps(self, computed: Computed | None) -> list[Callable[[], None]]:
+        """``show_figures`` in steps of about equal cost, to run one per turn of the
+        event loop: the layer table; the heatmap and histogram; the tab panels."""
         analysis = computed.analysis if computed is not None else None
-        self.layer_table.set_analysis(analysis)
-        self.heatmap.set_analysis(analysis)
-        if computed is not None:
-            self.histogram.set_histogram(
-                computed.edges, computed.counts, computed.analysis.params, computed.at_max
-            )
-        else:
-            self.histogram.set_histogram([], [], self.controls.params())
-        versions = computed.versions if computed is not None else None
-        self.versions_panel.set_versions(versions)
-        self.docks["versions"].setVisible(versions is not None)
-        self.whatif_panel.set_analysis(analysis)
-        self.chunkers_panel.set_analysis(analysis)
+
+        def histogram() -> None:
+            if computed is not None:
+                self.histogram.set_histogram(
+                    computed.edges, computed.counts, computed.analysis.params, computed.at_max
+                )
+            else:
+                self.histogram.set_histogram([], [], self.controls.params())
+
+        def tab_panels() -> None:
+            versions = computed.versions if computed is not None else None
+            self.versions_panel.set_versions(versions)
+            self.docks["versions"].setVisible(versions is not None)
+            self.whatif_panel.set_analysis(analysis)
+            self.chunkers_panel.set_analysis(analysis)
+
+        return [
+            lambda: self.layer_table.set_analysis(analysis),
+            lambda: (self.heatmap.set_analysis(analysis), histogram()),
+            tab_panels,
+        ]
 
     def raise_panel(self, key: str) -> None:
         """Bring a bottom dock (``sweep``, ``whatif``, ...) to the front."""
