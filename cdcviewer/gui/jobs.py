@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from cdcviewer.analysis.workspace import Analysis, Workspace
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.base.progress import TaskState
+from cdcviewer.gui.input_settings import Registries
 from cdcviewer.gui.removals import Removal
 from cdcviewer.gui.session import (
     ChunkersCompared,
@@ -123,10 +124,13 @@ class WindowJobs(QObject):
 
     # -- requests ---------------------------------------------------------------------------
     def load_paths(
-        self, paths: Sequence[str | Path], registry: RegistrySettings | None = None
+        self,
+        paths: Sequence[str | Path],
+        registry: RegistrySettings | Registries | None = None,
     ) -> None:
-        """Add ``paths`` (or image references, fetched with ``registry``'s settings) to
-        what is loaded, then analyse; bad inputs become messages."""
+        """Add ``paths`` (or image references, fetched with ``registry``'s settings, or
+        per reference those it maps it to) to what is loaded, then analyse; bad inputs
+        become messages."""
         if paths:
             # Cut with the current parameters while loading: the analysis then finds
             # the layers cut (analysis.overlap).
@@ -153,7 +157,8 @@ class WindowJobs(QObject):
         if not layers:
             return
         shown = self.analysis.layers if self.analysis is not None else layers
-        self.removal = Removal.of(shown, layers, self.views.controls.params())
+        params = self.views.controls.params()
+        self.removal = Removal.of(shown, layers, params, self.session.registries)
         self._submit("edit", self.session.remove(layers))
         self.request_analysis()
         self.views.messages.show_message(
@@ -163,11 +168,12 @@ class WindowJobs(QObject):
     def remove_all(self) -> None:
         self.remove_layers(list(self.analysis.layers) if self.analysis is not None else [])
 
-    def replace_with(self, inputs: Sequence[str]) -> None:
-        """Drop what is loaded and load ``inputs`` (opening a session)."""
+    def replace_with(self, inputs: Sequence[str], registries: Registries | None = None) -> None:
+        """Drop what is loaded and load ``inputs`` (opening a session), each image with
+        its settings in ``registries`` (its platform)."""
         self.removal = None
         self._submit("edit", self.session.clear())
-        self.load_paths(inputs)
+        self.load_paths(inputs, registries)
 
     def loaded_inputs(self) -> list[str]:
         """The inputs behind the loaded layers, in load order, each once."""

@@ -21,6 +21,7 @@ from cdcviewer.base.errors import CdcError
 from cdcviewer.base.params import ChunkerParams
 from cdcviewer.gui import dialogs
 from cdcviewer.gui.actions import install_actions
+from cdcviewer.gui.input_settings import platforms_of, with_platforms
 from cdcviewer.gui.jobs import WindowJobs
 from cdcviewer.gui.layout import build_layout
 from cdcviewer.gui.panels.welcome import dropped_paths
@@ -223,7 +224,8 @@ class MainWindow(QMainWindow):
             inputs += [layer.source for layer in extra.layers if layer.source not in inputs]
         controls = self.views.controls
         unique = [p for p in dict.fromkeys(inputs) if p not in self.jobs.demo_inputs]
-        return SavedSession(unique, controls.params(), controls.tie_box.isChecked())
+        platforms = platforms_of(self.jobs.session.registries, unique)
+        return SavedSession(unique, controls.params(), controls.tie_box.isChecked(), platforms)
 
     def open_session(self, session: SavedSession) -> None:
         """Replace what is loaded with the session's inputs, cut with its parameters."""
@@ -231,7 +233,8 @@ class MainWindow(QMainWindow):
         controls.tie_box.setChecked(session.tie_sizes)
         controls.set_params(session.params)
         self.views.histogram.set_markers(session.params)
-        self.jobs.replace_with(session.inputs)
+        registry = self.jobs.session.workspace.registry
+        self.jobs.replace_with(session.inputs, with_platforms(registry, session.platforms))
         self._remember_session(session)
 
     def open_recent(self, position: int) -> None:

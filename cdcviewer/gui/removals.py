@@ -3,43 +3,57 @@
 Removing layers deletes their decompressed copies (the cache holds only what is loaded),
 so Undo reads their inputs again. An input keeps whatever layers were not removed: its
 reloaded copies of those are dropped at once (their copies with them), and the layers
-that were removed go back to their places in the load order with their names.
+that were removed go back to their places in the load order with their names. An
+image opened for a platform is read for that platform again (``input_settings``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from cdcviewer.base.errors import InputError
 from cdcviewer.base.progress import NULL_STATE, TaskState
+from cdcviewer.gui.input_settings import Registries, add_inputs
 
 if TYPE_CHECKING:
     from cdcviewer.analysis.workspace import Workspace
     from cdcviewer.base.params import ChunkerParams
     from cdcviewer.sources.layers import Layer
+    from cdcviewer.sources.registry.settings import RegistrySettings
 
 T = TypeVar("T")  # put_back keeps any items in order
 
 
 @dataclass(frozen=True)
 class Removal:
-    """Removed layers (in load order), where each was in the load order, and the
-    parameters of the analysis they were shown in."""
+    """Removed layers (in load order), where each was in the load order, the
+    parameters of the analysis they were shown in, and the registry settings their
+    inputs were read with (where not the workspace's)."""
 
     layers: list[Layer]
     positions: list[int]
     params: ChunkerParams | None = None
+    registries: dict[str, RegistrySettings] = field(default_factory=dict)
 
     @classmethod
     def of(
-        cls, order: Sequence[Layer], removed: Sequence[Layer], params: ChunkerParams | None = None
+        cls,
+        order: Sequence[Layer],
+        removed: Sequence[Layer],
+        params: ChunkerParams | None = None,
+        registries: Registries | None = None,
     ) -> Removal:
-        """The removal of ``removed`` from the load order ``order`` (others are ignored)."""
+        """The removal of ``removed`` from the load order ``order`` (others are ignored);
+        ``registries``: how inputs were read (the removal keeps those of its own)."""
         gone = set(removed)
         places = [(i, layer) for i, layer in enumerate(order) if layer in gone]
-        return cls([layer for _, layer in places], [i for i, _ in places], params)
+        layers = [layer for _, layer in places]
+        known = registries or {}
+        sources = dict.fromkeys(layer.source for layer in layers)
+        settings = {s: found for s in sources if (found := known.get(s)) is not None}
+        return cls(layers, [i for i, _ in places], params, settings)
 
     @property
     def message(self) -> str:
@@ -73,7 +87,7 @@ def restore(
 ) -> tuple[list[Layer], list[InputError]]:
     """Read ``removal``'s inputs again and put its layers back where they were; returns
     the layers put back and the problems (an input gone, or a layer no longer in it)."""
-    fresh = workspace.add(removal.sources, state, cut_with=cut_with, again=True)
+    fresh = add_inputs(workspace, removal.sources, removal.registries, state, cut_with, again=True)
     failures = list(workspace.last_failures)
     unmatched = list(fresh)
     pairs: list[tuple[int, Layer, Layer]] = []  # (position, as removed, as read again)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from cdcviewer.base.params import ChunkerParams, format_size
 from cdcviewer.base.progress import TaskState
 from cdcviewer.gui.file_rows import DEFAULT_SORT, FileRows
 from cdcviewer.gui.file_tree import FileTree, build_file_tree
+from cdcviewer.gui.input_settings import add_inputs, remember
 from cdcviewer.gui.map.model import MapModel, prepare_lanes
 from cdcviewer.gui.removals import Removal, restore
 from cdcviewer.index.storage import StorageFigures, StoreParams
@@ -215,21 +216,28 @@ class Session:
         self._tree: tuple[list[Layer], FileTree] | None = None
         self._whatif: WhatIf | None = None
         self.store = StoreParams()  # how the window's chunk store compresses chunks
+        # How inputs were read where not with the workspace's settings (an image opened
+        # for a platform), for Undo and saved sessions. Written by the worker's loads;
+        # the GUI thread only reads single entries.
+        self.registries: dict[str, RegistrySettings] = {}
 
     def load(
         self,
         paths: Sequence[str | Path],
-        registry: RegistrySettings | None = None,
+        registry: RegistrySettings | Mapping[str, RegistrySettings] | None = None,
         cut_with: ChunkerParams | None = None,
     ) -> Callable[[TaskState], Loaded]:
-        """Add ``paths``; ``cut_with``: the parameters of the analysis that follows."""
+        """Add ``paths``, read with ``registry``'s settings (or per path, those it maps
+        the path to; the workspace's otherwise); ``cut_with``: the parameters of the
+        analysis that follows."""
         chosen = [str(p) for p in paths]
+        if isinstance(registry, RegistrySettings):
+            registry = dict.fromkeys(chosen, registry)
+        settings = dict(registry or {})
 
         def run(state: TaskState) -> Loaded:
-            if registry is None:  # the workspace's own settings
-                layers = self.workspace.add(chosen, state, cut_with=cut_with)
-            else:
-                layers = self.workspace.add(chosen, state, registry, cut_with)
+            layers = add_inputs(self.workspace, chosen, settings, state, cut_with)
+            remember(self.registries, layers, settings)
             failures = list(self.workspace.last_failures)
             return Loaded(chosen, layers, failures, len(self.workspace.layers))
 

@@ -99,8 +99,12 @@ class WindowSettings:
         if not session.inputs:
             return
         # An image reference is remembered as typed; a path as an absolute one.
-        inputs = [p if is_reference(p) else str(Path(p).resolve()) for p in session.inputs]
-        current = SavedSession(inputs, session.params, session.tie_sizes)
+        stored = {p: p if is_reference(p) else str(Path(p).resolve()) for p in session.inputs}
+        inputs = list(stored.values())
+        platforms = {
+            stored[p]: platform for p, platform in session.platforms.items() if p in stored
+        }
+        current = SavedSession(inputs, session.params, session.tie_sizes, platforms)
         kept = [old for old in self.recent_sessions() if old.inputs != inputs[: len(old.inputs)]]
         merged = [current, *kept][:MAX_RECENT]
         self.store.setValue("recentSessions", json.dumps([s.to_dict() for s in merged]))

@@ -113,9 +113,9 @@ class PausingWorkspace(Workspace):
         self.phase = phase
         self.reached = threading.Event()
 
-    def add(self, paths, state: TaskState = NULL_STATE, registry=None, cut_with=None):
+    def add(self, paths, state: TaskState = NULL_STATE, registry=None, cut_with=None, again=False):
         pausing = PausingState(state, self.phase, self.reached)
-        return super().add(paths, pausing, registry, cut_with)
+        return super().add(paths, pausing, registry, cut_with, again)
 
     def analyze(self, params, state: TaskState = NULL_STATE, layers=None):
         return super().analyze(params, PausingState(state, self.phase, self.reached), layers)
