@@ -13,8 +13,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PySide6.QtCore import QEvent, QPoint, QPointF
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QToolTip
 
-from cdcviewer.base.params import ChunkerParams
+from cdcviewer.base.params import ChunkerParams, format_size
 from cdcviewer.gui.panels.histogram_bars import histogram_bars
 from cdcviewer.gui.panels.plots import HEADROOM, MARKER_LABEL_POSITIONS, HistogramPlot
 from cdcviewer.index.histogram import chunk_size_histogram
@@ -101,3 +105,36 @@ def test_heatmap_numbers_layers_from_one_and_greys_the_diagonal(qtbot, window, l
     table = window.views.layer_table
     orders = sorted(table.model_.item(r, 0).text() for r in range(table.model_.rowCount()))
     assert orders == [str(k) for k in range(1, n + 1)]
+
+
+def hover_tip(qtbot, plot, view_xy: tuple[float, float]) -> tuple[str, str]:
+    """The tooltip as the mouse moves onto a point of the plot (in its data), and after
+    it rests there (Qt's tooltip event)."""
+    plot.show()
+    qtbot.waitExposed(plot)
+    qtbot.wait(50)  # laid out at its size
+    scene = plot.getPlotItem().vb.mapViewToScene(QPointF(*view_xy))
+    point = plot.mapFromScene(scene)
+    QTest.mouseMove(plot.viewport(), point + QPoint(1, 0))
+    QTest.mouseMove(plot.viewport(), point)
+    moving = QToolTip.text()
+    rest = QHelpEvent(QEvent.Type.ToolTip, point, plot.viewport().mapToGlobal(point))
+    QApplication.sendEvent(plot.viewport(), rest)
+    resting = QToolTip.text()
+    return moving, resting
+
+
+def test_hovering_a_bar_or_a_cell_tells_its_figures_moving_or_resting(qtbot, window, layer_files):
+    drop_paths(window, layer_files)
+    wait_idle(qtbot, window)
+    plot = window.views.histogram
+    k = int(np.argmax(plot.shown.counts))
+    middle = (plot.shown.x0[k] + plot.shown.x1[k]) / 2
+    moving, resting = hover_tip(qtbot, plot, (middle, 0.5))
+    assert moving == resting == plot.shown.describe(k)
+    assert f"{int(plot.shown.counts[k])} chunks" in moving
+    heatmap = window.views.heatmap
+    window.views.figures.setCurrentWidget(heatmap)
+    moving, resting = hover_tip(qtbot, heatmap, (0.5, 1.5))  # column 1, row 2
+    assert moving == resting == heatmap.cell_text(1, 0)
+    assert moving.startswith(f"{format_size(heatmap.matrix[1, 0])} of layer 1 (")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QToolTip,
@@ -61,7 +61,34 @@ class Log2SizeAxis(pg.AxisItem):
         return [short_size(2.0**v) for v in values]
 
 
-class HistogramPlot(pg.PlotWidget):
+class HoverTipPlot(pg.PlotWidget):
+    """A plot whose tooltip follows the mouse: ``tip_at`` (a scene point) gives its
+    text. Shown as the mouse moves, and again when it rests (Qt's own tooltip event would
+    otherwise replace it with the widget's hint, or hide it)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.scene().sigMouseMoved.connect(self._hover)
+
+    def tip_at(self, pos: QPointF) -> str | None:
+        raise NotImplementedError
+
+    def _hover(self, pos: QPointF) -> None:
+        text = self.tip_at(pos)
+        if text:
+            # QGraphicsView.mapFromScene gives a QPoint in the view's coordinates.
+            QToolTip.showText(self.mapToGlobal(self.mapFromScene(pos)), text, self)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            text = self.tip_at(self.mapToScene(event.pos()))
+            if text:
+                QToolTip.showText(event.globalPos(), text, self)
+                return True
+        return super().viewportEvent(event)
+
+
+class HistogramPlot(HoverTipPlot):
     """Chunk counts per size bin (quarter octaves), with the min / avg / max markers.
 
     The bars stop at the max line: chunks of exactly the maximum size (cut because no
@@ -101,7 +128,6 @@ class HistogramPlot(pg.PlotWidget):
         self.edges: list[int] = []
         self.counts: list[int] = []
         self.shown = HistogramBars.empty()
-        self.scene().sigMouseMoved.connect(self._hover)
         self.empty_text = pg.TextItem("No chunks yet", color=(140, 140, 140), anchor=(0.5, 0.5))
         self.addItem(self.empty_text)
         for axis in ("left", "bottom"):
@@ -161,19 +187,17 @@ class HistogramPlot(pg.PlotWidget):
             self.empty_text.setPos((low + high) / 2, 0.5)
         self.setYRange(0, top * HEADROOM, padding=0)
 
-    def _hover(self, pos: QPointF) -> None:
+    def tip_at(self, pos: QPointF) -> str | None:
+        """The bar under the scene point ``pos``, described; None off the bars."""
         bars = self.shown
         if not bars.total:
-            return
+            return None
         x = self.getPlotItem().vb.mapSceneToView(pos).x()
         k = int(np.searchsorted(bars.x0, x, side="right")) - 1
-        if 0 <= k < len(bars.x0) and x <= bars.x1[k]:
-            QToolTip.showText(
-                self.mapToGlobal(self.mapFromScene(pos).toPoint()), bars.describe(k), self
-            )
+        return bars.describe(k) if 0 <= k < len(bars.x0) and x <= bars.x1[k] else None
 
 
-class PairwiseHeatmap(pg.PlotWidget):
+class PairwiseHeatmap(HoverTipPlot):
     """Cell (row i, column j): the share of layer j's bytes whose chunks occur in layer i."""
 
     MAX_CELL_LABELS = 16  # layers; beyond that the numbers would not fit in the cells
@@ -194,7 +218,6 @@ class PairwiseHeatmap(pg.PlotWidget):
         self.names: list[str] = []
         self.matrix = np.zeros((0, 0))
         self.fractions = np.zeros((0, 0))
-        self.scene().sigMouseMoved.connect(self._hover)
         self.setToolTip("Hover a cell for the exact bytes")
 
     def set_analysis(self, analysis: Analysis | None) -> None:
@@ -244,16 +267,14 @@ class PairwiseHeatmap(pg.PlotWidget):
             f"{100 * self.fractions[i, j]:.1f}%) occurs in layer {i + 1} ({self.names[i]})"
         )
 
-    def _hover(self, pos: QPointF) -> None:
+    def tip_at(self, pos: QPointF) -> str | None:
+        """The cell under the scene point ``pos``, in words; None off the cells."""
         if not self.names:
-            return
+            return None
         point = self.getPlotItem().vb.mapSceneToView(pos)
         i, j = math.floor(point.y()), math.floor(point.x())
         n = len(self.names)
-        if 0 <= i < n and 0 <= j < n:
-            QToolTip.showText(
-                self.mapToGlobal(self.mapFromScene(pos).toPoint()), self.cell_text(i, j), self
-            )
+        return self.cell_text(i, j) if 0 <= i < n and 0 <= j < n else None
 
 
 DIAGONAL_RGBA = (236, 239, 243, 255)  # the HTML report's grey for a layer against itself
