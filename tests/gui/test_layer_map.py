@@ -439,6 +439,29 @@ def test_highlight_range_band_follows_the_bytes(view, tar_analysis):
     assert view._overlays.band.path().isEmpty()
 
 
+def legend_texts(view) -> list[str]:
+    return [part[1] for entry in view._legend.entries() for part in entry if part[0] == "text"]
+
+
+def test_the_legend_keys_the_green_mark_while_a_file_is_marked(view, tar_analysis):
+    model = prepare_lanes(tar_analysis)
+    show(view, model)
+    assert "selected file or folder" not in legend_texts(view)
+    members = model.lanes[1].members
+    starts = np.asarray(members.data_offset[:3])
+    view.show_ranges(1, starts, starts + np.asarray(members.size[:3]))
+    view.refresh()
+    key = view._legend.entries()[-1]
+    assert key[1][1] == "selected file or folder"
+    band = view._overlays.band
+    assert key[0][1].color() == band.brush().color() and key[0][2].color() == band.pen().color()
+    view.clear_highlight_range()
+    assert "selected file or folder" not in legend_texts(view)
+    view.highlight_range(2, 0, 100)  # a member picked in the chunk details
+    view.refresh()
+    assert legend_texts(view)[-1] == "selected file or folder"
+
+
 def test_rechunked_model_of_the_same_layers_keeps_the_zoom(view, qtbot, tar_analysis):
     show(view, prepare_lanes(tar_analysis))
     view.zoom_to(0, 50_000, 60_000)

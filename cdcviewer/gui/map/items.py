@@ -17,6 +17,9 @@ from cdcviewer.index.raster import LegendPart, legend_entries
 TEXT_COLOR = QColor(50, 54, 60)
 AXIS_COLOR = QColor(120, 124, 130)
 SELECTION_COLOR = QColor(214, 0, 120)  # magenta: absent from the class palette
+# Green, also absent from it: the bytes of the file or folder selected in Files / File tree.
+BAND_COLOR = QColor(0, 135, 90)
+BAND_FILL = QColor(0, 170, 110, 60)
 LABEL_POINT_SIZE = 9.0
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 MIN_TICK_GAP_PX = 60  # major ticks never closer than this
@@ -244,10 +247,11 @@ Part = tuple[object, ...]  # ("text", long, short) | ("swatch", brush, pen)
 
 
 class ClassLegend(pg.GraphicsWidget):
-    """One row: unique, duplicate, the shared-by bins and the selection mark.
+    """One row: unique, duplicate, the shared-by bins, the selection mark and, while a
+    file's or folder's bytes are marked, that mark.
 
     Painted in the scene (not a QWidget) so PNG and SVG exports carry it. On a narrow map
-    it switches to short labels, then gives up its indent, then drops the selection entry.
+    it switches to short labels, then gives up its indent, then drops its last entry.
     """
 
     HEIGHT = 26
@@ -259,6 +263,7 @@ class ClassLegend(pg.GraphicsWidget):
         super().__init__()
         self._indent = 0.0
         self._n_layers = 0
+        self._band_shown = False
         self._metrics = QFontMetrics(map_font())
         self.setMinimumHeight(self.HEIGHT)
         self.setMaximumHeight(self.HEIGHT)
@@ -266,6 +271,12 @@ class ClassLegend(pg.GraphicsWidget):
     def set_layer_count(self, n_layers: int) -> None:
         self._n_layers = n_layers
         self.update()
+
+    def set_band_shown(self, shown: bool) -> None:
+        """Whether a file's or folder's bytes are marked on the map (its key is shown)."""
+        if shown != self._band_shown:
+            self._band_shown = shown
+            self.update()
 
     def set_indent(self, indent: float) -> None:
         """Start the entries above the lanes rather than above their labels."""
@@ -288,6 +299,13 @@ class ClassLegend(pg.GraphicsWidget):
                 ("text", "selected chunk, every occurrence", "selected"),
             ]
         )
+        if self._band_shown:
+            entries.append(
+                [
+                    ("swatch", QBrush(BAND_FILL), QPen(BAND_COLOR, 1.5)),
+                    ("text", "selected file or folder", "file"),
+                ]
+            )
         return entries
 
     def _part_width(self, part: Part, short: bool) -> float:

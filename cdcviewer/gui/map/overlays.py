@@ -16,7 +16,14 @@ import pyqtgraph as pg
 from PySide6.QtGui import QBrush, QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from cdcviewer.gui.map.items import SELECTION_COLOR, overlay_item, rects_path, vertical_lines_path
+from cdcviewer.gui.map.items import (
+    BAND_COLOR,
+    BAND_FILL,
+    SELECTION_COLOR,
+    overlay_item,
+    rects_path,
+    vertical_lines_path,
+)
 from cdcviewer.gui.map.model import LaneModel, MapModel, boundary_positions, occurrence_spans
 
 LANE_GAP = 0.24  # fraction of a row left blank between lanes
@@ -84,9 +91,7 @@ class MapOverlays:
         selection_fill.setAlpha(70)
         # White, slightly translucent boundaries read as gaps between chunks on any colour.
         self.boundaries = overlay_item(QPen(QColor(255, 255, 255, 190), 1), z=5)
-        self.band = overlay_item(
-            QPen(QColor(0, 135, 90), 1.5), QBrush(QColor(0, 170, 110, 60)), z=8
-        )
+        self.band = overlay_item(QPen(BAND_COLOR, 1.5), QBrush(BAND_FILL), z=8)
         self.marks = overlay_item(QPen(SELECTION_COLOR, 1.5), QBrush(selection_fill), z=10)
         self.selected_mark = overlay_item(QPen(SELECTION_COLOR.darker(130), 3), z=11)
         self.hover = overlay_item(QPen(QColor(20, 20, 20), 1.5), z=12)

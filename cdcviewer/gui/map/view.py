@@ -274,6 +274,7 @@ class LayerMapView(LaneRowsMixin, QWidget):
     def clear_highlight_range(self) -> None:
         self._band = None
         self._overlays.draw_band(None, self._viewport())
+        self._legend.set_band_shown(False)
 
     def select_chunk(self, layer_index: int, chunk_index: int) -> None:
         """Mark every occurrence of a chunk's fingerprint; (-1, -1) clears.
@@ -366,6 +367,7 @@ class LayerMapView(LaneRowsMixin, QWidget):
         viewport = self._viewport()
         self._overlays.draw_boundaries(model, viewport)
         self._overlays.draw_band(self._band, viewport)
+        self._legend.set_band_shown(self._band is not None)
         self._overlays.draw_marks(model, self._selected, viewport)
         self._overlays.draw_hover(model, self._hovered, viewport)
         self._overlays.draw_lane_frames(self._framed, viewport)
