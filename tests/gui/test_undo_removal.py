@@ -142,3 +142,19 @@ def test_a_second_removal_replaces_the_first_undo(qtbot, window, inputs):
     assert [row[0] for row in shown(window)["layers"]] == names[1:]
     assert not window.menu_actions["undo"].isEnabled()
     assert cache_files(window) == layers_in_cache(window)
+
+
+def image_rows(window) -> list[tuple[str, str]]:
+    """The layer table's image rows: their text and tooltip."""
+    model = window.views.layer_table.model_
+    items = [model.item(r, 1) for r in range(model.rowCount()) if model.item(r, 0).hasChildren()]
+    return [(item.text(), item.toolTip()) for item in items]
+
+
+def test_an_image_left_with_one_layer_says_1_layer(qtbot, window, inputs):
+    load(qtbot, window, inputs)
+    assert image_rows(window) == [("app:1  (3 layers)", "Image app:1: 3 layers")]
+    select_rows(window, [0, 1])
+    window.menu_actions["remove"].trigger()
+    wait_idle(qtbot, window)
+    assert image_rows(window) == [("app:1  (1 layer)", "Image app:1: 1 layer")]

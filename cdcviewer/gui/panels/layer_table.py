@@ -226,9 +226,10 @@ class LayerTable(QTreeView):
 
     def _group_row(self, analysis: Analysis, image: str, members: list[int]) -> list[QStandardItem]:
         figures = [analysis.index.layers[j] for j in members]
+        count = f"{len(members)} layer{'s' * (len(members) != 1)}"
         row = self._figure_row(
             order=members[0],
-            name=f"{image}  ({len(members)} layers)",
+            name=f"{image}  ({count})",
             image=image,
             total=sum(f.bytes for f in figures),
             compressed=sum(analysis.layers[j].compressed_bytes for j in members),
@@ -241,7 +242,7 @@ class LayerTable(QTreeView):
         font = row[COL["Layer"]].font()
         font.setBold(True)
         row[COL["Layer"]].setFont(font)
-        row[COL["Layer"]].setToolTip(f"Image {html.escape(image)}: {len(members)} layers")
+        row[COL["Layer"]].setToolTip(f"Image {html.escape(image)}: {count}")
         return row
 
     @staticmethod
