@@ -52,6 +52,19 @@ def test_changes_against_the_previous_layer_of_the_image(qtbot, window, image):
     assert second.changes() == {ADDED: 1, MODIFIED: 1, REMOVED: 1}
 
 
+def test_the_change_column_shows_what_the_layers_changed_in_full(qtbot, window, image):
+    path, *_ = image
+    tree = tree_of(qtbot, window, path)
+    panel = window.views.tree_panel
+    view = panel.view
+    layer = panel.model.index_of(tree.layers[1], 1)
+    text = layer.data()
+    assert text == "1 added, 1 modified, 1 removed"
+    view.header().resizeSection(1, 60)  # narrower than the text: a new tree widens it
+    panel.set_insight(panel.insight)
+    assert view.columnWidth(1) >= view.fontMetrics().horizontalAdvance(text)
+
+
 def test_sizes_and_bytes_add_up_per_file_and_folder(qtbot, window, image):
     path, base, _top, _names = image
     tree = tree_of(qtbot, window, path)

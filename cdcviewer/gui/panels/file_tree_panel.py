@@ -185,6 +185,10 @@ class FileTreePanel(QWidget):
         if tree is not None:
             for row in range(self.model.rowCount()):  # images and loose layers open
                 self.view.expand(self.model.index(row, 0))
+            # Wide enough for what the shown rows changed ("2 added, 4 modified, 3
+            # removed"); the rows under them count fewer files.
+            header = self.view.header()
+            header.resizeSection(1, max(header.sectionSize(1), self.view.sizeHintForColumn(1)))
             if self._selected is not None:  # the same file, in the new figures
                 self._quiet = True
                 try:
