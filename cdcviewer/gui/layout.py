@@ -87,13 +87,19 @@ class WindowViews:
         self.show_figures(computed)
 
     def show_map(self, computed: Computed | None) -> None:
-        """The first half of ``show_computed``: the map and the totals."""
+        """The first half of ``show_computed``: the map, the totals (and a File tree of
+        other layers goes)."""
         analysis = computed.analysis if computed is not None else None
         self.map_view.set_model(computed.model if computed is not None else None)
         if analysis is not None and analysis.layers:
             self.show_page(True)  # the first analysis: the map's first paint, on its own
         self.details.clear_all()
         self.totals.set_analysis(analysis)
+        # The File tree names layers by place, as the map's lanes: with the map, a tree
+        # of other layers goes (one of the same layers stays; its files bring the figures).
+        tree = self.tree_panel.insight
+        if tree is not None and (analysis is None or tree.analysis.layers != analysis.layers):
+            self.tree_panel.clear(waiting=analysis is not None)
 
     def show_figures(self, computed: Computed | None) -> None:
         """The second half: the layer table and the figures around the map."""

@@ -121,3 +121,25 @@ def test_selecting_a_file_or_folder_marks_its_bytes_on_the_map(qtbot, window, im
     assert np.all(ends > starts)
     view.refresh()
     assert not view._overlays.band.path().isEmpty()
+
+
+def test_after_remove_all_no_view_names_the_removed_layers(qtbot, window, image):
+    path, *_ = image
+    tree_of(qtbot, window, path)
+    panel, heatmap = window.views.tree_panel, window.views.heatmap
+    assert panel.pages.currentWidget() is panel.view
+    assert heatmap.getPlotItem().getAxis("left")._tickLevels[0]
+    window.menu_actions["clear"].trigger()
+    wait_idle(qtbot, window)
+    assert window.jobs.analysis is None
+    assert panel.model.tree is None and panel.pages.currentWidget() is panel.message
+    assert panel.message.text() == panel.EMPTY
+    for side in ("bottom", "left"):
+        assert heatmap.getPlotItem().getAxis(side)._tickLevels == [[]]
+    combo = window.views.files_panel.layer_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["All layers"]
+    window.menu_actions["undo"].trigger()  # the tree comes back with the layers
+    qtbot.waitUntil(lambda: panel.model.tree is not None, timeout=ANALYSIS_TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    assert panel.pages.currentWidget() is panel.view
+    assert len(panel.model.tree.layers) == len(window.jobs.analysis.layers) == 2

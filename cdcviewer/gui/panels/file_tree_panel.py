@@ -148,6 +148,8 @@ class FileTreePanel(QWidget):
     """The tree, or a sentence while there is none; selection marks bytes on the map."""
 
     rangesSelected = Signal(int, object, object)  # layer index, starts, ends (bytes)
+    EMPTY = "Load tar layers to see the files of each layer."
+    WAITING = "Reading the tar headers and hashing the files…"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -167,7 +169,7 @@ class FileTreePanel(QWidget):
         for column in range(1, len(COLUMNS)):
             header.resizeSection(column, 130)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
-        self.message = QLabel("Load tar layers to see the files of each layer.")
+        self.message = QLabel(self.EMPTY)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setStyleSheet("color: #6a6f77;")
         self.pages = QStackedWidget()
@@ -195,6 +197,13 @@ class FileTreePanel(QWidget):
                     self.select_path(*self._selected)
                 finally:
                     self._quiet = False
+
+    def clear(self, waiting: bool = False) -> None:
+        """No tree (the one shown was of other layers); ``waiting``: their files are
+        being read."""
+        self._selected = None
+        self.set_insight(None)
+        self.show_message(self.WAITING if waiting else self.EMPTY)
 
     def show_message(self, text: str) -> None:
         self.message.setText(text)

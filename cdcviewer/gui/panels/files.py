@@ -184,6 +184,11 @@ class FilesPanel(QWidget):
             self.rows = None
             self.model.set_rows(None)
             self.summary.clear()
+        if state == "empty":  # no count of layers no longer loaded
+            self.layer_combo.blockSignals(True)
+            self.layer_combo.clear()
+            self.layer_combo.addItem("All layers", ALL_LAYERS)
+            self.layer_combo.blockSignals(False)
         for widget in self._needs_files():
             widget.setEnabled(self.insight is not None)
 

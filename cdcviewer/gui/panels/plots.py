@@ -227,6 +227,8 @@ class PairwiseHeatmap(HoverTipPlot):
         if analysis is None or not analysis.layers:
             self.image.clear()
             self.names = []
+            for side in ("bottom", "left"):  # no labels of layers no longer loaded
+                self.getPlotItem().getAxis(side).setTicks([[]])
             return
         matrix = np.asarray(analysis.index.pairwise, dtype=float)
         sizes = np.asarray([f.bytes for f in analysis.index.layers], dtype=float)
