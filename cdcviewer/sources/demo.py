@@ -99,7 +99,7 @@ class Demo:
 
 NOTES = (
     "Demo: two versions of an app image (docker save) and a rebuilt layer, made from this "
-    "machine's Python standard library. The two base layers (#0) are identical: layer "
+    "machine's Python standard library. The two base layers (#1) are identical: layer "
     "sharing already stores them once. App 1.1 reuses most of app 1.0's chunks (blue) and "
     "vendors one package twice (amber). app-1.0-rebuilt differs from app 1.0 only in "
     "mtimes, which hides the sharing at 64 KiB: drag Avg down to 4 KiB to see it return."

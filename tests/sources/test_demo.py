@@ -4,6 +4,7 @@ layer-level sharing, chunk-level sharing, in-layer duplicates and the mtime prob
 from __future__ import annotations
 
 import json
+import re
 import tarfile
 from pathlib import Path
 
@@ -103,3 +104,12 @@ def test_a_patched_version_keeps_most_files(tmp_path: Path):
     assert len(same) > 0.8 * len(files)
     assert any(f.path == "CHANGELOG.md" for f in changed)
     assert layer_tar(files, "x", 0) == layer_tar(files, "x", 0)
+
+
+def test_the_notes_name_the_identical_base_layers_as_they_are_shown(demo, workspace):
+    analysis = workspace.analyze(ChunkerParams())
+    number = re.search(r"base layers \((#\d+)\) are identical", demo.notes).group(1)
+    shown = [re.sub(r" \(\w+\)$", "", layer.name) for layer in analysis.layers]  # no digest
+    bases = [i for i, name in enumerate(shown) if name.endswith(f" {number}")]
+    assert [analysis.layers[i].image for i in bases] == ["demo/app:1.0", "demo/app:1.1"]
+    assert analysis.index.identical_to[bases[1]] == bases[0]
