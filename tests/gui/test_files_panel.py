@@ -33,7 +33,7 @@ from cdcviewer.insight.whole_files import WholeFiles
 from cdcviewer.sources.cache import CacheDir
 from cdcviewer.sources.tar import members as tarmap
 from cdcviewer.sources.tar.members import MemberTable
-from tests.builders import layer_tar, real_files
+from tests.builders import docker_save, layer_tar, real_files
 from tests.gui.conftest import ANALYSIS_TIMEOUT_MS, wait_idle
 from tests.work import Work, measure
 
@@ -363,3 +363,21 @@ def test_a_hundred_thousand_members_stay_responsive(qtbot):
     # more than one row-length temporary alive at a time.
     assert paint.python_calls == small_paint.python_calls
     assert paint.peak_bytes < 100_000 * 8 * 2
+
+
+def test_layer_names_that_differ_in_the_middle_are_not_elided_alike(qtbot, window, tmp_path):
+    name = "registry.example.com/platform-team/service"
+    base, top = real_files(120_000, seed=44), real_files(80_000, seed=45)
+    images = [(f"{name}:1.0", [base, top]), (f"{name}:1.1", [base, {**top, "x": b"1"}])]
+    image = docker_save(tmp_path / "two.tar", images)
+    window.jobs.load_paths([image])
+    wait_idle(qtbot, window)
+    show_files(qtbot, window)
+    panel = window.views.files_panel
+    labels = {panel.model.index(r, COL["layer"]).data() for r in range(panel.model.rowCount())}
+    assert any(":1.0 #2" in label for label in labels) and any(
+        ":1.1 #2" in label for label in labels
+    )
+    metrics = panel.table.fontMetrics()
+    width = panel.table.columnWidth(COL["layer"])
+    assert max(metrics.horizontalAdvance(label) for label in labels) < width

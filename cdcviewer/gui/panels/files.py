@@ -235,9 +235,20 @@ class FilesPanel(QWidget):
         if chosen_name in names:
             self.layer_combo.setCurrentIndex(names.index(chosen_name) + 1)
         self.layer_combo.blockSignals(False)
+        self._fit_layer_column(names)
         for widget in self._needs_files():
             widget.setEnabled(True)
         self._fill()
+
+    def _fit_layer_column(self, names: list[str]) -> None:
+        """Widen the Layer column (never past a third of the panel) so that names which
+        differ only in the middle, ``app:1.0 #2`` and ``app:1.1 #2``, are not elided
+        alike; a width the user chose that is wider stays."""
+        metrics = self.table.fontMetrics()
+        widest = max((metrics.horizontalAdvance(f"{len(names)}  {n}") for n in names), default=0)
+        header = self.table.horizontalHeader()
+        wanted = min(widest + 3 * metrics.averageCharWidth(), max(190, self.width() // 3))
+        header.resizeSection(COL["layer"], max(header.sectionSize(COL["layer"]), wanted))
 
     def _needs_files(self) -> tuple[QWidget, ...]:
         return (self.layer_combo, self.search, self.top_unique_button, self.top_shared_button)
