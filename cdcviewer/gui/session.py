@@ -61,12 +61,15 @@ class Loaded:
     failures: list[InputError]
     layer_count: int  # layers in the workspace afterwards
     notes: str = ""  # shown to the user (the demo explains itself)
+    undone: bool = False  # the layers of a removal, put back (Undo)
 
     def added_text(self) -> str:
-        """What the status bar says about the layers added, e.g. "Added 3 layers (2 MiB)"."""
+        """What the status bar says about the layers added, e.g. "Added 3 layers (2 MiB)",
+        or "Put back 3 layers (2 MiB)" after an Undo."""
         count = len(self.layers)
         added = format_size(sum(layer.bytes for layer in self.layers))
-        return f"Added {count} layer{'s' * (count != 1)} ({added})"
+        verb = "Put back" if self.undone else "Added"
+        return f"{verb} {count} layer{'s' * (count != 1)} ({added})"
 
 
 @dataclass
@@ -373,7 +376,8 @@ class Session:
 
         def run(state: TaskState) -> Loaded:
             layers, failures = restore(self.workspace, removal, state, removal.params)
-            return Loaded(removal.sources, layers, failures, len(self.workspace.layers))
+            count = len(self.workspace.layers)
+            return Loaded(removal.sources, layers, failures, count, undone=True)
 
         return run
 

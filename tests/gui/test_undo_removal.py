@@ -107,6 +107,7 @@ def test_removing_selected_layers_can_be_undone(qtbot, window, inputs):
     window.menu_actions["undo"].trigger()  # Ctrl+Z
     wait_idle(qtbot, window)
     assert shown(window) == before
+    assert window.statusBar().currentMessage().startswith("Put back 2 layers (")
     assert not window.menu_actions["undo"].isEnabled()
     # The image's layers that stayed are not loaded twice, and no copy is left over.
     assert cache_files(window) == layers_in_cache(window)
