@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from cdcviewer.analysis.workspace import Workspace
 from cdcviewer.base.params import ChunkerParams
@@ -381,3 +382,37 @@ def test_layer_names_that_differ_in_the_middle_are_not_elided_alike(qtbot, windo
     metrics = panel.table.fontMetrics()
     width = panel.table.columnWidth(COL["layer"])
     assert max(metrics.horizontalAdvance(label) for label in labels) < width
+
+
+def test_loading_more_layers_keeps_the_chosen_file_and_moves_no_map(
+    qtbot, window, two_layers, layer_files
+):
+    window.views.controls.set_params(PARAMS)
+    window.jobs.load_paths(two_layers)
+    wait_idle(qtbot, window)
+    show_files(qtbot, window)
+    panel = window.views.files_panel
+    window.activateWindow()
+    panel.table.setFocus()
+    qtbot.waitUntil(panel.table.hasFocus, timeout=5_000)
+    position = row_of_path(panel, SHARED_PATH, 1)
+    assert position > 0
+    marked = []
+    panel.fileSelected.connect(lambda *span: marked.append(span))
+    panel.table.scrollTo(panel.model.index(position, COL["path"]))
+    where = panel.table.visualRect(panel.model.index(position, COL["path"])).center()
+    QTest.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    attribution = panel.insight.attributions[1]
+    assert marked == [(1, *attribution.span(attribution.members.find(SHARED_PATH)))]
+    QTest.keyClick(panel.table, Qt.Key.Key_Down)
+    QTest.keyClick(panel.table, Qt.Key.Key_Up)  # each key chooses one row, once
+    assert len(marked) == 3 and marked[2] == marked[0] and marked[1] != marked[0]
+    marked.clear()
+    window.jobs.load_paths(layer_files[:1])  # the files are read again, for three layers
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(lambda: panel.matches(window.jobs.analysis), timeout=ANALYSIS_TIMEOUT_MS)
+    current = panel.table.currentIndex()
+    assert current.isValid()
+    row = int(panel.model.visible[current.row()])
+    assert panel.rows.attribution.paths[row] == SHARED_PATH and panel.rows.layer[row] == 1
+    assert marked == [], "no other file was chosen (and the map moved to it) on the way"

@@ -14,7 +14,7 @@ import html
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -151,6 +151,7 @@ class FilesPanel(QWidget):
             header.resizeSection(COL[key], width)
         self.table.sortByColumn(COL["unique"], Qt.SortOrder.DescendingOrder)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         copy = QShortcut(QKeySequence.StandardKey.Copy, self.table)
         copy.setContext(Qt.ShortcutContext.WidgetShortcut)
         copy.activated.connect(self.copy_selected_paths)
@@ -334,8 +335,25 @@ class FilesPanel(QWidget):
         rows = self.rows
         if rows is None or not current.isValid():
             return
+        if not self.table.selectionModel().isRowSelected(current.row(), QModelIndex()):
+            return  # a click selects next (_selection_changed); on focus, Qt's own pick
+        self._choose(current)
+
+    def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        """A click makes the row current first, then selects it: chosen now."""
+        current = self.table.currentIndex()
+        if self.rows is not None and current.isValid() and selected.contains(current):
+            self._choose(current)
+
+    def _choose(self, current: QModelIndex) -> None:
+        """The user chose the row ``current``: mark its member's bytes on the map (once:
+        a key press reports its row twice)."""
+        rows = self.rows
+        assert rows is not None
         row = int(self.model.visible[current.row()])
         layer, member = int(rows.layer[row]), int(rows.member[row])
+        if self._selected == (rows.layer_names[layer], member):
+            return
         self._selected = (rows.layer_names[layer], member)
         start, end = rows.span(row)
         self.fileSelected.emit(layer, start, end)
