@@ -72,6 +72,21 @@ def test_max_size_chunks_are_drawn_inside_the_max_line(qtbot):
     assert min(MARKER_LABEL_POSITIONS.values()) * top > tallest
 
 
+@pytest.mark.parametrize("tallest", [1, 2, 3, 7, 250])
+def test_the_count_axis_ticks_whole_chunks_only(qtbot, tallest):
+    plot = HistogramPlot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    lengths = [20 * KiB] * tallest + [70 * KiB]
+    edges, counts = chunk_size_histogram(np.asarray(lengths))
+    plot.set_histogram(edges, counts, ChunkerParams())
+    low, high = plot.getPlotItem().vb.viewRange()[1]
+    levels = plot.getPlotItem().getAxis("left").tickValues(low, high, 250)
+    values = [v for _, level in levels for v in level]
+    assert values and all(float(v).is_integer() for v in values)
+    assert tallest in values or tallest > 3  # a few chunks: each count is a tick
+
+
 def test_fixed_size_chunks_are_drawn_as_binned(qtbot):
     plot = HistogramPlot()
     qtbot.addWidget(plot)

@@ -61,6 +61,16 @@ class Log2SizeAxis(pg.AxisItem):
         return [short_size(2.0**v) for v in values]
 
 
+class CountAxis(pg.AxisItem):
+    """An axis of counts: ticks on whole numbers only (no "0.5 chunks" when few)."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):
+        levels = super().tickValues(minVal, maxVal, size)
+        whole = [(max(spacing, 1.0), [v for v in values if float(v).is_integer()])
+                 for spacing, values in levels]  # fmt: skip
+        return whole[:1] if levels and levels[0][0] < 1 else whole
+
+
 class HoverTipPlot(pg.PlotWidget):
     """A plot whose tooltip follows the mouse: ``tip_at`` (a scene point) gives its
     text. Shown as the mouse moves, and again when it rests (Qt's own tooltip event would
@@ -97,7 +107,8 @@ class HistogramPlot(HoverTipPlot):
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent, axisItems={"bottom": Log2SizeAxis("bottom")})
+        axes = {"bottom": Log2SizeAxis("bottom"), "left": CountAxis("left")}
+        super().__init__(parent, axisItems=axes)
         self.setToolTip("")
         item = self.getPlotItem()
         item.setLabel("bottom", "chunk size (log scale)")
