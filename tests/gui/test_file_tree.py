@@ -8,6 +8,8 @@ import posixpath
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from cdcviewer.gui.file_tree import ADDED, MODIFIED, REMOVED, UNCHANGED
 from tests.builders import docker_save, real_files
@@ -143,3 +145,37 @@ def test_after_remove_all_no_view_names_the_removed_layers(qtbot, window, image)
     wait_idle(qtbot, window)
     assert panel.pages.currentWidget() is panel.view
     assert len(panel.model.tree.layers) == len(window.jobs.analysis.layers) == 2
+
+
+def test_loading_more_layers_marks_nothing_the_user_did_not_choose(
+    qtbot, window, image, layer_files
+):
+    path, _base, _top, names = image
+    drop_paths(window, [layer_files[1], path])  # a loose layer first: the first root
+    wait_idle(qtbot, window)
+    window.views.raise_panel("tree")
+    panel = window.views.tree_panel
+    qtbot.waitUntil(lambda: panel.model.tree is not None, timeout=ANALYSIS_TIMEOUT_MS)
+    wait_idle(qtbot, window)
+    window.activateWindow()
+    panel.view.setFocus()
+    qtbot.waitUntil(panel.view.hasFocus, timeout=5_000)
+    assert panel.select_path(1, names[3])
+    marked = []
+    panel.rangesSelected.connect(lambda *ranges: marked.append(ranges))
+    folder = panel.model.index_of(panel.model.tree.layers[1])  # a click chooses, once
+    panel.view.scrollTo(folder)
+    where = panel.view.visualRect(folder).center()
+    QTest.mouseClick(panel.view.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert [layer for layer, _, _ in marked] == [1]
+    marked.clear()
+    window.jobs.load_paths(layer_files[:1])
+    wait_idle(qtbot, window)
+    qtbot.waitUntil(
+        lambda: panel.model.tree is not None and len(panel.model.tree.layers) == 4,
+        timeout=ANALYSIS_TIMEOUT_MS,
+    )
+    wait_idle(qtbot, window)
+    panel.view.setFocus()
+    qtbot.wait(50)
+    assert marked == []

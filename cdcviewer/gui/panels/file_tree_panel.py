@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QItemSelection,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QStackedWidget, QTreeView, QVBoxLayout, QWidget
 
@@ -169,6 +176,7 @@ class FileTreePanel(QWidget):
         for column in range(1, len(COLUMNS)):
             header.resizeSection(column, 130)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.message = QLabel(self.EMPTY)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setStyleSheet("color: #6a6f77;")
@@ -221,8 +229,22 @@ class FileTreePanel(QWidget):
         return True
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        # A click selects after this (_selection_changed); on focus, Qt's own pick of the
+        # first row is current but not selected: not a choice.
+        if self.view.selectionModel().isRowSelected(current.row(), current.parent()):
+            self._choose(current)
+
+    def _selection_changed(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        current = self.view.currentIndex()
+        if current.isValid() and selected.contains(current):
+            self._choose(current)
+
+    def _choose(self, current: QModelIndex) -> None:
+        """The user chose ``current`` (once: a key press reports it twice)."""
         node = self.model.node(current)
         if node is None or node.layer < 0 or self.insight is None:
+            return
+        if self._selected == (node.layer, node.path) and not self._quiet:
             return
         self._selected = (node.layer, node.path)
         if self._quiet:
