@@ -89,12 +89,15 @@ def restore(
     the layers put back and the problems (an input gone, or a layer no longer in it)."""
     fresh = add_inputs(workspace, removal.sources, removal.registries, state, cut_with, again=True)
     failures = list(workspace.last_failures)
+    # An input that could not be read at all has said why; its layers need no line each.
+    unread = {f.source for f in failures} - {layer.source for layer in fresh}
     unmatched = list(fresh)
     pairs: list[tuple[int, Layer, Layer]] = []  # (position, as removed, as read again)
     for old, position in zip(removal.layers, removal.positions, strict=True):
         match = next((new for new in unmatched if _identity(new) == _identity(old)), None)
         if match is None:
-            failures.append(InputError(old.source, f"{old.name}: no longer in this input"))
+            if old.source not in unread:
+                failures.append(InputError(old.source, f"{old.name}: no longer in this input"))
             continue
         unmatched.remove(match)
         pairs.append((position, old, match))

@@ -159,3 +159,24 @@ def test_an_image_left_with_one_layer_says_1_layer(qtbot, window, inputs):
     window.menu_actions["remove"].trigger()
     wait_idle(qtbot, window)
     assert image_rows(window) == [("app:1  (1 layer)", "Image app:1: 1 layer")]
+
+
+def test_undo_names_an_input_gone_once_and_a_changed_one_per_layer(tmp_path):
+    from cdcviewer.analysis.workspace import Workspace
+    from cdcviewer.gui.removals import restore
+    from cdcviewer.sources.cache import CacheDir
+
+    gone = layer_tar(tmp_path / "gone.tar", real_files(60_000, seed=31))
+    changed = layer_tar(tmp_path / "changed.tar", real_files(60_000, seed=32))
+    with Workspace(CacheDir(tmp_path / "cache"), workers=1) as workspace:
+        layers = workspace.add([gone, changed])
+        removal = Removal.of(layers, layers)
+        workspace.remove(layers)
+        gone.unlink()
+        layer_tar(changed, real_files(70_000, seed=33))  # other bytes under the same name
+        back, failures = restore(workspace, removal)
+        assert back == [] and workspace.layers == []
+        lines = [str(failure) for failure in failures]
+        assert len(lines) == 2
+        assert lines[0].startswith(f"{gone}: ") and "no longer in this input" not in lines[0]
+        assert lines[1] == f"{changed}: changed.tar: no longer in this input"
