@@ -112,6 +112,9 @@ class MainWindow(QMainWindow):
         views.files_panel.computeRequested.connect(jobs.request_files)
         views.docks["files"].visibilityChanged.connect(jobs.files_visible)
         views.docks["tree"].visibilityChanged.connect(jobs.files_visible)
+        views.docks["tree"].visibilityChanged.connect(
+            lambda shown: shown and views.tree_panel.tab_shown()
+        )
         views.tree_panel.rangesSelected.connect(map_view.show_ranges)
         views.whatif_panel.compareRequested.connect(jobs.run_whatif)
         views.chunkers_panel.compareRequested.connect(jobs.run_chunker_compare)

@@ -67,6 +67,22 @@ def test_the_change_column_shows_what_the_layers_changed_in_full(qtbot, window, 
     assert view.columnWidth(1) >= view.fontMetrics().horizontalAdvance(text)
 
 
+def test_a_hidden_tree_fits_its_change_column_when_shown(qtbot, window, image):
+    """Measuring asks every expanded row: behind another tab it waits for the tab."""
+    path, *_ = image
+    tree = tree_of(qtbot, window, path)
+    panel = window.views.tree_panel
+    text = panel.model.index_of(tree.layers[1], 1).data()
+    width = panel.view.fontMetrics().horizontalAdvance(text)
+    window.views.raise_panel("layers")
+    qtbot.waitUntil(lambda: panel.visibleRegion().isEmpty(), timeout=5_000)
+    panel.view.header().resizeSection(1, 60)
+    panel.set_insight(panel.insight)
+    assert panel.view.columnWidth(1) == 60  # not measured while hidden
+    window.views.raise_panel("tree")
+    qtbot.waitUntil(lambda: panel.view.columnWidth(1) >= width, timeout=5_000)
+
+
 def test_sizes_and_bytes_add_up_per_file_and_folder(qtbot, window, image):
     path, base, _top, _names = image
     tree = tree_of(qtbot, window, path)

@@ -67,3 +67,16 @@ def test_bars_behind_another_tab_are_drawn_when_shown(qtbot):
     labels = list(chart.labels)
     chart.set_bars(["a", "b"], [3.0, 1.0], [QColor("red"), QColor("blue")], ["3", "1"], "MiB")
     assert chart.labels == labels  # the same bars: not drawn again
+
+
+def test_what_if_bars_behind_the_layers_tab_wait_for_their_tab(qtbot, window, layer_files):
+    """A dock behind another in a tab group stays isVisible(): what counts is whether
+    any of it is on screen."""
+    window.views.raise_panel("layers")
+    drop_paths(window, layer_files)
+    wait_idle(qtbot, window)
+    chart = window.views.whatif_panel.chart
+    assert chart.isVisible() and chart.visibleRegion().isEmpty()
+    assert chart.labels == []
+    window.views.raise_panel("whatif")
+    qtbot.waitUntil(lambda: len(chart.labels) > 0, timeout=5_000)

@@ -47,6 +47,12 @@ def qcolor(rgb: Sequence[int], alpha: int = 255) -> QColor:
     return QColor(int(rgb[0]), int(rgb[1]), int(rgb[2]), alpha)
 
 
+def on_screen(widget: QWidget) -> bool:
+    """Whether any of ``widget`` is on screen. A dock behind another in a tab group
+    stays ``isVisible()``; only its visible region is empty."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
 def percent(part: float, whole: float) -> str:
     if not whole:
         return "–"

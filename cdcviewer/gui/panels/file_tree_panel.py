@@ -30,7 +30,7 @@ from cdcviewer.gui.file_tree import (
     byte_ranges,
     node_figures,
 )
-from cdcviewer.gui.panels.common import percent
+from cdcviewer.gui.panels.common import on_screen, percent
 
 if TYPE_CHECKING:
     from cdcviewer.gui.session import FileInsight
@@ -161,6 +161,7 @@ class FileTreePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.insight: FileInsight | None = None
+        self._fit_pending = False  # the Change column is fitted once the tab is shown
         self._selected: tuple[int, str] | None = None  # kept across new figures
         self._quiet = False  # re-selecting after an update does not move the map
         self.model = FileTreeModel(self)
@@ -195,16 +196,28 @@ class FileTreePanel(QWidget):
         if tree is not None:
             for row in range(self.model.rowCount()):  # images and loose layers open
                 self.view.expand(self.model.index(row, 0))
-            # Wide enough for what the shown rows changed ("2 added, 4 modified, 3
-            # removed"); the rows under them count fewer files.
-            header = self.view.header()
-            header.resizeSection(1, max(header.sectionSize(1), self.view.sizeHintForColumn(1)))
+            self._fit_pending = True
+            if on_screen(self):
+                self._fit_change_column()
             if self._selected is not None:  # the same file, in the new figures
                 self._quiet = True
                 try:
                     self.select_path(*self._selected)
                 finally:
                     self._quiet = False
+
+    def tab_shown(self) -> None:
+        """Its dock's tab came to the front (``QDockWidget.visibilityChanged``)."""
+        if self._fit_pending:
+            self._fit_change_column()
+
+    def _fit_change_column(self) -> None:
+        """Wide enough for what the shown rows changed ("2 added, 4 modified, 3
+        removed"); the rows under them count fewer files. Measuring asks every expanded
+        row (68 layers: 150-200 ms), so it waits until the tab is on screen."""
+        self._fit_pending = False
+        header = self.view.header()
+        header.resizeSection(1, max(header.sectionSize(1), self.view.sizeHintForColumn(1)))
 
     def clear(self, waiting: bool = False) -> None:
         """No tree (the one shown was of other layers); ``waiting``: their files are

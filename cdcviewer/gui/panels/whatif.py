@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from cdcviewer.base.params import format_size
-from cdcviewer.gui.panels.common import RIGHT, percent, qcolor
+from cdcviewer.gui.panels.common import RIGHT, on_screen, percent, qcolor
 from cdcviewer.index.raster import SHARED_DARK
 from cdcviewer.index.ratios import savings
 from cdcviewer.insight.whatif import DETERMINISTIC, FILE_CONTENT
@@ -194,12 +194,13 @@ class HorizontalBars(pg.PlotWidget):
         another tab, redrawing them cost every analysis 20-40 ms of the GUI thread."""
         self._wanted = (list(names), list(values), [c.rgba() for c in colors], list(texts),
                         unit, list(colors))  # fmt: skip
-        if self.isVisible():
+        if on_screen(self):
             self._draw()
 
-    def showEvent(self, event) -> None:
+    def paintEvent(self, event) -> None:
+        # A dock's tab coming to the front paints it: the bars are drawn then.
         self._draw()
-        super().showEvent(event)
+        super().paintEvent(event)
 
     def _draw(self) -> None:
         wanted = self._wanted
