@@ -81,6 +81,9 @@ def test_a_hidden_tree_fits_its_change_column_when_shown(qtbot, window, image):
     assert panel.view.columnWidth(1) == 60  # not measured while hidden
     window.views.raise_panel("tree")
     qtbot.waitUntil(lambda: panel.view.columnWidth(1) >= width, timeout=5_000)
+    model = panel.model
+    assert all(panel.view.isExpanded(model.index(row, 0)) for row in range(model.rowCount()))
+    assert not panel.view.isExpanded(model.index(0, 0, model.index(0, 0)))  # one level
 
 
 def test_sizes_and_bytes_add_up_per_file_and_folder(qtbot, window, image):

@@ -194,8 +194,9 @@ class FileTreePanel(QWidget):
         self.model.set_tree(tree, insight.attributions if insight is not None else [])
         self.pages.setCurrentIndex(1 if tree is not None and tree.roots else 0)
         if tree is not None:
-            for row in range(self.model.rowCount()):  # images and loose layers open
-                self.view.expand(self.model.index(row, 0))
+            # Images and loose layers open, in one pass: expand() per root re-laid the
+            # rows each time (68 layers: part of a 180 ms stall when the files arrived).
+            self.view.expandToDepth(0)
             self._fit_pending = True
             if on_screen(self):
                 self._fit_change_column()
