@@ -27,6 +27,8 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from cdcviewer.gui.worker import lower_this_threads_priority
+
 ICON_NAME = "cdcviewer.svg"
 # How long a thread may keep the GIL while another waits for it. Python's 5 ms lets the
 # worker threads (tar walks, per-chunk fingerprinting: Python loops) hand the GIL round
@@ -94,8 +96,6 @@ def warm_up_kernels() -> threading.Thread:
     """Compile or load the chunking kernels on a daemon thread; returns the thread."""
 
     def run() -> None:
-        from cdcviewer.gui.worker import lower_this_threads_priority
-
         lower_this_threads_priority()  # the window comes first
         try:
             # Imported here, not at the top: numba and the kernels take a quarter of a

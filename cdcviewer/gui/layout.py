@@ -14,8 +14,9 @@ bottom area, beside the tables. Docks can be moved, hidden (View menu) and are r
 from the settings.
 
 ``build_layout`` returns the views as one ``WindowViews``; the window keeps that object
-and never gets attributes set from outside. ``WindowViews.show_computed`` puts one
-analysis on every view that shows it.
+and never gets attributes set from outside. ``WindowViews.show_map`` and the steps of
+``WindowViews.figure_steps`` put one analysis on every view that shows it (the window
+runs the steps one per turn of the event loop).
 """
 
 from __future__ import annotations
@@ -81,14 +82,9 @@ class WindowViews:
     figures: QTabWidget
     docks: dict[str, QDockWidget]
 
-    def show_computed(self, computed: Computed | None) -> None:
-        """One analysis (None: nothing loaded) on the map, the tables and the figures."""
-        self.show_map(computed)
-        self.show_figures(computed)
-
     def show_map(self, computed: Computed | None) -> None:
-        """The first half of ``show_computed``: the map, the totals (and a File tree of
-        other layers goes)."""
+        """One analysis (None: nothing loaded) on the map and the totals (and a File tree
+        of other layers goes); ``figure_steps`` show it on the other views."""
         analysis = computed.analysis if computed is not None else None
         self.map_view.set_model(computed.model if computed is not None else None)
         if analysis is not None and analysis.layers:
@@ -101,14 +97,9 @@ class WindowViews:
         if tree is not None and (analysis is None or tree.analysis.layers != analysis.layers):
             self.tree_panel.clear(waiting=analysis is not None)
 
-    def show_figures(self, computed: Computed | None) -> None:
-        """The second half: the layer table and the figures around the map."""
-        for step in self.figure_steps(computed):
-            step()
-
     def figure_steps(self, computed: Computed | None) -> list[Callable[[], None]]:
-        """``show_figures`` in steps of about equal cost, to run one per turn of the
-        event loop: the layer table; the heatmap and histogram; the tab panels."""
+        """The views besides the map, in steps of about equal cost to run one per turn
+        of the event loop: the layer table; the heatmap and histogram; the tab panels."""
         analysis = computed.analysis if computed is not None else None
 
         def histogram() -> None:

@@ -192,8 +192,7 @@ class HorizontalBars(pg.PlotWidget):
     ) -> None:
         """Draw these bars now if the chart is on screen, else when it is shown: behind
         another tab, redrawing them cost every analysis 20-40 ms of the GUI thread."""
-        self._wanted = (list(names), list(values), [c.rgba() for c in colors], list(texts),
-                        unit, list(colors))  # fmt: skip
+        self._wanted = (list(names), list(values), list(colors), list(texts), unit)
         if on_screen(self):
             self._draw()
 
@@ -204,10 +203,10 @@ class HorizontalBars(pg.PlotWidget):
 
     def _draw(self) -> None:
         wanted = self._wanted
-        if wanted is None or wanted[:5] == (self._drawn or ())[:5]:
+        if wanted is None or wanted == self._drawn:  # QColor compares by value
             return
         self._drawn = wanted
-        names, values, _rgba, texts, unit, colors = wanted
+        names, values, colors, texts, unit = wanted
         for label in self.labels:
             self.removeItem(label)
         self.labels = []
